@@ -1,0 +1,36 @@
+"""Enumerations shared across apps: roles and the classification ladder (密级)."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Classification(models.IntegerChoices):
+    """密级. A user's clearance and an item's classification use the same ladder."""
+
+    PUBLIC = 0, _("公开")
+    INTERNAL = 1, _("内部")
+    SECRET = 2, _("秘密")
+    CONFIDENTIAL = 3, _("机密")
+
+
+class Role(models.TextChoices):
+    """What a user may do; a user may hold several roles."""
+
+    OFFICE_STAFF = "office_staff", _("督查员")
+    UNIT_HANDLER = "unit_handler", _("承办人")
+    UNIT_HEAD = "unit_head", _("单位负责人")
+    LEADER = "leader", _("领导")
+    DISCIPLINE = "discipline", _("纪检")
+    ORGANIZATION = "organization", _("组织部门")
+    ADMINISTRATOR = "administrator", _("管理员")
+
+
+class UnitKind(models.TextChoices):
+    PARTY_OFFICE = "party_office", _("党委办公室")
+    SUPERVISION_OFFICE = "supervision_office", _("督查室")
+    DEPARTMENT = "department", _("部门")
+    TOWNSHIP = "township", _("乡镇")
+    DISCIPLINE = "discipline", _("纪检监察机关")
+    ORGANIZATION = "organization", _("组织部门")
+    LEADERSHIP = "leadership", _("领导班子")
+    OTHER = "other", _("其他")

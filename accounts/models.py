@@ -1,0 +1,130 @@
+"""People and organisation: the unit tree, users, their roles and clearance."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .choices import Classification, Role, UnitKind
+
+
+class UnitQuerySet(models.QuerySet):
+    def subtree(self, unit: Unit) -> UnitQuerySet:
+        """The unit and every unit below it, by materialised path (one indexed range scan)."""
+        return self.filter(path__startswith=unit.path)
+
+
+class Unit(models.Model):
+    """A unit (单位) in the tree: party office, supervision office, department, township…
+
+    `path` is a materialised path ("0001/0007/") so "this unit and its sub-units" is one
+    indexed prefix match instead of a recursive query.
+    """
+
+    name = models.CharField(_("名称"), max_length=100, unique=True)
+    short_name = models.CharField(_("简称"), max_length=50, blank=True)
+    kind = models.CharField(_("类型"), max_length=32, choices=UnitKind.choices, default=UnitKind.DEPARTMENT)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("上级单位"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    head = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("负责人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="headed_units",
+    )
+    path = models.CharField(max_length=255, editable=False, db_index=True, default="")
+    sort_order = models.PositiveIntegerField(_("排序"), default=0)
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    objects = UnitQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("单位")
+        verbose_name_plural = _("单位")
+        ordering = ["path"]
+        indexes = [models.Index(fields=["path"], name="unit_path_prefix", opclasses=["varchar_pattern_ops"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        creating = self.pk is None
+        super().save(*args, **kwargs)
+        new_path = (self.parent.path if self.parent_id else "") + f"{self.pk:06d}/"
+        if new_path != self.path:
+            old_path = self.path
+            Unit.objects.filter(pk=self.pk).update(path=new_path)
+            self.path = new_path
+            if not creating and old_path:
+                # Moving a unit moves its whole subtree.
+                for child in Unit.objects.filter(path__startswith=old_path).exclude(pk=self.pk):
+                    Unit.objects.filter(pk=child.pk).update(path=new_path + child.path[len(old_path) :])
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.parent_id and self.pk and self.parent.path.startswith(self.path or "\0"):
+            raise ValidationError({"parent": _("上级单位不能是本单位或其下级单位。")})
+
+
+class User(AbstractUser):
+    """A person who signs in. Belongs to one unit, holds roles and a clearance (密级)."""
+
+    full_name = models.CharField(_("姓名"), max_length=50)
+    unit = models.ForeignKey(Unit, verbose_name=_("所属单位"), null=True, blank=True, on_delete=models.PROTECT, related_name="members")
+    title = models.CharField(_("职务"), max_length=50, blank=True)
+    phone = models.CharField(_("手机号"), max_length=20, blank=True)
+    clearance = models.PositiveSmallIntegerField(_("密级权限"), choices=Classification.choices, default=Classification.INTERNAL)
+
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = _("用户")
+        verbose_name_plural = _("用户")
+        ordering = ["username"]
+
+    def __str__(self) -> str:
+        return self.full_name or self.username
+
+    @cached_property
+    def role_codes(self) -> frozenset[str]:
+        """Roles as a set, loaded once per request (prefetched roles are reused)."""
+        return frozenset(r.role for r in self.role_assignments.all())
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.role_codes.intersection(roles))
+
+    @property
+    def is_office(self) -> bool:
+        """Supervision office staff or administrators: they run the ledger."""
+        return self.has_role(Role.OFFICE_STAFF, Role.ADMINISTRATOR)
+
+    @property
+    def sees_whole_ledger(self) -> bool:
+        """Office staff, leaders and administrators see every item within their clearance."""
+        return self.has_role(Role.OFFICE_STAFF, Role.LEADER, Role.ADMINISTRATOR)
+
+    @property
+    def is_unit_user(self) -> bool:
+        return self.has_role(Role.UNIT_HANDLER, Role.UNIT_HEAD)
+
+
+class RoleAssignment(models.Model):
+    """One role held by one user."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="role_assignments", verbose_name=_("用户"))
+    role = models.CharField(_("角色"), max_length=32, choices=Role.choices)
+
+    class Meta:
+        verbose_name = _("角色")
+        verbose_name_plural = _("角色")
+        constraints = [models.UniqueConstraint(fields=["user", "role"], name="uniq_user_role")]
+
+    def __str__(self) -> str:
+        return self.get_role_display()

@@ -1,0 +1,20 @@
+"""The Celery app and its beat schedule (one place for every periodic job)."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+
+app = Celery("duban")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks(["tasks"], related_name=None, force=True)
+
+app.conf.beat_schedule = {
+    # A broken audit chain must be noticed the same day, not when someone next looks.
+    "verify-audit-chain-nightly": {
+        "task": "tasks.audit.verify_audit_chain",
+        "schedule": crontab(hour=2, minute=30),
+    },
+}

@@ -1,0 +1,98 @@
+"""Enumerations of the ledger domain (DOMAIN.md vocabulary)."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class InstructionKind(models.TextChoices):
+    """Where an instruction comes from (DOMAIN.md rule 3, 16)."""
+
+    LEADER_INSTRUCTION = "leader_instruction", _("领导批示")
+    MEETING_DECISION = "meeting_decision", _("会议议定事项")
+    ASSIGNED_FROM_ABOVE = "assigned_from_above", _("上级交办")
+    INSPECTION_FINDING = "inspection_finding", _("督查发现问题")
+    PUBLIC_REPORT = "public_report", _("群众、媒体、网络舆情反映")
+    DEPUTIES_SUGGESTION = "deputies_suggestion", _("人大建议、政协提案")
+
+
+class InstructionNature(models.TextChoices):
+    """批办性 / 指导性 need a deadline-bound item; 参阅性 do not (DOMAIN.md rule 2)."""
+
+    ACTIONABLE = "actionable", _("批办性")
+    DIRECTIVE = "directive", _("指导性")
+    REFERENCE = "reference", _("参阅性")
+
+
+class Urgency(models.TextChoices):
+    NORMAL = "normal", _("一般")
+    URGENT = "urgent", _("急")
+    EXTRA_URGENT = "extra_urgent", _("特急")
+
+
+class ReportingCycle(models.TextChoices):
+    NONE = "none", _("不定期")
+    WEEKLY = "weekly", _("每周")
+    BIWEEKLY = "biweekly", _("每两周")
+    MONTHLY = "monthly", _("每月")
+    QUARTERLY = "quarterly", _("每季度")
+
+
+class ItemStatus(models.TextChoices):
+    """The item's lifecycle. Overdue is not a state: it is derived from the deadline."""
+
+    DRAFT = "draft", _("草稿")
+    ASSIGNED = "assigned", _("已交办")
+    ACKNOWLEDGED = "acknowledged", _("已签收")
+    IN_PROGRESS = "in_progress", _("办理中")
+    PENDING_REVIEW = "pending_review", _("待审核")
+    CLOSED = "closed", _("已销号")
+    VERIFIED = "verified", _("回访通过")
+    SUSPENDED = "suspended", _("已暂停")
+    CANCELLED = "cancelled", _("已撤销")
+
+
+# States in which the responsible units still owe work and the deadline runs.
+OPEN_STATUSES = (
+    ItemStatus.ASSIGNED,
+    ItemStatus.ACKNOWLEDGED,
+    ItemStatus.IN_PROGRESS,
+    ItemStatus.PENDING_REVIEW,
+)
+DONE_STATUSES = (ItemStatus.CLOSED, ItemStatus.VERIFIED)
+
+
+class AssignmentRole(models.TextChoices):
+    LEAD = "lead", _("牵头单位")
+    SUPPORTING = "supporting", _("配合单位")
+
+
+class ReportKind(models.TextChoices):
+    """阶段性报告、专题性报告、综合性报告 (DOMAIN.md rule 6)."""
+
+    STAGE = "stage", _("阶段性报告")
+    THEMATIC = "thematic", _("专题性报告")
+    OVERALL = "overall", _("综合性报告")
+
+
+class RequestKind(models.TextChoices):
+    EXTENSION = "extension", _("延期申请")
+    COMPLETION = "completion", _("办结申请")
+    SUSPENSION = "suspension", _("暂停申请")
+    CANCELLATION = "cancellation", _("撤销申请")
+
+
+class RequestStatus(models.TextChoices):
+    PENDING = "pending", _("待审批")
+    APPROVED = "approved", _("已批准")
+    REJECTED = "rejected", _("已退回")
+    WITHDRAWN = "withdrawn", _("已撤回")
+
+
+class ReturnVisitResult(models.TextChoices):
+    PASSED = "passed", _("复核通过")
+    FAILED = "failed", _("复核未通过")
+
+
+class ReferralDepartment(models.TextChoices):
+    DISCIPLINE = "discipline", _("纪检监察机关")
+    ORGANIZATION = "organization", _("组织部门")

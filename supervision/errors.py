@@ -1,0 +1,57 @@
+"""Domain errors: each carries a stable code, a Chinese message and the HTTP status it maps to
+(STYLE.md habit 2). Services raise them; the API's exception handler renders them."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+
+class DomainError(Exception):
+    status_code = 400
+    default_code = "invalid"
+    default_message = _("请求无效。")
+
+    def __init__(self, message=None, *, code: str | None = None, fields: dict | None = None):
+        self.message = message or self.default_message
+        self.code = code or self.default_code
+        self.fields = fields or {}
+        super().__init__(str(self.message))
+
+
+class InvalidInput(DomainError):
+    """400: the request names something wrong; `fields` says which field and why."""
+
+    status_code = 400
+    default_code = "invalid"
+
+
+class NotPermitted(DomainError):
+    """403: the user can see the record but may not do this to it."""
+
+    status_code = 403
+    default_code = "permission_denied"
+    default_message = _("您没有执行此操作的权限。")
+
+
+class NotVisible(DomainError):
+    """404: the record does not exist for this user (absent, or above their clearance)."""
+
+    status_code = 404
+    default_code = "not_found"
+    default_message = _("记录不存在。")
+
+
+class TransitionNotAllowed(DomainError):
+    """409: the record's current state forbids this change."""
+
+    status_code = 409
+    default_code = "transition_not_allowed"
+    default_message = _("当前状态不允许此操作。")
+
+
+class StaleVersion(DomainError):
+    """412: the client edited an older version than the one stored."""
+
+    status_code = 412
+    default_code = "stale_version"
+    default_message = _("记录已被他人修改，请刷新后重试。")

@@ -1,0 +1,126 @@
+"""Reads scoped to the viewer. `ItemQuerySet.visible_to` is THE visibility rule (DOMAIN.md
+rule 13); every other record is visible through the items it belongs to. Lists, searches,
+counts and exports all start from these methods, so a number never leaks an item."""
+
+from __future__ import annotations
+
+import datetime
+from typing import TYPE_CHECKING
+
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from accounts.choices import Role
+
+from .choices import OPEN_STATUSES, AssignmentRole, ItemStatus, ReferralDepartment
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+# Which role sees which referrals (纪检 sees what was referred to 纪检, 组织部门 to 组织部门).
+REFERRAL_VIEWER_ROLES = {
+    Role.DISCIPLINE: ReferralDepartment.DISCIPLINE,
+    Role.ORGANIZATION: ReferralDepartment.ORGANIZATION,
+}
+
+
+def _is_signed_in(user) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+class ItemQuerySet(models.QuerySet):
+    def visible_to(self, user: User) -> ItemQuerySet:
+        """Items the user may know exist.
+
+        - Above the user's clearance: never (the item does not exist for them).
+        - Office staff and administrators: every item, drafts included.
+        - Leaders: every item that has left draft.
+        - Unit handlers and heads: items where their unit is lead or supporting.
+        - Discipline / organization departments: items referred to their department.
+        """
+        if not _is_signed_in(user):
+            return self.none()
+        qs = self.filter(classification__lte=user.clearance)
+        if user.is_office:
+            return qs
+        if user.has_role(Role.LEADER):
+            return qs.exclude(status=ItemStatus.DRAFT)
+        from .models import ItemAssignment, Referral
+
+        scope = Q(pk__in=[])
+        if user.is_unit_user and user.unit_id:
+            scope |= Exists(ItemAssignment.objects.filter(item=OuterRef("pk"), unit_id=user.unit_id))
+        departments = [dept for role, dept in REFERRAL_VIEWER_ROLES.items() if user.has_role(role)]
+        if departments:
+            scope |= Exists(Referral.objects.filter(item=OuterRef("pk"), department__in=departments))
+        return qs.filter(scope).exclude(status=ItemStatus.DRAFT)
+
+    def open(self) -> ItemQuerySet:
+        return self.filter(status__in=OPEN_STATUSES)
+
+    def overdue(self, today: datetime.date | None = None) -> ItemQuerySet:
+        """Open and past the current (possibly extended) deadline; derived, never stored."""
+        return self.open().filter(deadline__lt=today or timezone.localdate())
+
+    def not_overdue(self, today: datetime.date | None = None) -> ItemQuerySet:
+        today = today or timezone.localdate()
+        return self.exclude(Q(status__in=OPEN_STATUSES) & Q(deadline__lt=today))
+
+    def in_unit_subtree(self, unit) -> ItemQuerySet:
+        """Items where the unit or one of its sub-units is lead or supporting."""
+        from .models import ItemAssignment
+
+        return self.filter(
+            Exists(ItemAssignment.objects.filter(item=OuterRef("pk"), unit__path__startswith=unit.path))
+        )
+
+    def for_list(self) -> ItemQuerySet:
+        """Everything a list row shows, in a constant number of queries whatever the page size."""
+        from .models import ItemAssignment
+
+        return self.select_related(
+            "category", "lead_unit", "owner", "instruction", "instruction__issuing_leader"
+        ).prefetch_related(
+            models.Prefetch(
+                "assignments",
+                queryset=ItemAssignment.objects.select_related("unit", "acknowledged_by"),
+            )
+        )
+
+
+class InstructionQuerySet(models.QuerySet):
+    def visible_to(self, user: User) -> InstructionQuerySet:
+        """Whole-ledger viewers see every instruction within clearance; others only the
+        instructions behind items they can see."""
+        if not _is_signed_in(user):
+            return self.none()
+        qs = self.filter(classification__lte=user.clearance)
+        if user.is_office or user.has_role(Role.LEADER):
+            return qs
+        from .models import Item
+
+        return qs.filter(Exists(Item.objects.visible_to(user).filter(instruction=OuterRef("pk"))))
+
+
+def reports_visible_to(user: User, qs: models.QuerySet) -> models.QuerySet:
+    """Progress reports (and their evidence) the user may read.
+
+    No sideways copying (rule 13): a supporting unit reads only its own unit's reports, unless
+    the office allowed it on that item; the lead unit coordinates and reads all of them."""
+    from .models import Item, ItemAssignment
+
+    qs = qs.filter(item__in=Item.objects.visible_to(user))
+    if user.is_office or user.has_role(Role.LEADER) or any(user.has_role(r) for r in REFERRAL_VIEWER_ROLES):
+        return qs
+    if not user.unit_id:
+        return qs.none()
+    may_see_all = ItemAssignment.objects.filter(item=OuterRef("item_id"), unit_id=user.unit_id).filter(
+        Q(role=AssignmentRole.LEAD) | Q(may_view_all_reports=True)
+    )
+    return qs.filter(Q(unit_id=user.unit_id) | Exists(may_see_all))
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def for_item(self, item) -> AuditEventQuerySet:
+        return self.filter(item=item).select_related("actor").order_by("seq")
