@@ -126,6 +126,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ClassificationEnum": "accounts.choices.Classification",
+        "UnitKindEnum": "accounts.choices.UnitKind",
+        "InstructionKindEnum": "supervision.choices.InstructionKind",
+        "ReportKindEnum": "supervision.choices.ReportKind",
+        "RequestKindEnum": "supervision.choices.RequestKind",
+    },
 }
 
 # Celery: Redis when REDIS_URL is set, otherwise an embedded filesystem broker (no server needed).

@@ -1,0 +1,77 @@
+"""One error shape for the whole API: {"code": ..., "detail": ..., "fields": {...}} (STYLE.md).
+
+Domain errors keep their own status and code; DRF's errors keep theirs but get the same shape
+and Chinese text; a database integrity race becomes 409 rather than a 500."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from supervision.errors import DomainError
+
+
+def _flatten(detail) -> dict:
+    """DRF's nested error detail as {field: [messages]} (nested fields joined with dots)."""
+    out: dict[str, list[str]] = {}
+
+    def walk(prefix: str, value):
+        if isinstance(value, dict):
+            for key, sub in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), sub)
+        elif isinstance(value, list):
+            if all(not isinstance(v, (dict, list)) for v in value):
+                out.setdefault(prefix or "non_field_errors", []).extend(str(v) for v in value)
+            else:
+                for index, sub in enumerate(value):
+                    walk(f"{prefix}.{index}" if prefix else str(index), sub)
+        else:
+            out.setdefault(prefix or "non_field_errors", []).append(str(value))
+
+    walk("", detail)
+    return out
+
+
+def error_body(code: str, detail: str, fields: dict | None = None) -> dict:
+    return {"code": code, "detail": str(detail), "fields": fields or {}}
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DomainError):
+        detail = exc.message
+        if exc.fields and str(detail) == str(type(exc).default_message):
+            detail = _("请求参数有误。")
+        fields = {k: [str(m) for m in v] for k, v in exc.fields.items()}
+        return Response(error_body(exc.code, detail, fields), status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        return Response(error_body("invalid", _("请求参数有误。"), _flatten(fields)), status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, IntegrityError):
+        return Response(error_body("conflict", _("与已有记录冲突，请刷新后重试。")), status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(_("记录不存在。"))
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = error_body("invalid", _("请求参数有误。"), _flatten(exc.detail))
+    else:
+        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+        if isinstance(detail, (dict, list)):
+            fields, detail = _flatten(detail), _("请求无效。")
+        else:
+            fields = {}
+        code = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
+        if not isinstance(code, str):
+            code = "error"
+        response.data = error_body(code, detail, fields)
+    return response

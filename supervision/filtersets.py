@@ -1,0 +1,78 @@
+"""List filters (django-filter). The filters narrow an already visibility-scoped queryset."""
+
+from __future__ import annotations
+
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django_filters import rest_framework as filters
+
+from accounts.choices import Classification
+from accounts.models import Unit
+
+from .choices import InstructionKind, InstructionNature, ItemStatus, RequestKind, RequestStatus, Urgency
+from .models import Instruction, Item, ItemRequest
+
+
+class ItemFilterSet(filters.FilterSet):
+    status = filters.MultipleChoiceFilter(choices=ItemStatus.choices, label=_("状态"))
+    unit = filters.NumberFilter(method="filter_unit", label=_("责任单位（含下级单位，牵头或配合）"))
+    lead_unit = filters.NumberFilter(field_name="lead_unit_id", label=_("牵头单位"))
+    owner = filters.NumberFilter(field_name="owner_id", label=_("责任人"))
+    category = filters.NumberFilter(field_name="category_id", label=_("类别"))
+    instruction = filters.NumberFilter(field_name="instruction_id", label=_("批示件"))
+    instruction_kind = filters.MultipleChoiceFilter(field_name="instruction__kind", choices=InstructionKind.choices, label=_("来源类型"))
+    issuing_leader = filters.NumberFilter(field_name="instruction__issuing_leader_id", label=_("批示领导"))
+    urgency = filters.MultipleChoiceFilter(choices=Urgency.choices, label=_("紧急程度"))
+    classification = filters.TypedChoiceFilter(choices=Classification.choices, coerce=int, label=_("密级"))
+    deadline = filters.DateFromToRangeFilter(label=_("办理时限范围（deadline_after / deadline_before）"))
+    overdue = filters.BooleanFilter(method="filter_overdue", label=_("是否超期"))
+    q = filters.CharFilter(method="filter_text", label=_("搜索事项名称或台账编号"))
+    ordering = filters.OrderingFilter(
+        fields=(("deadline", "deadline"), ("created_at", "created_at"), ("code", "code"), ("updated_at", "updated_at")),
+        label=_("排序"),
+    )
+
+    class Meta:
+        model = Item
+        fields: list[str] = []
+
+    def filter_unit(self, queryset, name, value):
+        unit = Unit.objects.filter(pk=value).first()
+        return queryset.in_unit_subtree(unit) if unit else queryset.none()
+
+    def filter_overdue(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return queryset.overdue() if value else queryset.not_overdue()
+
+    def filter_text(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(title__icontains=value) | Q(code__icontains=value))
+
+
+class InstructionFilterSet(filters.FilterSet):
+    kind = filters.MultipleChoiceFilter(choices=InstructionKind.choices, label=_("来源类型"))
+    nature = filters.ChoiceFilter(choices=InstructionNature.choices, label=_("批示性质"))
+    issuing_leader = filters.NumberFilter(field_name="issuing_leader_id", label=_("批示领导"))
+    issued_on = filters.DateFromToRangeFilter(label=_("批示日期范围"))
+    q = filters.CharFilter(method="filter_text", label=_("搜索标题或文号"))
+
+    class Meta:
+        model = Instruction
+        fields: list[str] = []
+
+    def filter_text(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(Q(title__icontains=value) | Q(document_number__icontains=value)) if value else queryset
+
+
+class ItemRequestFilterSet(filters.FilterSet):
+    kind = filters.MultipleChoiceFilter(choices=RequestKind.choices, label=_("申请类型"))
+    status = filters.MultipleChoiceFilter(choices=RequestStatus.choices, label=_("审批状态"))
+    item = filters.NumberFilter(field_name="item_id", label=_("事项"))
+
+    class Meta:
+        model = ItemRequest
+        fields: list[str] = []
