@@ -9,7 +9,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("duban")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["tasks"], related_name=None, force=True)
+# Task modules are imported by tasks.apps.TasksConfig.ready(): everything Celery runs lives in tasks/.
 
 app.conf.beat_schedule = {
     # A broken audit chain must be noticed the same day, not when someone next looks.

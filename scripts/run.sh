@@ -13,7 +13,7 @@ export PYTHONUNBUFFERED=1
 HOST="${DUBAN_HOST:-0.0.0.0}"
 PORT="${DUBAN_PORT:-8000}"
 
-mkdir -p var/broker/queue var/broker/processed var/media var/log
+mkdir -p var/broker/queue var/broker/processed var/broker/control var/media
 
 echo "==> migrate"
 "$PY" manage.py migrate --noinput

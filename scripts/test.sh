@@ -41,22 +41,29 @@ except Exception as exc:
 PYEOF
 }
 
-wait_for() {  # wait_for NAME CHECK
-    local i
-    for i in $(seq 1 40); do
-        "$2" && return 0
-        sleep 0.5
+wait_for() {  # wait_for CHECK: up to ~20 s
+    local until=$((SECONDS + 20))
+    while [ "$SECONDS" -lt "$until" ]; do
+        "$1" && return 0
+        sleep 1
     done
-    return 1
+    "$1"
+}
+
+is_local() {  # is_local URL: only a server on this machine is ours to start
+    case "$1" in
+        *@127.0.0.1[:/]* | *@localhost[:/]* | *://127.0.0.1[:/]* | *://localhost[:/]* | *@127.0.0.1 | *@localhost) return 0 ;;
+        *) return 1 ;;
+    esac
 }
 
 if ! postgres_up; then
-    if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ] && [ -n "$(ls /etc/postgresql 2>/dev/null)" ]; then
+    if is_local "$DATABASE_URL" && command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ] && [ -n "$(ls /etc/postgresql 2>/dev/null)" ]; then
         version="$(ls /etc/postgresql | sort -V | tail -1)"
         echo "==> PostgreSQL not reachable at $DATABASE_URL; starting cluster $version/main"
         pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
     fi
-    if ! wait_for postgres postgres_up; then
+    if ! wait_for postgres_up; then
         cat >&2 <<MSG
 make test: PostgreSQL is not reachable at $DATABASE_URL.
   Start it (e.g. 'pg_ctlcluster <version> main start' or 'docker run -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust postgres:15'),
@@ -67,11 +74,11 @@ MSG
 fi
 
 if ! redis_up; then
-    if command -v redis-server >/dev/null 2>&1; then
+    if is_local "$REDIS_URL" && command -v redis-server >/dev/null 2>&1; then
         echo "==> Redis not reachable at $REDIS_URL; starting redis-server on 127.0.0.1:6379"
         redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null || true
     fi
-    if ! wait_for redis redis_up; then
+    if ! wait_for redis_up; then
         cat >&2 <<MSG
 make test: Redis is not reachable at $REDIS_URL.
   Start it (e.g. 'redis-server --daemonize yes' or 'docker run -p 6379:6379 redis:7'),

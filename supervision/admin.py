@@ -66,9 +66,9 @@ class InstructionAdminForm(forms.ModelForm):
         if self.instance.pk:
             self.fields["expected_version"].initial = self.instance.version
         if "issuing_leader" in self.fields:
-            self.fields["issuing_leader"].queryset = self.fields["issuing_leader"].queryset.filter(
-                role_assignments__role=Role.LEADER
-            ).distinct()
+            self.fields["issuing_leader"].queryset = (
+                self.fields["issuing_leader"].queryset.filter(role_assignments__role=Role.LEADER).distinct()
+            )
 
 
 class InstructionAttachmentInline(ReadOnlyAdminMixin, admin.TabularInline):

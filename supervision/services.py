@@ -32,7 +32,7 @@ from .choices import (
     ReturnVisitResult,
     Urgency,
 )
-from .errors import InvalidInput, NotPermitted, StaleVersion, TransitionNotAllowed
+from .errors import InvalidInput, NotPermitted, NotVisible, StaleVersion, TransitionNotAllowed
 from .models import (
     Attachment,
     Category,
@@ -63,9 +63,15 @@ def _check_version(obj, expected_version: int | None) -> None:
         )
 
 
-def _lock_item(item: Item) -> Item:
-    """Re-read the item under a row lock so concurrent transitions queue instead of racing."""
-    return Item.objects.select_for_update().get(pk=item.pk)
+def _lock_item(item: Item, actor: User) -> Item:
+    """Re-read the item under a row lock so concurrent transitions queue instead of racing.
+
+    The service applies the same visibility rule as every read: an item the actor may not see
+    does not exist for them, whoever calls the service (API, admin, task)."""
+    locked = Item.objects.select_for_update().filter(pk=item.pk).first()
+    if locked is None or not Item.objects.visible_to(actor).filter(pk=item.pk).exists():
+        raise NotVisible()
+    return locked
 
 
 def _bump(obj) -> None:
@@ -189,6 +195,8 @@ def instruction_update(*, actor: User, instruction: Instruction, expected_versio
     classified instruction stays visible below that level."""
     _require_office(actor)
     instruction = Instruction.objects.select_for_update().get(pk=instruction.pk)
+    if not Instruction.objects.visible_to(actor).filter(pk=instruction.pk).exists():
+        raise NotVisible()
     _check_version(instruction, expected_version)
     unknown = set(fields) - set(INSTRUCTION_FIELDS)
     if unknown:
@@ -241,10 +249,9 @@ def _validate_item_fields(actor: User, item: Item, supporting_units: Sequence[Un
         )
     if item.classification > actor.clearance:
         errors.setdefault("classification", []).append(_("不能登记高于本人密级权限的内容。"))
-    if item.owner_id and item.lead_unit_id:
-        owner_unit = item.owner.unit
-        if owner_unit is None or not owner_unit.path.startswith(item.lead_unit.path):
-            errors.setdefault("owner", []).append(_("责任人必须是牵头单位（或其下属单位）的人员。"))
+    if item.owner_id and item.lead_unit_id and item.owner.unit_id != item.lead_unit_id:
+        # The owner signs and reports for the lead unit, so must be one of its own people.
+        errors.setdefault("owner", []).append(_("责任人必须是牵头单位的人员。"))
     if item.owner_id and not item.owner.is_active:
         errors.setdefault("owner", []).append(_("责任人账号已停用。"))
     if item.lead_unit_id and not item.lead_unit.is_active:
@@ -359,7 +366,7 @@ def item_update(
 ) -> Item:
     """Edit an item. Drafts are fully editable; once assigned the deadline and lead unit are fixed."""
     _require_office(actor)
-    item = _lock_item(item)
+    item = _lock_item(item, actor)
     _check_version(item, expected_version)
     unknown = set(fields) - set(ITEM_FIELDS)
     if unknown:
@@ -406,7 +413,7 @@ def item_assign(*, actor: User, item: Item, expected_version: int | None = None,
     """交办: a draft goes to its units. Needs a lead unit and owner, and a deadline unless the
     instruction is 参阅性 (for reference)."""
     _require_office(actor)
-    item = _lock_item(item)
+    item = _lock_item(item, actor)
     _check_version(item, expected_version)
     if item.status != ItemStatus.DRAFT:
         raise _status_conflict(item, _("交办"))
@@ -445,7 +452,7 @@ def item_assign(*, actor: User, item: Item, expected_version: int | None = None,
 @transaction.atomic
 def item_acknowledge(*, actor: User, item: Item, expected_version: int | None = None, comment: str = "") -> ItemAssignment:
     """签收: the actor's unit signs for the item. When every unit has signed, the item is acknowledged."""
-    item = _lock_item(item)
+    item = _lock_item(item, actor)
     _check_version(item, expected_version)
     assignment = _actor_assignment(actor, item)
     if assignment is None:
@@ -483,7 +490,7 @@ def item_acknowledge(*, actor: User, item: Item, expected_version: int | None = 
 def assignment_set_report_access(*, actor: User, item: Item, unit: Unit, may_view_all_reports: bool) -> ItemAssignment:
     """The office lets (or stops) a supporting unit read the other units' reports on an item."""
     _require_office(actor)
-    item = _lock_item(item)
+    item = _lock_item(item, actor)
     assignment = ItemAssignment.objects.filter(item=item, unit=unit).first()
     if assignment is None:
         raise InvalidInput(fields={"unit_id": [_("该单位不是本事项的责任单位。")]})
@@ -520,7 +527,7 @@ def progress_report_create(
     attachment_ids: Sequence[int] = (),
 ) -> ProgressReport:
     """A responsible unit that has signed reports progress; the first report starts the work."""
-    item = _lock_item(item)
+    item = _lock_item(item, actor)
     assignment = _actor_assignment(actor, item)
     if assignment is None:
         raise NotPermitted(_("只有责任单位的承办人或负责人可以反馈进展。"), code="unit_only")
@@ -580,7 +587,7 @@ def item_request_create(
     expected_version: int | None = None,
 ) -> ItemRequest:
     """A unit asks the office to extend, close, suspend or cancel an item."""
-    item = _lock_item(item)
+    item = _lock_item(item, actor)
     _check_version(item, expected_version)
     if kind not in RequestKind.values:
         raise InvalidInput(fields={"kind": [_("申请类型无效。")]})
@@ -657,7 +664,7 @@ def item_request_decide(
     """The office approves or sends back a request. Approving an extension moves the deadline and
     keeps the original; approving completion closes the item (销号); sending back reopens it."""
     _require_office(actor)
-    item = _lock_item(request.item)
+    item = _lock_item(request.item, actor)
     _check_version(item, expected_version)
     request = ItemRequest.objects.select_for_update().get(pk=request.pk)
     if request.status != RequestStatus.PENDING:
@@ -681,7 +688,9 @@ def item_request_decide(
             item.closed_at = timezone.now()
             item.progress = 100
         elif request.kind == RequestKind.SUSPENSION:
-            item.status_before_suspension = item.status
+            # The pending completion request is withdrawn below, so an item under review
+            # resumes as work in progress rather than waiting on a review that no longer exists.
+            item.status_before_suspension = ItemStatus.IN_PROGRESS if item.status == ItemStatus.PENDING_REVIEW else item.status
             item.status = ItemStatus.SUSPENDED
         elif request.kind == RequestKind.CANCELLATION:
             item.status = ItemStatus.CANCELLED
@@ -715,7 +724,7 @@ def item_request_decide(
 @transaction.atomic
 def item_request_withdraw(*, actor: User, request: ItemRequest) -> ItemRequest:
     """The requester takes back a pending request."""
-    item = _lock_item(request.item)
+    item = _lock_item(request.item, actor)
     request = ItemRequest.objects.select_for_update().get(pk=request.pk)
     if request.requested_by_id != actor.pk:
         raise NotPermitted(_("只能撤回本人提交的申请。"), code="not_requester")
@@ -738,7 +747,7 @@ def item_request_withdraw(*, actor: User, request: ItemRequest) -> ItemRequest:
 def item_resume(*, actor: User, item: Item, comment: str, expected_version: int | None = None) -> Item:
     """The office ends a suspension; the item returns to where it was."""
     _require_office(actor)
-    item = _lock_item(item)
+    item = _lock_item(item, actor)
     _check_version(item, expected_version)
     if item.status != ItemStatus.SUSPENDED:
         raise _status_conflict(item, _("恢复办理"))
@@ -768,7 +777,7 @@ def return_visit_create(
 ) -> ReturnVisit:
     """The office re-checks a closed item. Passing confirms it; failing reopens it (纠正问题不反弹)."""
     _require_office(actor)
-    item = _lock_item(item)
+    item = _lock_item(item, actor)
     _check_version(item, expected_version)
     if item.status != ItemStatus.CLOSED:
         raise _status_conflict(item, _("回访复核"))
@@ -793,6 +802,14 @@ def return_visit_create(
         item.status = ItemStatus.IN_PROGRESS
         item.reopen_count += 1
         item.closed_at = None
+        # Closing set 100%; a reopened item is not done, so fall back to the lead unit's last figure.
+        item.progress = (
+            item.reports.filter(unit_id=item.lead_unit_id, progress__isnull=False)
+            .order_by("-submitted_at", "-id")
+            .values_list("progress", flat=True)
+            .first()
+            or 0
+        )
     _bump(item)
     item.save()
     audit_record(
@@ -811,7 +828,7 @@ def return_visit_create(
 def referral_create(*, actor: User, item: Item, department: str, reason: str) -> Referral:
     """移交: the office refers an item to the discipline or organization department (rule 8)."""
     _require_office(actor)
-    item = _lock_item(item)
+    item = _lock_item(item, actor)
     if item.status == ItemStatus.DRAFT:
         raise _status_conflict(item, _("移交"))
     if department not in ReferralDepartment.values:

@@ -30,9 +30,8 @@ import datetime
 from collections.abc import Sequence
 from contextlib import contextmanager
 
-import pytest
-
 import factory
+import pytest
 from django.core.files.base import ContentFile
 from django.utils import timezone
 from factory.django import DjangoModelFactory
@@ -137,7 +136,9 @@ def any_leader() -> User:
     return leader or UserFactory(roles=[Role.LEADER], clearance=Classification.CONFIDENTIAL)
 
 
-def make_instruction(*, office: User, classification: int = Classification.PUBLIC, nature: str = InstructionNature.ACTIONABLE, **fields) -> Instruction:
+def make_instruction(
+    *, office: User, classification: int = Classification.PUBLIC, nature: str = InstructionNature.ACTIONABLE, **fields
+) -> Instruction:
     """An instruction registered through `instruction_create` (issued ten days ago)."""
     fields.setdefault("title", "关于加快推进重点工作的批示")
     fields.setdefault("kind", InstructionKind.LEADER_INSTRUCTION)
@@ -256,10 +257,12 @@ def new_events(mark: int) -> list[AuditEvent]:
     return list(AuditEvent.objects.filter(seq__gt=mark).order_by("seq"))
 
 
-def assert_one_event(mark: int, *, action: str, actor: User, item: Item | None = None, from_status=None, to_status=None) -> AuditEvent:
+def assert_one_event(
+    mark: int, *, action: str, actor: User, item: Item | None = None, from_status=None, to_status=None
+) -> AuditEvent:
     """Exactly one audit event since `mark`, with these fields (statuses checked when given)."""
     events = new_events(mark)
-    assert [e.action for e in events] == [action]
+    assert [e.action for e in events] == [action], f"expected one {action!r} event"
     event = events[0]
     assert event.actor_id == actor.pk
     assert event.actor_name == str(actor)
@@ -272,8 +275,20 @@ def assert_one_event(mark: int, *, action: str, actor: User, item: Item | None =
     return event
 
 
-ITEM_STATE_FIELDS = ("status", "version", "deadline", "original_deadline", "progress", "extension_count", "reopen_count",
-                     "lead_unit_id", "owner_id", "classification", "closed_at", "status_before_suspension")
+ITEM_STATE_FIELDS = (
+    "status",
+    "version",
+    "deadline",
+    "original_deadline",
+    "progress",
+    "extension_count",
+    "reopen_count",
+    "lead_unit_id",
+    "owner_id",
+    "classification",
+    "closed_at",
+    "status_before_suspension",
+)
 
 
 @contextmanager

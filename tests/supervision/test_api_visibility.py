@@ -60,7 +60,9 @@ def ledger(db):
     town_handler = UserFactory(username="town_h", unit=town, roles=[Role.UNIT_HANDLER], clearance=secret)
     edu_public = make_item(ItemStatus.IN_PROGRESS, office=builder, lead_unit=edu, supporting_units=[env],
                            owner=users["edu_handler"], title="校舍安全隐患整改")
-    edu_conf = make_item(ItemStatus.IN_PROGRESS, office=builder, lead_unit=edu, owner=users["edu_handler"],
+    # Only someone cleared for 机密 can work on the 机密 item.
+    edu_conf_handler = UserFactory(username="edu_conf_h", unit=edu, roles=[Role.UNIT_HANDLER], clearance=conf)
+    edu_conf = make_item(ItemStatus.IN_PROGRESS, office=builder, lead_unit=edu, owner=edu_conf_handler,
                          classification=conf, title="机密事项甲")
     env_secret = make_item(ItemStatus.ACKNOWLEDGED, office=builder, lead_unit=env, owner=users["env_handler"],
                            classification=secret, title="秘密事项乙")

@@ -13,7 +13,7 @@ from accounts.choices import Classification, Role, UnitKind
 from supervision.choices import ItemStatus
 from supervision.models import AuditEvent, Instruction, Item, ItemRequest, ProgressReport, Referral, ReturnVisit
 from tests.api_helpers import assert_error, client_for
-from tests.factories import CategoryFactory, UnitFactory, UserFactory, make_instruction, make_item, upload
+from tests.factories import CategoryFactory, UnitFactory, UserFactory, make_instruction, make_item
 
 pytestmark = pytest.mark.django_db
 

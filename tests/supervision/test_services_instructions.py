@@ -30,7 +30,11 @@ def test_office_registers_instruction_and_it_is_audited(world):
     scan = upload(world.office, b"scan", "scan.pdf")
     mark = audit_mark()
     instruction = services.instruction_create(
-        actor=world.office, issuing_leader=world.leader, classification=Classification.SECRET, attachment_ids=[scan.pk], **fields()
+        actor=world.office,
+        issuing_leader=world.leader,
+        classification=Classification.SECRET,
+        attachment_ids=[scan.pk],
+        **fields(),
     )
     assert instruction.pk and instruction.created_by == world.office and instruction.version == 1
     assert instruction.classification == Classification.SECRET
@@ -136,7 +140,9 @@ def test_update_classification_above_clearance_refused(world):
 
 def test_raising_classification_raises_items(world):
     instruction = make_instruction(office=world.office)
-    low = make_item(ItemStatus.ASSIGNED, office=world.office, instruction=instruction, lead_unit=world.edu, owner=world.edu_handler)
+    low = make_item(
+        ItemStatus.ASSIGNED, office=world.office, instruction=instruction, lead_unit=world.edu, owner=world.edu_handler
+    )
     high = make_item(
         office=world.office,
         instruction=instruction,
@@ -156,3 +162,19 @@ def test_raising_classification_raises_items(world):
     from supervision.models import Item
 
     assert not Item.objects.visible_to(world.edu_handler).filter(pk=low.pk).exists()
+
+
+def test_services_refuse_records_above_the_actors_clearance(world):
+    """The services apply the visibility rule themselves, whatever calls them."""
+    from supervision.errors import NotVisible
+
+    secret = make_instruction(office=world.office, classification=Classification.SECRET)
+    with pytest.raises(NotVisible):
+        services.instruction_update(actor=world.office_low, instruction=secret, title="越权修改")
+    item = make_item(ItemStatus.DRAFT, office=world.office, lead_unit=world.edu, owner=world.edu_handler,
+                     classification=Classification.SECRET)
+    with pytest.raises(NotVisible):
+        services.item_assign(actor=world.office_low, item=item)
+    item.refresh_from_db()
+    secret.refresh_from_db()
+    assert item.status == ItemStatus.DRAFT and secret.title != "越权修改"

@@ -1,0 +1,219 @@
+"""Visibility (DOMAIN.md rule 13): Item.objects.visible_to, Instruction.objects.visible_to and
+reports_visible_to, for each role × own/other unit × cleared/not cleared."""
+
+from types import SimpleNamespace
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+
+from accounts.choices import Classification, Role
+from supervision import services
+from supervision.choices import ItemStatus, ReferralDepartment
+from supervision.models import Instruction, Item, ProgressReport
+from supervision.querysets import reports_visible_to
+from tests.factories import UserFactory, make_instruction, make_item
+
+pytestmark = pytest.mark.django_db
+
+C = Classification
+
+
+@pytest.fixture
+def ledger(world):
+    """Five items:
+    pub_edu     公开   lead 教育局, supporting 环保局, in progress
+    secret_edu  秘密   lead 教育局, assigned, referred to 组织部门
+    draft_edu   公开   lead 教育局, draft
+    pub_town    公开   lead 黄庄乡, assigned, referred to 纪检
+    conf_env    机密   lead 环保局, assigned
+    """
+    o = world.office
+    L = SimpleNamespace()
+    L.pub_edu = make_item(
+        ItemStatus.IN_PROGRESS, office=o, lead_unit=world.edu, owner=world.edu_handler, supporting_units=[world.env]
+    )
+    L.secret_edu = make_item(ItemStatus.ASSIGNED, office=o, lead_unit=world.edu, owner=world.edu_head, classification=C.SECRET)
+    L.draft_edu = make_item(ItemStatus.DRAFT, office=o, lead_unit=world.edu, owner=world.edu_handler)
+    L.pub_town = make_item(ItemStatus.ASSIGNED, office=o, lead_unit=world.town, owner=world.town_handler)
+    L.conf_env = make_item(
+        ItemStatus.ASSIGNED, office=o, lead_unit=world.env, owner=world.env_head, classification=C.CONFIDENTIAL
+    )
+    services.referral_create(actor=o, item=L.pub_town, department=ReferralDepartment.DISCIPLINE, reason="慢作为")
+    services.referral_create(actor=o, item=L.secret_edu, department=ReferralDepartment.ORGANIZATION, reason="典型推荐")
+    return L
+
+
+ALL = {"pub_edu", "secret_edu", "draft_edu", "pub_town", "conf_env"}
+
+EXPECTED = {
+    # whole-ledger viewers, limited by clearance; only the office sees drafts
+    "office": ALL,  # 机密
+    "admin": ALL,  # 机密
+    "office_low": {"pub_edu", "draft_edu", "pub_town"},  # 内部
+    "leader": ALL - {"draft_edu"},  # 机密
+    # unit users: own unit's items (lead or supporting), within clearance, never drafts
+    "edu_handler": {"pub_edu"},  # 内部: secret_edu is above clearance
+    "edu_head": {"pub_edu", "secret_edu"},  # 秘密
+    "env_handler": {"pub_edu"},  # 内部, supporting on pub_edu; conf_env above clearance
+    "env_head": {"pub_edu"},  # 秘密: conf_env (机密) still above clearance
+    "town_handler": {"pub_town"},
+    "town_sub_handler": set(),  # a sub-unit does not inherit the parent unit's items
+    # referral receivers: only what was referred to their department
+    "discipline": {"pub_town"},
+    "organization": {"secret_edu"},
+}
+
+
+def visible(user, ledger):
+    names = {getattr(ledger, n).pk: n for n in ALL}
+    return {names[pk] for pk in Item.objects.visible_to(user).values_list("pk", flat=True)}
+
+
+@pytest.mark.parametrize("who", sorted(EXPECTED))
+def test_item_visibility_matrix(world, ledger, who):
+    assert visible(getattr(world, who), ledger) == EXPECTED[who]
+
+
+def test_counts_use_the_same_rule(world, ledger):
+    for who, expected in EXPECTED.items():
+        assert Item.objects.visible_to(getattr(world, who)).count() == len(expected), who
+
+
+def test_raising_clearance_reveals_item(world, ledger):
+    world.edu_handler.clearance = C.SECRET
+    world.edu_handler.save()
+    assert visible(world.edu_handler, ledger) == {"pub_edu", "secret_edu"}
+
+
+def test_draft_becomes_visible_to_units_once_assigned(world, ledger):
+    assert "draft_edu" not in visible(world.edu_handler, ledger)
+    assert "draft_edu" not in visible(world.leader, ledger)
+    services.item_assign(actor=world.office, item=ledger.draft_edu)
+    assert "draft_edu" in visible(world.edu_handler, ledger)
+    assert "draft_edu" in visible(world.leader, ledger)
+
+
+def test_referral_receiver_needs_clearance_too(world, ledger):
+    services.referral_create(actor=world.office, item=ledger.conf_env, department=ReferralDepartment.DISCIPLINE, reason="不作为")
+    assert visible(world.discipline, ledger) == {"pub_town"}  # 秘密 clearance < 机密 item
+    world.discipline.clearance = C.CONFIDENTIAL
+    world.discipline.save()
+    assert visible(world.discipline, ledger) == {"pub_town", "conf_env"}
+
+
+def test_adding_a_supporting_unit_shares_the_item(world, ledger):
+    assert "pub_edu" not in visible(world.town_handler, ledger)
+    services.item_update(actor=world.office, item=ledger.pub_edu, supporting_units=[world.env, world.town])
+    assert "pub_edu" in visible(world.town_handler, ledger)
+
+
+def test_user_with_unit_role_but_no_unit_sees_nothing(world, ledger):
+    drifter = UserFactory(unit=None, roles=[Role.UNIT_HANDLER], clearance=C.CONFIDENTIAL)
+    assert visible(drifter, ledger) == set()
+
+
+def test_unit_member_without_unit_role_sees_nothing(world, ledger):
+    clerk = UserFactory(unit=world.edu, roles=[], clearance=C.CONFIDENTIAL)
+    assert visible(clerk, ledger) == set()
+
+
+def test_anonymous_and_inactive_see_nothing(world, ledger):
+    assert not Item.objects.visible_to(AnonymousUser()).exists()
+    assert not Item.objects.visible_to(None).exists()
+    world.office.is_active = False
+    world.office.save()
+    assert not Item.objects.visible_to(world.office).exists()
+    assert not Instruction.objects.visible_to(world.office).exists()
+
+
+# --- instructions follow their items ----------------------------------------------------------
+
+
+def test_instruction_visibility_follows_items(world, ledger):
+    lonely = make_instruction(office=world.office, title="尚未分解的批示")
+    secret_lonely = make_instruction(office=world.office, title="机密批示", classification=C.CONFIDENTIAL)
+
+    def seen(user):
+        return set(Instruction.objects.visible_to(user).values_list("pk", flat=True))
+
+    ins = {name: getattr(ledger, name).instruction_id for name in ALL}
+    everything = set(ins.values()) | {lonely.pk, secret_lonely.pk}
+    assert seen(world.office) == everything
+    assert seen(world.leader) == everything  # whole-ledger viewers see undecomposed ones too
+    assert seen(world.office_low) == {ins["pub_edu"], ins["draft_edu"], ins["pub_town"], lonely.pk}
+    assert seen(world.edu_handler) == {ins["pub_edu"]}  # not the draft's, not the secret one
+    assert seen(world.edu_head) == {ins["pub_edu"], ins["secret_edu"]}
+    assert seen(world.env_handler) == {ins["pub_edu"]}
+    assert seen(world.town_handler) == {ins["pub_town"]}
+    assert seen(world.discipline) == {ins["pub_town"]}
+    assert seen(world.organization) == {ins["secret_edu"]}
+
+
+def test_instruction_shared_by_items_seen_through_any_visible_one(world):
+    instruction = make_instruction(office=world.office)
+    make_item(ItemStatus.DRAFT, office=world.office, instruction=instruction, lead_unit=world.edu, owner=world.edu_handler)
+    assert not Instruction.objects.visible_to(world.env_handler).filter(pk=instruction.pk).exists()
+    make_item(ItemStatus.ASSIGNED, office=world.office, instruction=instruction, lead_unit=world.env, owner=world.env_handler)
+    assert Instruction.objects.visible_to(world.env_handler).filter(pk=instruction.pk).exists()
+    assert not Instruction.objects.visible_to(world.edu_handler).filter(pk=instruction.pk).exists()
+
+
+# --- progress reports: no sideways copying ------------------------------------------------------
+
+
+@pytest.fixture
+def reported(world):
+    """An item led by 教育局 with 环保局 and 黄庄乡 supporting; each unit has filed one report."""
+    item = make_item(
+        ItemStatus.ACKNOWLEDGED,
+        office=world.office,
+        lead_unit=world.edu,
+        owner=world.edu_handler,
+        supporting_units=[world.env, world.town],
+    )
+    reports = {}
+    for key, user in (("edu", world.edu_handler), ("env", world.env_handler), ("town", world.town_handler)):
+        reports[key] = services.progress_report_create(actor=user, item=item, progress_text=f"{key} 进展").pk
+    return SimpleNamespace(item=item, reports=reports)
+
+
+def report_units(user, reported):
+    names = {pk: key for key, pk in reported.reports.items()}
+    return {names[pk] for pk in reports_visible_to(user, ProgressReport.objects.all()).values_list("pk", flat=True)}
+
+
+def test_lead_unit_reads_every_report(world, reported):
+    assert report_units(world.edu_handler, reported) == {"edu", "env", "town"}
+    assert report_units(world.edu_head, reported) == {"edu", "env", "town"}
+
+
+def test_supporting_unit_reads_only_its_own(world, reported):
+    assert report_units(world.env_handler, reported) == {"env"}
+    assert report_units(world.env_head, reported) == {"env"}
+    assert report_units(world.town_handler, reported) == {"town"}
+
+
+def test_office_may_open_reports_to_a_supporting_unit(world, reported):
+    services.assignment_set_report_access(actor=world.office, item=reported.item, unit=world.env, may_view_all_reports=True)
+    assert report_units(world.env_handler, reported) == {"edu", "env", "town"}
+    assert report_units(world.town_handler, reported) == {"town"}  # only the unit allowed
+    services.assignment_set_report_access(actor=world.office, item=reported.item, unit=world.env, may_view_all_reports=False)
+    assert report_units(world.env_handler, reported) == {"env"}
+
+
+def test_whole_ledger_and_referral_viewers(world, reported):
+    assert report_units(world.office, reported) == {"edu", "env", "town"}
+    assert report_units(world.leader, reported) == {"edu", "env", "town"}
+    assert report_units(world.discipline, reported) == set()  # not referred
+    services.referral_create(actor=world.office, item=reported.item, department=ReferralDepartment.DISCIPLINE, reason="慢作为")
+    assert report_units(world.discipline, reported) == {"edu", "env", "town"}
+    assert report_units(world.organization, reported) == set()
+
+
+def test_reports_of_items_out_of_reach_stay_hidden(world, reported):
+    assert report_units(world.town_sub_handler, reported) == set()
+    services.instruction_update(actor=world.office, instruction=reported.item.instruction, classification=C.SECRET)
+    assert report_units(world.edu_handler, reported) == set()  # 内部 clearance, item now 秘密
+    assert report_units(world.edu_head, reported) == {"edu", "env", "town"}  # 秘密 clearance
+    assert report_units(world.env_head, reported) == {"env"}
+    assert report_units(world.office_low, reported) == set()
