@@ -238,3 +238,6 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if request.user.is_office:
             return qs
         return qs.filter(item__in=Item.objects.visible_to(request.user))
+
+
+from . import admin_calendar  # noqa: E402,F401

@@ -342,3 +342,6 @@ class AuditChainHead(models.Model):
     last_seq = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)
     count = models.BigIntegerField(default=0)
+
+
+from .models_calendar import CalendarDay  # noqa: E402,F401
