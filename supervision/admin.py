@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.choices import Role
 
 from . import services
+from .choices import Light
 from .errors import DomainError
 from .models import (
     Attachment,
@@ -30,6 +31,7 @@ from .models import (
     ProgressReport,
     Referral,
     ReturnVisit,
+    WarningThreshold,
 )
 
 
@@ -168,7 +170,7 @@ class ReferralInline(ReadOnlyAdminMixin, admin.TabularInline):
 class ItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """View-only: the item workflow runs through the services (API), never by editing rows."""
 
-    list_display = ("code", "title", "lead_unit", "owner", "deadline", "status", "urgency", "overdue")
+    list_display = ("code", "title", "lead_unit", "owner", "deadline", "status", "urgency", "light_display")
     list_filter = ("status", "urgency", "classification", "category", "instruction__kind", "deadline")
     search_fields = ("code", "title")
     list_select_related = ("lead_unit", "owner")
@@ -181,7 +183,10 @@ class ItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "lead_unit",
         "owner",
         "deadline",
+        "deadline_time",
+        "deadline_workdays",
         "original_deadline",
+        "warning_date",
         "extension_count",
         "urgency",
         "reporting_cycle",
@@ -199,11 +204,36 @@ class ItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     inlines = (AssignmentInline, ReportInline, RequestInline, ReturnVisitInline, ReferralInline)
 
     def get_queryset(self, request):
-        return Item.objects.visible_to(request.user)
+        return Item.objects.visible_to(request.user).with_light()
 
-    @admin.display(description=_("超期"), boolean=True)
-    def overdue(self, obj: Item) -> bool:
-        return obj.is_overdue
+    @admin.display(description=_("红黄绿灯"))
+    def light_display(self, obj: Item) -> str:
+        return Light(obj.light).label
+
+
+@admin.register(WarningThreshold)
+class WarningThresholdAdmin(admin.ModelAdmin):
+    """Editable by the office; saving goes through the service, which reschedules open items."""
+
+    list_display = ("urgency", "yellow_share", "yellow_workdays")
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff
+
+    def has_add_permission(self, request):
+        return request.user.is_active and request.user.is_office
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_office
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        services.warning_threshold_save(actor=request.user, threshold=obj)
 
 
 @admin.register(AuditEvent)

@@ -21,7 +21,7 @@ GENESIS_HASH = "0" * 64
 
 
 def _jsonable(value):
-    if isinstance(value, (datetime.date, datetime.datetime)):
+    if isinstance(value, (datetime.date, datetime.datetime, datetime.time)):
         return value.isoformat()
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}

@@ -61,6 +61,16 @@ OPEN_STATUSES = (
 DONE_STATUSES = (ItemStatus.CLOSED, ItemStatus.VERIFIED)
 
 
+class Light(models.TextChoices):
+    """红黄绿灯. NONE: no running deadline (draft, done, suspended, or no time limit)."""
+
+    NONE = "none", _("无")
+    GREEN = "green", _("绿灯")
+    YELLOW = "yellow", _("黄灯")
+    RED = "red", _("红灯")
+    OVERDUE = "overdue", _("超期")
+
+
 class AssignmentRole(models.TextChoices):
     LEAD = "lead", _("牵头单位")
     SUPPORTING = "supporting", _("配合单位")

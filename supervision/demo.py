@@ -32,6 +32,7 @@ from .choices import (
     ReturnVisitResult,
     Urgency,
 )
+from .lights import warning_dates_refresh
 from .models import Category, Instruction, Item, ItemRequest
 
 DEMO_PASSWORD = "duban2026"
@@ -549,6 +550,8 @@ class Demo:
             item = self.build_item(spec)
             assert item.status == spec.target, (spec.title, item.status, spec.target)
         self.backdate_registration()
+        # The back-dated assignment and deadline dates move the yellow-light dates too.
+        warning_dates_refresh()
         self.log(
             f"已创建 {len(self.units)} 个单位、{len(self.users)} 个用户、{len(self.instructions)} 件批示件、{len(ITEMS)} 个督办事项。"
         )

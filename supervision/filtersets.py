@@ -9,7 +9,7 @@ from django_filters import rest_framework as filters
 from accounts.choices import Classification
 from accounts.models import Unit
 
-from .choices import InstructionKind, InstructionNature, ItemStatus, RequestKind, RequestStatus, Urgency
+from .choices import InstructionKind, InstructionNature, ItemStatus, Light, RequestKind, RequestStatus, Urgency
 from .models import Instruction, Item, ItemRequest
 
 
@@ -26,9 +26,16 @@ class ItemFilterSet(filters.FilterSet):
     classification = filters.TypedChoiceFilter(choices=Classification.choices, coerce=int, label=_("密级"))
     deadline = filters.DateFromToRangeFilter(label=_("办理时限范围（deadline_after / deadline_before）"))
     overdue = filters.BooleanFilter(method="filter_overdue", label=_("是否超期"))
+    light = filters.MultipleChoiceFilter(choices=Light.choices, method="filter_light", label=_("红黄绿灯"))
     q = filters.CharFilter(method="filter_text", label=_("搜索事项名称或台账编号"))
     ordering = filters.OrderingFilter(
-        fields=(("deadline", "deadline"), ("created_at", "created_at"), ("code", "code"), ("updated_at", "updated_at")),
+        fields=(
+            ("deadline", "deadline"),
+            ("warning_date", "warning_date"),
+            ("created_at", "created_at"),
+            ("code", "code"),
+            ("updated_at", "updated_at"),
+        ),
         label=_("排序"),
     )
 
@@ -44,6 +51,9 @@ class ItemFilterSet(filters.FilterSet):
         if value is None:
             return queryset
         return queryset.overdue() if value else queryset.not_overdue()
+
+    def filter_light(self, queryset, name, value):
+        return queryset.light(*value) if value else queryset
 
     def filter_text(self, queryset, name, value):
         value = value.strip()

@@ -14,11 +14,11 @@ from django.utils.translation import gettext_lazy as _
 from accounts.choices import Classification
 
 from .choices import (
-    OPEN_STATUSES,
     AssignmentRole,
     InstructionKind,
     InstructionNature,
     ItemStatus,
+    Light,
     ReferralDepartment,
     ReportingCycle,
     ReportKind,
@@ -105,7 +105,13 @@ class Item(models.Model):
     )
     owner = models.ForeignKey(User, verbose_name=_("责任人"), null=True, blank=True, on_delete=models.PROTECT, related_name="owned_items")
     deadline = models.DateField(_("办理时限"), null=True, blank=True)
+    # 特急 items may be due at a time of day ("需要当天反馈的绝不能过夜").
+    deadline_time = models.TimeField(_("当日办结时间"), null=True, blank=True)
+    # A limit given as N working days from assignment; the date is fixed when the item is assigned.
+    deadline_workdays = models.PositiveSmallIntegerField(_("办理时限（工作日）"), null=True, blank=True)
     original_deadline = models.DateField(_("原定时限"), null=True, blank=True, editable=False)
+    # First day of the yellow light, from the thresholds and the working-day calendar (see lights.py).
+    warning_date = models.DateField(_("黄灯起始日"), null=True, blank=True, editable=False)
     urgency = models.CharField(_("紧急程度"), max_length=16, choices=Urgency.choices, default=Urgency.NORMAL)
     reporting_cycle = models.CharField(_("反馈周期"), max_length=16, choices=ReportingCycle.choices, default=ReportingCycle.NONE)
     classification = models.PositiveSmallIntegerField(_("密级"), choices=Classification.choices, default=Classification.PUBLIC)
@@ -141,13 +147,47 @@ class Item(models.Model):
         return f"{self.code} {self.title}"
 
     @property
+    def light(self) -> str:
+        """The warning light (红黄绿灯). Lists annotate it in SQL (ItemQuerySet.with_light); for a
+        lone instance the same SQL rule is asked for it, so there is one definition only."""
+        if "light" not in self.__dict__:
+            self.__dict__["light"] = Item.objects.filter(pk=self.pk).with_light().values_list("light", flat=True).first()
+        return self.__dict__["light"]
+
+    @light.setter
+    def light(self, value: str) -> None:
+        self.__dict__["light"] = value
+
+    @property
     def is_overdue(self) -> bool:
         """Derived, never stored: open and past its (possibly extended) deadline."""
-        return bool(self.deadline and self.status in OPEN_STATUSES and self.deadline < timezone.localdate())
+        return self.light == Light.OVERDUE
 
     @property
     def etag(self) -> str:
         return f'"{self.pk}-{self.version}"'
+
+
+class WarningThreshold(models.Model):
+    """When the light turns yellow, per urgency: after a share of the working time has passed, or
+    when only a few working days remain, whichever comes first. Editable in the admin."""
+
+    urgency = models.CharField(_("紧急程度"), max_length=16, choices=Urgency.choices, unique=True)
+    yellow_share = models.DecimalField(
+        _("黄灯：已用时间占比"), max_digits=3, decimal_places=2, help_text=_("例如 0.67 表示已过三分之二的办理时间")
+    )
+    yellow_workdays = models.PositiveSmallIntegerField(_("黄灯：剩余工作日"), help_text=_("剩余工作日不多于此数时亮黄灯"))
+
+    class Meta:
+        verbose_name = _("红黄绿灯阈值")
+        verbose_name_plural = _("红黄绿灯阈值")
+        ordering = ["urgency"]
+        constraints = [
+            models.CheckConstraint(condition=Q(yellow_share__gt=0, yellow_share__lte=1), name="threshold_share_in_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_urgency_display()}：{self.yellow_share:.0%} / {self.yellow_workdays} 个工作日"
 
 
 class ItemAssignment(models.Model):

@@ -9,11 +9,10 @@ from typing import TYPE_CHECKING
 
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
-from django.utils import timezone
 
 from accounts.choices import Role
 
-from .choices import OPEN_STATUSES, AssignmentRole, ItemStatus, ReferralDepartment
+from .choices import OPEN_STATUSES, AssignmentRole, ItemStatus, Light, ReferralDepartment
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -59,13 +58,28 @@ class ItemQuerySet(models.QuerySet):
     def open(self) -> ItemQuerySet:
         return self.filter(status__in=OPEN_STATUSES)
 
-    def overdue(self, today: datetime.date | None = None) -> ItemQuerySet:
-        """Open and past the current (possibly extended) deadline; derived, never stored."""
-        return self.open().filter(deadline__lt=today or timezone.localdate())
+    def with_light(self, now: datetime.datetime | None = None) -> ItemQuerySet:
+        """Annotate `light` (红黄绿灯) with the one rule in lights.py."""
+        from .lights import light_case
 
-    def not_overdue(self, today: datetime.date | None = None) -> ItemQuerySet:
-        today = today or timezone.localdate()
-        return self.exclude(Q(status__in=OPEN_STATUSES) & Q(deadline__lt=today))
+        return self.annotate(light=light_case(now))
+
+    def light(self, *lights: str, now: datetime.datetime | None = None) -> ItemQuerySet:
+        from .lights import light_q
+
+        condition = Q(pk__in=[])
+        for light in lights:
+            condition |= light_q(light, now)
+        return self.filter(condition)
+
+    def overdue(self, now: datetime.datetime | None = None) -> ItemQuerySet:
+        """Open and past the current (possibly extended) deadline; derived, never stored."""
+        return self.light(Light.OVERDUE, now=now)
+
+    def not_overdue(self, now: datetime.datetime | None = None) -> ItemQuerySet:
+        from .lights import light_q
+
+        return self.exclude(light_q(Light.OVERDUE, now))
 
     def in_unit_subtree(self, unit) -> ItemQuerySet:
         """Items where the unit or one of its sub-units is lead or supporting."""
@@ -79,7 +93,7 @@ class ItemQuerySet(models.QuerySet):
         """Everything a list row shows, in a constant number of queries whatever the page size."""
         from .models import ItemAssignment
 
-        return self.select_related(
+        return self.with_light().select_related(
             "category", "lead_unit", "owner", "instruction", "instruction__issuing_leader"
         ).prefetch_related(
             models.Prefetch(

@@ -33,6 +33,7 @@ from .choices import (
     Urgency,
 )
 from .errors import InvalidInput, NotPermitted, NotVisible, StaleVersion, TransitionNotAllowed
+from .lights import warning_date_for
 from .models import (
     Attachment,
     Category,
@@ -44,7 +45,9 @@ from .models import (
     ProgressReport,
     Referral,
     ReturnVisit,
+    WarningThreshold,
 )
+from .workcalendar import add_workdays
 
 # ---------------------------------------------------------------------------------------------
 # Shared checks
@@ -118,6 +121,11 @@ def _link_attachments(actor: User, attachment_ids: Iterable[int] | None, field: 
         )
     Attachment.objects.filter(pk__in=ids).update(**owner)
     return found
+
+
+def _reschedule_warning(item: Item) -> None:
+    start = timezone.localdate(item.assigned_at) if item.assigned_at else timezone.localdate()
+    item.warning_date = warning_date_for(start=start, deadline=item.deadline, urgency=item.urgency)
 
 
 def _status_conflict(item: Item, action: str) -> TransitionNotAllowed:
@@ -263,6 +271,12 @@ def _validate_item_fields(actor: User, item: Item, supporting_units: Sequence[Un
             errors.setdefault("supporting_unit_ids", []).append(_("配合单位中有已停用的单位。"))
     if item.deadline and item.deadline < instruction.issued_on:
         errors.setdefault("deadline", []).append(_("办理时限不能早于批示日期。"))
+    if item.deadline and item.deadline_workdays is not None:
+        errors.setdefault("deadline_workdays", []).append(_("办理时限按日期或按工作日数填写，只能二选一。"))
+    if item.deadline_workdays is not None and item.deadline_workdays > 365:
+        errors.setdefault("deadline_workdays", []).append(_("工作日数不能超过 365。"))
+    if item.deadline_time is not None and item.urgency != Urgency.EXTRA_URGENT:
+        errors.setdefault("deadline_time", []).append(_("只有特急事项可以规定当日办结时间。"))
     if errors:
         raise InvalidInput(fields=errors)
 
@@ -296,13 +310,15 @@ ITEM_FIELDS = (
     "lead_unit",
     "owner",
     "deadline",
+    "deadline_time",
+    "deadline_workdays",
     "urgency",
     "reporting_cycle",
     "classification",
 )
 # After assignment these are fixed: the deadline moves only by an approved extension, and the
 # responsible units by re-registering, so that statistics and acknowledgements stay honest.
-FIXED_AFTER_ASSIGNMENT = ("lead_unit", "deadline")
+FIXED_AFTER_ASSIGNMENT = ("lead_unit", "deadline", "deadline_time", "deadline_workdays")
 
 
 @transaction.atomic
@@ -317,6 +333,8 @@ def item_create(
     supporting_units: Sequence[Unit] = (),
     owner: User | None = None,
     deadline: datetime.date | None = None,
+    deadline_time: datetime.time | None = None,
+    deadline_workdays: int | None = None,
     urgency: str = Urgency.NORMAL,
     reporting_cycle: str = ReportingCycle.NONE,
     classification: int | None = None,
@@ -333,6 +351,8 @@ def item_create(
         lead_unit=lead_unit,
         owner=owner,
         deadline=deadline,
+        deadline_time=deadline_time,
+        deadline_workdays=deadline_workdays,
         urgency=urgency,
         reporting_cycle=reporting_cycle,
         classification=instruction.classification if classification is None else classification,
@@ -379,11 +399,9 @@ def item_update(
         if current == value:
             continue
         if item.status != ItemStatus.DRAFT and name in FIXED_AFTER_ASSIGNMENT:
-            message = {
-                "deadline": _("已交办事项的办理时限只能通过延期审批调整。"),
-                "lead_unit": _("已交办事项不能更换牵头单位。"),
-            }[name]
-            raise TransitionNotAllowed(message, code=f"{name}_fixed_after_assignment")
+            if name == "lead_unit":
+                raise TransitionNotAllowed(_("已交办事项不能更换牵头单位。"), code="lead_unit_fixed_after_assignment")
+            raise TransitionNotAllowed(_("已交办事项的办理时限只能通过延期审批调整。"), code="deadline_fixed_after_assignment")
         changed[name] = str(value.pk if hasattr(value, "pk") else value)
         setattr(item, name, value)
     if "title" in fields:
@@ -401,6 +419,8 @@ def item_update(
         return item
     _validate_item_fields(actor, item, supporting_units)
     item.full_clean(exclude=["code"])
+    if "urgency" in changed and item.status != ItemStatus.DRAFT:
+        _reschedule_warning(item)
     _bump(item)
     item.save()
     _sync_assignments(item, supporting_units)
@@ -417,23 +437,30 @@ def item_assign(*, actor: User, item: Item, expected_version: int | None = None,
     _check_version(item, expected_version)
     if item.status != ItemStatus.DRAFT:
         raise _status_conflict(item, _("交办"))
+    _validate_item_fields(actor, item, None)
     errors: dict[str, list[str]] = {}
     if not item.lead_unit_id:
         errors["lead_unit_id"] = [_("交办前须指定牵头单位。")]
     if not item.owner_id:
         errors["owner_id"] = [_("交办前须指定责任人。")]
+    now = timezone.localtime()
+    if item.deadline is None and item.deadline_workdays is not None:
+        # "N working days from assignment": counted from today on the official calendar.
+        item.deadline = add_workdays(now.date(), item.deadline_workdays)
     if item.instruction.nature != InstructionNature.REFERENCE:
         if not item.deadline:
             errors["deadline"] = [_("批办性、指导性事项交办前须明确办理时限。")]
-        elif item.deadline < timezone.localdate():
+        elif item.deadline < now.date():
             errors["deadline"] = [_("办理时限不能早于今天。")]
+        elif item.deadline == now.date() and item.deadline_time is not None and item.deadline_time <= now.time():
+            errors["deadline_time"] = [_("当日办结时间已过。")]
     if errors:
         raise InvalidInput(_("事项信息不完整，不能交办。"), code="incomplete_item", fields=errors)
-    _validate_item_fields(actor, item, None)
     from_status = item.status
     item.status = ItemStatus.ASSIGNED
     item.assigned_at = timezone.now()
     item.original_deadline = item.deadline
+    item.warning_date = warning_date_for(start=now.date(), deadline=item.deadline, urgency=item.urgency)
     _bump(item)
     item.save()
     audit_record(
@@ -444,7 +471,13 @@ def item_assign(*, actor: User, item: Item, expected_version: int | None = None,
         from_status=from_status,
         to_status=item.status,
         comment=comment,
-        data={"deadline": item.deadline, "lead_unit_id": item.lead_unit_id, "owner_id": item.owner_id},
+        data={
+            "deadline": item.deadline,
+            "deadline_time": item.deadline_time,
+            "deadline_workdays": item.deadline_workdays,
+            "lead_unit_id": item.lead_unit_id,
+            "owner_id": item.owner_id,
+        },
     )
     return item
 
@@ -681,7 +714,9 @@ def item_request_decide(
                 raise _status_conflict(item, _("批准延期"))
             request.previous_deadline = item.deadline
             item.deadline = request.requested_deadline
+            item.deadline_time = None  # an extended item is due by the end of the new day
             item.extension_count += 1
+            _reschedule_warning(item)
             data.update(previous_deadline=request.previous_deadline, new_deadline=item.deadline)
         elif request.kind == RequestKind.COMPLETION:
             item.status = ItemStatus.CLOSED
@@ -773,6 +808,7 @@ def return_visit_create(
     result: str,
     findings: str,
     visited_on: datetime.date | None = None,
+    new_deadline: datetime.date | None = None,
     expected_version: int | None = None,
 ) -> ReturnVisit:
     """The office re-checks a closed item. Passing confirms it; failing reopens it (纠正问题不反弹)."""
@@ -786,6 +822,11 @@ def return_visit_create(
     visited_on = visited_on or timezone.localdate()
     if visited_on > timezone.localdate():
         raise InvalidInput(fields={"visited_on": [_("复核日期不能晚于今天。")]})
+    if new_deadline is not None:
+        if result != ReturnVisitResult.FAILED:
+            raise InvalidInput(fields={"new_deadline": [_("只有复核未通过、重新办理的事项才需要新的整改时限。")]})
+        if new_deadline < timezone.localdate():
+            raise InvalidInput(fields={"new_deadline": [_("整改时限不能早于今天。")]})
     visit = ReturnVisit(
         item=item,
         result=result,
@@ -802,6 +843,10 @@ def return_visit_create(
         item.status = ItemStatus.IN_PROGRESS
         item.reopen_count += 1
         item.closed_at = None
+        if new_deadline is not None:
+            # A fresh limit for the rectification; the original deadline stays for statistics.
+            item.deadline, item.deadline_time = new_deadline, None
+            _reschedule_warning(item)
         # Closing set 100%; a reopened item is not done, so fall back to the lead unit's last figure.
         item.progress = (
             item.reports.filter(unit_id=item.lead_unit_id, progress__isnull=False)
@@ -820,6 +865,7 @@ def return_visit_create(
         from_status=from_status,
         to_status=item.status,
         comment=findings,
+        data={"new_deadline": new_deadline} if new_deadline else None,
     )
     return visit
 
@@ -839,3 +885,30 @@ def referral_create(*, actor: User, item: Item, department: str, reason: str) ->
     referral = Referral.objects.create(item=item, department=department, reason=reason, referred_by=actor)
     audit_record(actor=actor, action="item_referred", obj=referral, item=item, comment=reason, data={"department": department})
     return referral
+
+
+# ---------------------------------------------------------------------------------------------
+# Warning-light thresholds
+
+
+@transaction.atomic
+def warning_threshold_save(*, actor: User, threshold: WarningThreshold) -> WarningThreshold:
+    """Change when the light turns yellow for an urgency; open items are rescheduled after commit."""
+    _require_office(actor)
+    threshold.full_clean()
+    threshold.save()
+    audit_record(
+        actor=actor,
+        action="warning_threshold_saved",
+        obj=threshold,
+        data={"urgency": threshold.urgency, "yellow_share": str(threshold.yellow_share), "yellow_workdays": threshold.yellow_workdays},
+    )
+    warning_dates_refresh_later()
+    return threshold
+
+
+def warning_dates_refresh_later() -> None:
+    """Queue the recomputation of open items' warning dates once this transaction commits."""
+    from tasks.lights import refresh_warning_dates
+
+    transaction.on_commit(refresh_warning_dates.delay)

@@ -139,6 +139,7 @@ def calendar_year_set(
             _audit_day(actor=actor, day=row.date, before=_snapshot(row), after=None)
         CalendarDay.objects.filter(date__in=[row.date for row in stale]).delete()
         result.removed = len(stale)
+    _calendar_changed()
     return result
 
 
@@ -184,6 +185,7 @@ def calendar_day_save(*, actor, day: CalendarDay) -> CalendarDay:
     day.full_clean(validate_unique=False)
     day.save()
     _audit_day(actor=actor, day=day.date, before=_snapshot(before), after=_snapshot(day))
+    _calendar_changed()
     return day
 
 
@@ -195,3 +197,11 @@ def calendar_day_delete(*, actor, day: CalendarDay) -> None:
         return
     _audit_day(actor=actor, day=row.date, before=_snapshot(row), after=None)
     row.delete()
+    _calendar_changed()
+
+
+def _calendar_changed() -> None:
+    """Open items' yellow-light dates are counted in working days: recompute them after commit."""
+    from .services import warning_dates_refresh_later
+
+    warning_dates_refresh_later()

@@ -13,6 +13,7 @@ from accounts.models import Unit, User
 from supervision.choices import (
     InstructionKind,
     InstructionNature,
+    Light,
     ReferralDepartment,
     ReportingCycle,
     ReportKind,
@@ -112,6 +113,8 @@ class ItemSerializer(serializers.ModelSerializer):
     classification_display = serializers.CharField(source="get_classification_display", read_only=True)
     reporting_cycle_display = serializers.CharField(source="get_reporting_cycle_display", read_only=True)
     is_overdue = serializers.BooleanField(read_only=True)
+    light = serializers.ChoiceField(choices=Light.choices, read_only=True, help_text=_("红黄绿灯，规则见 supervision/lights.py"))
+    light_display = serializers.SerializerMethodField()
     category = CategorySerializer(read_only=True)
     instruction = InstructionBriefSerializer(read_only=True)
     lead_unit = UnitBriefSerializer(read_only=True)
@@ -132,7 +135,12 @@ class ItemSerializer(serializers.ModelSerializer):
             "supporting_units",
             "owner",
             "deadline",
+            "deadline_time",
+            "deadline_workdays",
             "original_deadline",
+            "warning_date",
+            "light",
+            "light_display",
             "is_overdue",
             "urgency",
             "urgency_display",
@@ -152,6 +160,9 @@ class ItemSerializer(serializers.ModelSerializer):
             "updated_at",
             "version",
         ]
+
+    def get_light_display(self, item) -> str:
+        return Light(item.light).label
 
     def get_supporting_units(self, item) -> list[dict]:
         # Read from the prefetched assignments: no query per row.
@@ -290,6 +301,10 @@ class ItemInput(VersionedInput):
         queryset=User.objects.all(), source="owner", required=False, allow_null=True
     )
     deadline = serializers.DateField(required=False, allow_null=True)
+    deadline_time = serializers.TimeField(required=False, allow_null=True, help_text=_("特急事项的当日办结时间，如 17:30"))
+    deadline_workdays = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=365, help_text=_("按工作日计的办理时限（自交办之日起）")
+    )
     urgency = serializers.ChoiceField(choices=Urgency.choices, default=Urgency.NORMAL)
     reporting_cycle = serializers.ChoiceField(choices=ReportingCycle.choices, default=ReportingCycle.NONE)
     classification = serializers.ChoiceField(choices=Classification.choices, required=False)
@@ -339,6 +354,7 @@ class ReturnVisitInput(VersionedInput):
     result = serializers.ChoiceField(choices=ReturnVisitResult.choices)
     findings = serializers.CharField(max_length=10000)
     visited_on = serializers.DateField(required=False, allow_null=True)
+    new_deadline = serializers.DateField(required=False, allow_null=True, help_text=_("复核未通过时重新整改的时限"))
 
 
 class ReferralInput(serializers.Serializer):
