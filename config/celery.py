@@ -12,6 +12,11 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 # Task modules are imported by tasks.apps.TasksConfig.ready(): everything Celery runs lives in tasks/.
 
 app.conf.beat_schedule = {
+    # Reminders and escalation: claims only the items due now (partial index), so every minute is cheap.
+    "sweep-due-reminders": {"task": "tasks.reminders.sweep_due_reminders", "schedule": 60.0},
+    # Outbox: re-queue deliveries whose task was lost (worker killed mid-send, message dropped).
+    # Selects through the partial index delivery_due with SKIP LOCKED: safe with two beat schedulers.
+    "retry-stuck-deliveries": {"task": "tasks.delivery.retry_stuck_deliveries", "schedule": 60.0},
     # A broken audit chain must be noticed the same day, not when someone next looks.
     "verify-audit-chain-nightly": {
         "task": "tasks.audit.verify_audit_chain",

@@ -30,6 +30,8 @@ from .models import (
     ItemRequest,
     ProgressReport,
     Referral,
+    ReminderPolicy,
+    ReminderStep,
     ReturnVisit,
     WarningThreshold,
 )
@@ -187,6 +189,8 @@ class ItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "deadline_workdays",
         "original_deadline",
         "warning_date",
+        "next_reminder_at",
+        "listed_for_supervision_at",
         "extension_count",
         "urgency",
         "reporting_cycle",
@@ -209,6 +213,45 @@ class ItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("红黄绿灯"))
     def light_display(self, obj: Item) -> str:
         return Light(obj.light).label
+
+
+class ReminderStepInline(admin.TabularInline):
+    model = ReminderStep
+    extra = 0
+
+
+@admin.register(ReminderPolicy)
+class ReminderPolicyAdmin(admin.ModelAdmin):
+    """催办规则, editable by the office; open items pick a changed policy up at their next sweep."""
+
+    list_display = ("name", "urgency", "category", "acknowledge_within_hours", "send_time", "is_active")
+    list_filter = ("urgency", "is_active")
+    inlines = (ReminderStepInline,)
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff
+
+    def has_add_permission(self, request):
+        return request.user.is_active and request.user.is_office
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_office
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_office
+
+    def save_related(self, request, form, formsets, change):
+        # The admin's change view runs in one transaction: the policy, its steps and the audit
+        # event land together, and open items are rescheduled after commit.
+        super().save_related(request, form, formsets, change)
+        services.reminder_policy_changed(actor=request.user, policy=form.instance)
+
+    def delete_model(self, request, obj):
+        services.reminder_policy_changed(actor=request.user, policy=obj, deleted=True)
+        super().delete_model(request, obj)
 
 
 @admin.register(WarningThreshold)

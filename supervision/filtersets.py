@@ -26,6 +26,8 @@ class ItemFilterSet(filters.FilterSet):
     classification = filters.TypedChoiceFilter(choices=Classification.choices, coerce=int, label=_("密级"))
     deadline = filters.DateFromToRangeFilter(label=_("办理时限范围（deadline_after / deadline_before）"))
     overdue = filters.BooleanFilter(method="filter_overdue", label=_("是否超期"))
+    listed = filters.BooleanFilter(field_name="listed_for_supervision_at", lookup_expr="isnull", exclude=True,
+                                   label=_("是否挂牌督办"))
     light = filters.MultipleChoiceFilter(choices=Light.choices, method="filter_light", label=_("红黄绿灯"))
     q = filters.CharFilter(method="filter_text", label=_("搜索事项名称或台账编号"))
     ordering = filters.OrderingFilter(

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.choices import Classification
 
 from .choices import (
+    OPEN_STATUSES,
     AssignmentRole,
     InstructionKind,
     InstructionNature,
@@ -112,6 +113,10 @@ class Item(models.Model):
     original_deadline = models.DateField(_("原定时限"), null=True, blank=True, editable=False)
     # First day of the yellow light, from the thresholds and the working-day calendar (see lights.py).
     warning_date = models.DateField(_("黄灯起始日"), null=True, blank=True, editable=False)
+    # When the reminder sweep must next look at this item (reminders.py); indexed for open items only.
+    next_reminder_at = models.DateTimeField(_("下次催办时间"), null=True, blank=True, editable=False)
+    # 挂牌督办: set when an overdue item has run through every reminder step.
+    listed_for_supervision_at = models.DateTimeField(_("挂牌督办时间"), null=True, blank=True, editable=False)
     urgency = models.CharField(_("紧急程度"), max_length=16, choices=Urgency.choices, default=Urgency.NORMAL)
     reporting_cycle = models.CharField(_("反馈周期"), max_length=16, choices=ReportingCycle.choices, default=ReportingCycle.NONE)
     classification = models.PositiveSmallIntegerField(_("密级"), choices=Classification.choices, default=Classification.PUBLIC)
@@ -138,6 +143,8 @@ class Item(models.Model):
             models.Index(fields=["status", "deadline"], name="item_status_deadline"),
             models.Index(fields=["lead_unit", "status"], name="item_lead_status"),
             models.Index(fields=["owner"], name="item_owner"),
+            # The reminder sweep reads only this: open items by next due time.
+            models.Index(fields=["next_reminder_at"], condition=Q(status__in=OPEN_STATUSES), name="item_open_next_reminder"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(progress__lte=100), name="item_progress_le_100"),
@@ -385,3 +392,4 @@ class AuditChainHead(models.Model):
 
 
 from .models_calendar import CalendarDay  # noqa: E402,F401
+from .models_reminders import ReminderPolicy, ReminderStep  # noqa: E402,F401

@@ -123,9 +123,13 @@ def _link_attachments(actor: User, attachment_ids: Iterable[int] | None, field: 
     return found
 
 
-def _reschedule_warning(item: Item) -> None:
+def _reschedule(item: Item) -> None:
+    """After the deadline, urgency or state moved: the yellow-light date and the next reminder."""
+    from .reminders import reminder_reschedule
+
     start = timezone.localdate(item.assigned_at) if item.assigned_at else timezone.localdate()
     item.warning_date = warning_date_for(start=start, deadline=item.deadline, urgency=item.urgency)
+    reminder_reschedule(item)
 
 
 def _status_conflict(item: Item, action: str) -> TransitionNotAllowed:
@@ -420,7 +424,7 @@ def item_update(
     _validate_item_fields(actor, item, supporting_units)
     item.full_clean(exclude=["code"])
     if "urgency" in changed and item.status != ItemStatus.DRAFT:
-        _reschedule_warning(item)
+        _reschedule(item)
     _bump(item)
     item.save()
     _sync_assignments(item, supporting_units)
@@ -460,7 +464,7 @@ def item_assign(*, actor: User, item: Item, expected_version: int | None = None,
     item.status = ItemStatus.ASSIGNED
     item.assigned_at = timezone.now()
     item.original_deadline = item.deadline
-    item.warning_date = warning_date_for(start=now.date(), deadline=item.deadline, urgency=item.urgency)
+    _reschedule(item)
     _bump(item)
     item.save()
     audit_record(
@@ -580,6 +584,7 @@ def progress_report_create(
         next_steps=next_steps or "",
         progress=progress,
         submitted_by=actor,
+        submitted_at=timezone.now(),
     )
     report.full_clean()
     report.save()
@@ -664,6 +669,7 @@ def item_request_create(
         requested_deadline=requested_deadline if kind == RequestKind.EXTENSION else None,
         outcome=outcome or "",
         requested_by=actor,
+        requested_at=timezone.now(),
     )
     request.full_clean()
     request.save()
@@ -716,7 +722,8 @@ def item_request_decide(
             item.deadline = request.requested_deadline
             item.deadline_time = None  # an extended item is due by the end of the new day
             item.extension_count += 1
-            _reschedule_warning(item)
+            item.listed_for_supervision_at = None  # a new deadline starts a new reminder episode
+            _reschedule(item)
             data.update(previous_deadline=request.previous_deadline, new_deadline=item.deadline)
         elif request.kind == RequestKind.COMPLETION:
             item.status = ItemStatus.CLOSED
@@ -790,6 +797,7 @@ def item_resume(*, actor: User, item: Item, comment: str, expected_version: int 
     from_status = item.status
     item.status = item.status_before_suspension or ItemStatus.IN_PROGRESS
     item.status_before_suspension = ""
+    _reschedule(item)
     _bump(item)
     item.save()
     audit_record(actor=actor, action="item_resumed", obj=item, item=item, from_status=from_status, to_status=item.status, comment=comment)
@@ -846,7 +854,8 @@ def return_visit_create(
         if new_deadline is not None:
             # A fresh limit for the rectification; the original deadline stays for statistics.
             item.deadline, item.deadline_time = new_deadline, None
-            _reschedule_warning(item)
+            item.listed_for_supervision_at = None
+        _reschedule(item)
         # Closing set 100%; a reopened item is not done, so fall back to the lead unit's last figure.
         item.progress = (
             item.reports.filter(unit_id=item.lead_unit_id, progress__isnull=False)
@@ -912,3 +921,30 @@ def warning_dates_refresh_later() -> None:
     from tasks.lights import refresh_warning_dates
 
     transaction.on_commit(refresh_warning_dates.delay)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reminder policies
+
+
+@transaction.atomic
+def reminder_policy_changed(*, actor: User, policy, deleted: bool = False) -> None:
+    """Record a policy edit (made in the admin) and reschedule open items of its urgency after commit."""
+    _require_office(actor)
+    steps = [
+        {
+            "offset": s.offset_workdays,
+            "to": [n for n in ("owner", "unit_handlers", "unit_head", "office", "issuing_leader") if getattr(s, f"to_{n}")],
+        }
+        for s in policy.steps.all()
+    ]
+    audit_record(
+        actor=actor,
+        action="reminder_policy_deleted" if deleted else "reminder_policy_saved",
+        obj=policy,
+        data={"urgency": policy.urgency, "category_id": policy.category_id, "steps": steps, "is_active": policy.is_active},
+    )
+    from tasks.reminders import reschedule_open_items
+
+    urgency = policy.urgency
+    transaction.on_commit(lambda: reschedule_open_items.delay(urgency))

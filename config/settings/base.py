@@ -159,6 +159,12 @@ CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = False
 
+# Quiet hours: reminders (except 特急) go out on working days between these times only.
+import datetime as _dt  # noqa: E402
+
+DUBAN_REMINDER_DAY_STARTS = _dt.time.fromisoformat(env("DUBAN_REMINDER_DAY_STARTS", default="08:30"))
+DUBAN_REMINDER_DAY_ENDS = _dt.time.fromisoformat(env("DUBAN_REMINDER_DAY_ENDS", default="18:00"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -166,3 +172,43 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Notifications
+# The outbox (tasks/notifications.py): channels, retries and the dead-letter threshold.
+# Channels a notification goes out on unless the sender names its own. Email and SMS are skipped
+# for users without an address or phone; "webhook" only takes effect when DUBAN_WEBHOOK_URL is set.
+DUBAN_NOTIFICATION_CHANNELS = env.list("DUBAN_NOTIFICATION_CHANNELS", default=["inbox", "email", "sms", "webhook"])
+# After this many failed attempts a delivery is dead (dead-letter list) until an operator re-sends it.
+DUBAN_DELIVERY_MAX_ATTEMPTS = env.int("DUBAN_DELIVERY_MAX_ATTEMPTS", default=5)
+# Exponential backoff between attempts: base · 2^(n-1) seconds, capped, with jitter so a recovering
+# SMTP server or gateway is not hit by every queued message in the same second.
+DUBAN_DELIVERY_RETRY_BASE_SECONDS = env.int("DUBAN_DELIVERY_RETRY_BASE_SECONDS", default=30)
+DUBAN_DELIVERY_RETRY_MAX_SECONDS = env.int("DUBAN_DELIVERY_RETRY_MAX_SECONDS", default=600)
+# An open delivery this long past its due time has lost its task (worker killed, message lost):
+# the sweep re-queues it. Longer than a normal queue wait, so the sweep rarely doubles a live task.
+DUBAN_DELIVERY_STUCK_AFTER_SECONDS = env.int("DUBAN_DELIVERY_STUCK_AFTER_SECONDS", default=300)
+DUBAN_DELIVERY_SWEEP_BATCH = env.int("DUBAN_DELIVERY_SWEEP_BATCH", default=500)
+# Items classified above this level (密级, accounts.choices.Classification; 1 = 内部) are never
+# described over email, SMS or webhook: those messages only say "log in to read it" (DOMAIN.md rule 13).
+DUBAN_EXTERNAL_MAX_CLASSIFICATION = env.int("DUBAN_EXTERNAL_MAX_CLASSIFICATION", default=1)
+DUBAN_SMS_BACKEND = env("DUBAN_SMS_BACKEND", default="tasks.channels.ConsoleSmsGateway")
+DUBAN_SMS_SIGNATURE = env("DUBAN_SMS_SIGNATURE", default="【督办】")
+DUBAN_SMS_MAX_LENGTH = env.int("DUBAN_SMS_MAX_LENGTH", default=300)
+DUBAN_WEBHOOK_URL = env("DUBAN_WEBHOOK_URL", default="")
+DUBAN_WEBHOOK_SECRET = env("DUBAN_WEBHOOK_SECRET", default="")
+DUBAN_WEBHOOK_TIMEOUT = env.float("DUBAN_WEBHOOK_TIMEOUT", default=10.0)
+# Mail: a delivery holds its row lock while sending, so SMTP must time out rather than hang.
+# Without DJANGO_EMAIL_BACKEND, DEBUG prints mail to the console; production must name SMTP settings.
+EMAIL_BACKEND = env(
+    "DJANGO_EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env("DJANGO_EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("DJANGO_EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("DJANGO_EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("DJANGO_EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("DJANGO_EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("DJANGO_EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("DJANGO_EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="督办 <duban@localhost>")
+DUBAN_EMAIL_MESSAGE_ID_DOMAIN = env("DUBAN_EMAIL_MESSAGE_ID_DOMAIN", default="duban.local")

@@ -139,6 +139,7 @@ class ItemSerializer(serializers.ModelSerializer):
             "deadline_workdays",
             "original_deadline",
             "warning_date",
+            "listed_for_supervision_at",
             "light",
             "light_display",
             "is_overdue",

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from supervision import services
 from supervision.choices import ItemStatus, Light, RequestKind, ReturnVisitResult, Urgency
-from supervision.errors import InvalidInput, TransitionNotAllowed
+from supervision.errors import InvalidInput, NotPermitted, TransitionNotAllowed
 from supervision.lights import warning_date_for
 from supervision.models import Item, WarningThreshold
 from tests.api_helpers import client_for
@@ -183,5 +183,5 @@ def test_threshold_change_reschedules_open_items(world, django_capture_on_commit
     assert refresh_warning_dates() >= 1  # what the queued task runs
     item.refresh_from_db()
     assert item.warning_date < before
-    with pytest.raises(Exception):
+    with pytest.raises(NotPermitted):
         services.warning_threshold_save(actor=world.edu_handler, threshold=threshold)

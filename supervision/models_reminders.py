@@ -1,0 +1,67 @@
+"""Reminder policies (催办规则): when and to whom reminders and escalations go, per urgency and
+category. Editable in the admin; the schedule built from them lives in reminders.py."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .choices import Urgency
+
+
+class ReminderPolicy(models.Model):
+    """The reminder rules for items of one urgency (and optionally one category; a policy without
+    a category applies to every category that has none of its own)."""
+
+    name = models.CharField(_("名称"), max_length=100)
+    urgency = models.CharField(_("紧急程度"), max_length=16, choices=Urgency.choices)
+    category = models.ForeignKey(
+        "supervision.Category", verbose_name=_("类别"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    acknowledge_within_hours = models.PositiveSmallIntegerField(
+        _("签收时限（小时）"), default=24, help_text=_("交办后超过此时限仍未签收的单位将被提醒")
+    )
+    remind_reports = models.BooleanField(_("按反馈周期提醒报送进展"), default=True)
+    send_time = models.TimeField(_("提醒发送时间"), default=datetime.time(9, 0), help_text=_("工作日的这个时间发送定时提醒"))
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("催办规则")
+        verbose_name_plural = _("催办规则")
+        ordering = ["urgency", "category_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["urgency", "category"], name="uniq_policy_urgency_category"),
+            models.UniqueConstraint(fields=["urgency"], condition=Q(category__isnull=True), name="uniq_policy_urgency_default"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReminderStep(models.Model):
+    """One step: N working days before (negative), on (0) or after (positive) the deadline, and who
+    hears of it. The last step of an overdue item also lists it for supervision (挂牌督办)."""
+
+    policy = models.ForeignKey(ReminderPolicy, on_delete=models.CASCADE, related_name="steps", verbose_name=_("催办规则"))
+    offset_workdays = models.SmallIntegerField(_("相对时限（工作日）"), help_text=_("负数为到期前，0 为到期当日，正数为超期后"))
+    to_owner = models.BooleanField(_("责任人"), default=True)
+    to_unit_handlers = models.BooleanField(_("承办人"), default=True)
+    to_unit_head = models.BooleanField(_("单位负责人"), default=False)
+    to_office = models.BooleanField(_("督查室"), default=False)
+    to_issuing_leader = models.BooleanField(_("批示领导"), default=False)
+
+    class Meta:
+        verbose_name = _("催办步骤")
+        verbose_name_plural = _("催办步骤")
+        ordering = ["policy", "offset_workdays"]
+        constraints = [models.UniqueConstraint(fields=["policy", "offset_workdays"], name="uniq_step_offset")]
+
+    def __str__(self) -> str:
+        if self.offset_workdays < 0:
+            return _("到期前 %(n)s 个工作日") % {"n": -self.offset_workdays}
+        if self.offset_workdays == 0:
+            return str(_("到期当日"))
+        return _("超期 %(n)s 个工作日") % {"n": self.offset_workdays}

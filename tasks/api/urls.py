@@ -1,0 +1,10 @@
+from rest_framework.routers import DefaultRouter
+
+from .views import DeliveryViewSet, InboxViewSet
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("inbox", InboxViewSet, basename="inbox")
+router.register("deliveries", DeliveryViewSet, basename="delivery")
+
+urlpatterns = router.urls

@@ -1,0 +1,27 @@
+"""Enumerations of the notification outbox: delivery channels and delivery states."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Channel(models.TextChoices):
+    """How a notification reaches a person."""
+
+    INBOX = "inbox", _("站内信")
+    EMAIL = "email", _("邮件")
+    SMS = "sms", _("短信")
+    WEBHOOK = "webhook", _("Webhook")
+
+
+class DeliveryStatus(models.TextChoices):
+    """Where one delivery stands. FAILED is "failed once, will be retried"; DEAD is the dead-letter
+    state an operator must look at (and may re-send)."""
+
+    PENDING = "pending", _("待发送")
+    SENT = "sent", _("已发送")
+    FAILED = "failed", _("重试中")
+    DEAD = "dead", _("失败待处理")
+
+
+# States a worker still has to act on: the sweep and the "due" index select exactly these.
+OPEN_DELIVERY_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.FAILED)

@@ -1,0 +1,30 @@
+"""Query filters for the inbox and the delivery (dead-letter) list."""
+
+import django_filters
+from django.utils.translation import gettext_lazy as _
+
+from .choices import Channel, DeliveryStatus
+from .models import Delivery, Notification
+
+
+class InboxFilterSet(django_filters.FilterSet):
+    unread = django_filters.BooleanFilter(method="filter_unread", label=_("仅未读（true）或仅已读（false）"))
+    kind = django_filters.CharFilter(label=_("类型"))
+
+    class Meta:
+        model = Notification
+        fields = ["unread", "kind"]
+
+    def filter_unread(self, queryset, name, value):
+        return queryset.filter(read_at__isnull=value)
+
+
+class DeliveryFilterSet(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=DeliveryStatus.choices, label=_("状态（dead 为失败待处理）"))
+    channel = django_filters.MultipleChoiceFilter(choices=Channel.choices, label=_("渠道"))
+    recipient = django_filters.NumberFilter(field_name="notification__recipient_id", label=_("接收人"))
+    item = django_filters.NumberFilter(field_name="notification__item_id", label=_("督办事项"))
+
+    class Meta:
+        model = Delivery
+        fields = ["status", "channel", "recipient", "item"]
