@@ -34,6 +34,7 @@ from .choices import (
 )
 from .lights import warning_dates_refresh
 from .models import Category, Instruction, Item, ItemRequest
+from .reminders import reminders_reschedule_open
 
 DEMO_PASSWORD = "duban2026"
 MARKER_USERNAME = "duchashi"
@@ -552,6 +553,9 @@ class Demo:
         self.backdate_registration()
         # The back-dated assignment and deadline dates move the yellow-light dates too.
         warning_dates_refresh()
+        # Back-dating moved the reminder schedules too: overdue items owe reminders now, so the
+        # first sweep after start-up (within a minute) fills the inboxes.
+        reminders_reschedule_open()
         self.log(
             f"已创建 {len(self.units)} 个单位、{len(self.users)} 个用户、{len(self.instructions)} 件批示件、{len(ITEMS)} 个督办事项。"
         )

@@ -214,9 +214,19 @@ def recipients_for(item: Item, spec: Recipients) -> list[User]:
 
 
 def next_reminder_at(item: Item, now: datetime.datetime | None = None, **kwargs) -> datetime.datetime | None:
+    """When the sweep must look at the item next: now if a due reminder has not gone out yet (a
+    deadline moved into a step's past, a restart after an outage), else the next step's time."""
+    from tasks.models import Notification
+
     now = now or timezone.now()
-    upcoming = [r.fire_at for r in schedule(item, **kwargs) if r.fire_at > now]
-    if item.is_overdue and item.listed_for_supervision_at is None and not upcoming:
+    plan = schedule(item, **kwargs)
+    due = _latest_per_kind([r for r in plan if r.fire_at <= now])
+    if due:
+        sent = set(Notification.objects.filter(item=item, dedup_key__in=[r.key for r in due]).values_list("dedup_key", flat=True))
+        if any(r.key not in sent for r in due):
+            return now
+    upcoming = [r.fire_at for r in plan if r.fire_at > now]
+    if item.is_overdue and item.listed_for_supervision_at is None and any(r.is_last_step for r in plan) and not upcoming:
         return now  # only the listing is left: let the sweep do it at once
     return min(upcoming, default=None)
 

@@ -226,3 +226,20 @@ def test_concurrent_sweeps_yield_exactly_the_expected_reminders(world, clock):
         assert len(keys) == len(set(keys))
         assert {u for u, k in keys} == expected, item.code  # only the +3 step, the newest due one
         assert {k for u, k in keys} == {f"deadline:item-{item.pk}:due-2026-11-25:step-3"}
+
+
+@pytest.mark.django_db
+def test_a_due_step_moved_into_the_past_is_not_missed(world, clock):
+    """Reopened after a failed return visit at 10:00 with a rectification deadline of tomorrow:
+    the "1 working day before" step (today 09:00) already lies in the past but was never sent."""
+    clock(at(2026, 11, 2, 9, 30))
+    item = make_item(ItemStatus.CLOSED, office=world.office, lead_unit=world.edu, owner=world.edu_handler, deadline=D(2026, 11, 30))
+    now = at(2026, 11, 24, 10, 0)  # Tuesday
+    clock(now)
+    services.return_visit_create(actor=world.office, item=item, result="failed", findings="问题反弹", new_deadline=D(2026, 11, 25))
+    item.refresh_from_db()
+    assert item.next_reminder_at == now
+    assert reminders_claim_due(now=now) == [item.pk]
+    reminders_process_item(item_id=item.pk, now=now)
+    assert recipients(item, "due-2026-11-25:step--1") == {"edu_handler"}
+    assert Item.objects.get(pk=item.pk).next_reminder_at == at(2026, 11, 25, 9, 0)  # the due-day step next
