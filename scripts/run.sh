@@ -25,6 +25,10 @@ echo "==> load_demo (skipped if already loaded)"
 # The worker checks the audit chain once at start-up: proves the broker and worker work end to end.
 echo "==> queue tasks.audit.verify_audit_chain"
 "$PY" -m celery -A config call tasks.audit.verify_audit_chain >/dev/null
+# And sweeps reminders at once rather than at beat's first tick: the demo's overdue items owe
+# reminders, which reach the inboxes (GET /api/v1/inbox/) within seconds of start-up.
+echo "==> queue tasks.reminders.sweep_due_reminders"
+"$PY" -m celery -A config call tasks.reminders.sweep_due_reminders >/dev/null
 
 pids=()
 stop_all() {
