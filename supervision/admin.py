@@ -215,18 +215,8 @@ class ItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return Light(obj.light).label
 
 
-class ReminderStepInline(admin.TabularInline):
-    model = ReminderStep
-    extra = 0
-
-
-@admin.register(ReminderPolicy)
-class ReminderPolicyAdmin(admin.ModelAdmin):
-    """催办规则, editable by the office; open items pick a changed policy up at their next sweep."""
-
-    list_display = ("name", "urgency", "category", "acknowledge_within_hours", "send_time", "is_active")
-    list_filter = ("urgency", "is_active")
-    inlines = (ReminderStepInline,)
+class OfficeEditableAdminMixin:
+    """Settings the supervision office maintains: staff may look, office staff may change."""
 
     def has_module_permission(self, request):
         return request.user.is_active and request.user.is_staff
@@ -239,6 +229,20 @@ class ReminderPolicyAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_office
+
+
+class ReminderStepInline(admin.TabularInline):
+    model = ReminderStep
+    extra = 0
+
+
+@admin.register(ReminderPolicy)
+class ReminderPolicyAdmin(OfficeEditableAdminMixin, admin.ModelAdmin):
+    """催办规则, editable by the office; open items are rescheduled after a change."""
+
+    list_display = ("name", "urgency", "category", "acknowledge_within_hours", "send_time", "is_active")
+    list_filter = ("urgency", "is_active")
+    inlines = (ReminderStepInline,)
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_office
@@ -255,22 +259,10 @@ class ReminderPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(WarningThreshold)
-class WarningThresholdAdmin(admin.ModelAdmin):
+class WarningThresholdAdmin(OfficeEditableAdminMixin, admin.ModelAdmin):
     """Editable by the office; saving goes through the service, which reschedules open items."""
 
     list_display = ("urgency", "yellow_share", "yellow_workdays")
-
-    def has_module_permission(self, request):
-        return request.user.is_active and request.user.is_staff
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_staff
-
-    def has_add_permission(self, request):
-        return request.user.is_active and request.user.is_office
-
-    def has_change_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_office
 
     def has_delete_permission(self, request, obj=None):
         return False
