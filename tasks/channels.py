@@ -105,14 +105,16 @@ class EmailChannel:
 class SmsGateway(Protocol):
     """What an SMS provider adapter implements (named by settings.DUBAN_SMS_BACKEND)."""
 
-    def send_sms(self, *, phone: str, text: str) -> None: ...
+    def send_sms(self, *, phone: str, text: str, message_id: str) -> None:
+        """`message_id` is stable across retries of one delivery: providers that accept a client
+        message id drop a repeat sent after a worker died between sending and recording."""
 
 
 class ConsoleSmsGateway:
     """The default gateway: writes the message to the log. Real providers plug in by dotted path."""
 
-    def send_sms(self, *, phone: str, text: str) -> None:
-        logger.info("SMS to %s: %s", phone, text)
+    def send_sms(self, *, phone: str, text: str, message_id: str) -> None:
+        logger.info("SMS %s to %s: %s", message_id, phone, text)
 
 
 class SmsChannel:
@@ -125,7 +127,7 @@ class SmsChannel:
         text = f"{settings.DUBAN_SMS_SIGNATURE}{message.title}"
         if message.body:
             text = f"{text}：{message.body}"
-        gateway.send_sms(phone=phone, text=text[: settings.DUBAN_SMS_MAX_LENGTH])
+        gateway.send_sms(phone=phone, text=text[: settings.DUBAN_SMS_MAX_LENGTH], message_id=f"duban-delivery-{delivery.pk}")
 
 
 # ---------------------------------------------------------------------------------------------

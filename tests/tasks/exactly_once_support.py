@@ -40,7 +40,7 @@ def read_log(path) -> list[dict]:
 
 
 class FileSmsGateway:
-    def send_sms(self, *, phone: str, text: str) -> None:
+    def send_sms(self, *, phone: str, text: str, message_id: str = "") -> None:
         record("started", channel="sms", to=phone, text=text)
         marker = os.environ.get("DUBAN_TEST_SMS_BLOCK_MARKER")
         if marker:

@@ -30,7 +30,7 @@ class RecordingSmsGateway:
             cls.failures = deque()
             cls.fail_always = None
 
-    def send_sms(self, *, phone: str, text: str) -> None:
+    def send_sms(self, *, phone: str, text: str, message_id: str = "") -> None:
         with _lock:
             if self.fail_always is not None:
                 raise self.fail_always
