@@ -17,6 +17,9 @@ app.conf.beat_schedule = {
     # Outbox: re-queue deliveries whose task was lost (worker killed mid-send, message dropped).
     # Selects through the partial index delivery_due with SKIP LOCKED: safe with two beat schedulers.
     "retry-stuck-deliveries": {"task": "tasks.delivery.retry_stuck_deliveries", "schedule": 60.0},
+    # 超期说明: ask each responsible unit of an overdue item to explain. Selects only overdue items
+    # still missing an explanation for their current deadline; unique (item, unit, deadline) makes reruns no-ops.
+    "sweep-overdue-explanations": {"task": "tasks.overdue.sweep_overdue_explanations", "schedule": crontab(minute="*/15")},
     # A broken audit chain must be noticed the same day, not when someone next looks.
     "verify-audit-chain-nightly": {
         "task": "tasks.audit.verify_audit_chain",

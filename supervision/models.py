@@ -343,7 +343,14 @@ class Attachment(models.Model):
 
     @property
     def is_linked(self) -> bool:
-        return bool(self.instruction_id or self.report_id or self.request_id)
+        """Filed somewhere already: on a record here, or with an overdue explanation (link table)."""
+
+        return bool(
+            self.instruction_id
+            or self.report_id
+            or self.request_id
+            or ExplanationAttachment.objects.filter(attachment_id=self.pk).exists()
+        )
 
 
 class AuditEvent(models.Model):
@@ -391,5 +398,6 @@ class AuditChainHead(models.Model):
     count = models.BigIntegerField(default=0)
 
 
+from .models_accountability import ExplanationAttachment, Notice, NoticeCounter, NoticeEntry, OverdueExplanation  # noqa: E402,F401
 from .models_calendar import CalendarDay  # noqa: E402,F401
 from .models_reminders import ReminderPolicy, ReminderStep  # noqa: E402,F401

@@ -132,6 +132,8 @@ SPECTACULAR_SETTINGS = {
         "InstructionKindEnum": "supervision.choices.InstructionKind",
         "ReportKindEnum": "supervision.choices.ReportKind",
         "RequestKindEnum": "supervision.choices.RequestKind",
+        "NoticeKindEnum": "supervision.choices_accountability.NoticeKind",
+        "DepartmentEnum": "supervision.choices.ReferralDepartment",
     },
 }
 
@@ -160,6 +162,12 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = False
+
+# Overdue explanations (超期说明), accountability and notices (通报).
+DUBAN_EXPLANATION_WORKDAYS = env.int("DUBAN_EXPLANATION_WORKDAYS", default=3)
+DUBAN_ACCOUNTABILITY_ALSO_ORGANIZATION = env.bool("DUBAN_ACCOUNTABILITY_ALSO_ORGANIZATION", default=False)
+DUBAN_NOTICE_NUMBER_PREFIX = env("DUBAN_NOTICE_NUMBER_PREFIX", default="督通")
+DUBAN_NOTICE_ISSUER = env("DUBAN_NOTICE_ISSUER", default="中共XX县委督查室")
 
 # Quiet hours: reminders (except 特急) go out on working days between these times only.
 import datetime as _dt  # noqa: E402

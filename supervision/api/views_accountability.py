@@ -1,0 +1,138 @@
+"""Overdue explanations (超期说明 → 免责 / 问责) and notices (通报) over the API. Thin views: parse,
+call one service, re-read through the visibility-scoped selector, render."""
+
+from __future__ import annotations
+
+from django.http import FileResponse, HttpResponse
+from django.utils.encoding import escape_uri_path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from supervision import selectors_accountability as selectors
+from supervision import services_accountability as services
+from supervision.documents import notice_docx
+from supervision.errors import NotVisible
+from supervision.filtersets_accountability import NoticeFilterSet, OverdueExplanationFilterSet
+from supervision.models import Notice, OverdueExplanation
+
+from . import serializers_accountability as s
+from .views import parse
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+class OverdueExplanationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """超期说明: the unit that owes one files it; the office rules exemption or accountability."""
+
+    lookup_value_regex = r"[0-9]+"
+    serializer_class = s.OverdueExplanationSerializer
+    filterset_class = OverdueExplanationFilterSet
+    queryset = OverdueExplanation.objects.none()  # for the schema; reads go through the selectors
+
+    def get_queryset(self):
+        return selectors.explanation_list(user=self.request.user)
+
+    def _target(self) -> OverdueExplanation:
+        """For a write the service decides: 404 if the item is invisible, 403 if visible but the
+        explanation is not the actor's to file or rule (a supporting unit may know the lead unit
+        owes one: every responsible unit of an overdue item does)."""
+        explanation = OverdueExplanation.objects.select_related("item").filter(pk=self.kwargs["pk"]).first()
+        if explanation is None:
+            raise NotVisible()
+        return explanation
+
+    def _render(self, explanation):
+        # The actor may file an explanation and still read it: same unit. The office reads all.
+        return Response(s.OverdueExplanationSerializer(selectors.explanation_get(user=self.request.user, pk=explanation.pk)).data)
+
+    @extend_schema(request=s.ExplanationSubmitInput, responses=s.OverdueExplanationSerializer, summary="提交超期说明")
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def submit(self, request, pk=None):
+        data = parse(s.ExplanationSubmitInput, request)
+        explanation = services.overdue_explanation_submit(actor=request.user, explanation=self._target(), **data)
+        return self._render(explanation)
+
+    @extend_schema(request=s.ExplanationRuleInput, responses=s.OverdueExplanationSerializer, summary="认定免责或问责")
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def rule(self, request, pk=None):
+        data = parse(s.ExplanationRuleInput, request)
+        explanation = services.overdue_explanation_rule(
+            actor=request.user,
+            explanation=self._target(),
+            ruling=data["ruling"],
+            comment=data["comment"],
+            departments=data.get("departments"),
+        )
+        return self._render(explanation)
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY}, summary="下载超期说明附件")
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"attachments/(?P<attachment_id>[0-9]+)",
+        url_name="attachment",
+        filterset_class=None,
+        pagination_class=None,
+    )
+    def attachment(self, request, pk=None, attachment_id=None):
+        attachment = selectors.explanation_attachment_get(user=request.user, explanation_pk=pk, attachment_pk=attachment_id)
+        return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name)
+
+
+class NoticeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """通报: drafted and edited by the office, issued with a number, downloadable as .docx."""
+
+    lookup_value_regex = r"[0-9]+"
+    serializer_class = s.NoticeSerializer
+    filterset_class = NoticeFilterSet
+    queryset = Notice.objects.none()  # for the schema; reads go through the selectors
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return selectors.notice_list(user=self.request.user)
+
+    def get_object(self):
+        return selectors.notice_get(user=self.request.user, pk=self.kwargs["pk"])
+
+    def _render(self, notice, code=status.HTTP_200_OK):
+        notice = selectors.notice_get(user=self.request.user, pk=notice.pk)
+        return Response(s.NoticeSerializer(notice).data, status=code)
+
+    @extend_schema(request=s.NoticeInput, responses={201: s.NoticeSerializer}, summary="起草通报")
+    def create(self, request):
+        data = parse(s.NoticeInput, request)
+        notice = services.notice_create(actor=request.user, **data)
+        return self._render(notice, status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.NoticeUpdateInput, responses=s.NoticeSerializer, summary="修改通报草稿")
+    def partial_update(self, request, pk=None):
+        notice = self.get_object()
+        data = parse(s.NoticeUpdateInput, request, partial=True)
+        notice = services.notice_update(actor=request.user, notice=notice, **data)
+        return self._render(notice)
+
+    @extend_schema(request=None, responses=s.NoticeSerializer, summary="印发通报（编号）")
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def issue(self, request, pk=None):
+        notice = services.notice_issue(actor=request.user, notice=self.get_object())
+        return self._render(notice)
+
+    @extend_schema(
+        responses={(200, DOCX): OpenApiResponse(OpenApiTypes.BINARY, description="通报 Word 文档")},
+        summary="下载通报（.docx）",
+    )
+    @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
+    def docx(self, request, pk=None):
+        notice = self.get_object()
+        # Only the rows this reader may see are printed (DOMAIN.md rule 13).
+        content = notice_docx(notice, entries=notice.visible_entries)
+        name = f"{notice.number or '通报草稿-' + str(notice.pk)} {notice.title}"[:120].replace("/", "-") + ".docx"
+        response = HttpResponse(content, content_type=DOCX)
+        # An ASCII name for old clients, the Chinese one (with the number) for everyone else.
+        response["Content-Disposition"] = (
+            f"attachment; filename=\"notice-{notice.pk}.docx\"; filename*=UTF-8''{escape_uri_path(name)}"
+        )
+        return response
