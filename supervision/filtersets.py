@@ -30,6 +30,16 @@ class ItemFilterSet(filters.FilterSet):
                                    label=_("是否挂牌督办"))
     light = filters.MultipleChoiceFilter(choices=Light.choices, method="filter_light", label=_("红黄绿灯"))
     q = filters.CharFilter(method="filter_text", label=_("搜索事项名称或台账编号"))
+    # The statistics' drill-downs (supervision/stats.py) use these, so a figure and its list agree.
+    supporting_unit = filters.NumberFilter(method="filter_supporting_unit", label=_("配合单位（不含下级单位）"))
+    created = filters.DateFromToRangeFilter(field_name="created_at", label=_("立项日期范围（created_after / created_before）"))
+    closed = filters.DateFromToRangeFilter(field_name="closed_at", label=_("销号日期范围（closed_after / closed_before）"))
+    closed_on_time = filters.ChoiceFilter(
+        choices=(("original", _("按原定时限按时办结")), ("extended", _("按延期后时限按时办结"))),
+        method="filter_closed_on_time",
+        label=_("按时办结（original：销号日期不晚于原定时限；extended：不晚于现办理时限）"),
+    )
+    reopened = filters.BooleanFilter(method="filter_reopened", label=_("是否回访复核未通过、重新办理过"))
     ordering = filters.OrderingFilter(
         fields=(
             ("deadline", "deadline"),
@@ -62,6 +72,21 @@ class ItemFilterSet(filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(Q(title__icontains=value) | Q(code__icontains=value))
+
+    def filter_supporting_unit(self, queryset, name, value):
+        from .stats import supporting_unit_q
+
+        return queryset.filter(supporting_unit_q(int(value)))
+
+    def filter_closed_on_time(self, queryset, name, value):
+        from .stats import closed_on_time_q
+
+        return queryset.filter(closed_on_time_q(value)) if value else queryset
+
+    def filter_reopened(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return queryset.filter(reopen_count__gt=0) if value else queryset.filter(reopen_count=0)
 
 
 class InstructionFilterSet(filters.FilterSet):

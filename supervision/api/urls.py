@@ -1,5 +1,7 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from . import views_stats
 from .views import AttachmentViewSet, CategoryViewSet, InstructionViewSet, ItemRequestViewSet, ItemViewSet
 from .views_accountability import NoticeViewSet, OverdueExplanationViewSet
 
@@ -13,4 +15,11 @@ router.register("attachments", AttachmentViewSet, basename="attachment")
 router.register("explanations", OverdueExplanationViewSet, basename="explanation")
 router.register("notices", NoticeViewSet, basename="notice")
 
-urlpatterns = router.urls
+urlpatterns = router.urls + [
+    path("stats/summary/", views_stats.SummaryView.as_view(), name="stats-summary"),
+    path("stats/units/", views_stats.UnitRankingView.as_view(), name="stats-units"),
+    path("stats/leaders/", views_stats.LeaderRankingView.as_view(), name="stats-leaders"),
+    path("stats/kinds/", views_stats.KindRankingView.as_view(), name="stats-kinds"),
+    path("stats/categories/", views_stats.CategoryRankingView.as_view(), name="stats-categories"),
+    path("stats/trend/", views_stats.TrendView.as_view(), name="stats-trend"),
+]

@@ -1,0 +1,182 @@
+"""Statistics: input serializers parse the query string; output serializers describe the figures
+(they render dicts from supervision.stats and give the OpenAPI schema). Definitions: stats.DEFINITIONS."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from supervision.choices import InstructionKind, ItemStatus, Light
+from supervision.stats import DEFINITIONS, MAX_TREND_MONTHS, ORDERS
+
+# ---------------------------------------------------------------------------------------------
+# Input (the items-list filters are parsed by ItemFilterSet itself)
+
+
+class StatsQueryInput(serializers.Serializer):
+    period_start = serializers.DateField(required=False, help_text=_("统计期起始日（含），YYYY-MM-DD"))
+    period_end = serializers.DateField(required=False, help_text=_("统计期截止日（含），YYYY-MM-DD；不填统计期时为今天"))
+    quarter = serializers.RegexField(
+        r"^\d{4}[Qq][1-4]$",
+        required=False,
+        help_text=_("季度，如 2026Q3；不能与 period_start、period_end 同时使用"),
+        error_messages={"invalid": _("季度格式应为“2026Q3”（年份 + Q + 1 到 4）。")},
+    )
+
+    def validate(self, attrs):
+        if attrs.get("quarter") and (attrs.get("period_start") or attrs.get("period_end")):
+            raise serializers.ValidationError({"quarter": [_("quarter 不能与 period_start、period_end 同时使用。")]})
+        start, end = attrs.get("period_start"), attrs.get("period_end")
+        if start and end and start > end:
+            raise serializers.ValidationError({"period_end": [_("统计截止日不能早于起始日。")]})
+        return attrs
+
+
+class RankingQueryInput(StatsQueryInput):
+    order = serializers.ChoiceField(
+        choices=[(o, o) for o in ORDERS],
+        default="implementation_rate",
+        help_text=_(
+            "排序：implementation_rate（落实率由低到高）、on_time_rate（按时办结率由低到高）、overdue（超期由多到少）、"
+            "due（应办结由多到少）、name（名称）"
+        ),
+    )
+
+
+class TrendQueryInput(StatsQueryInput):
+    months = serializers.IntegerField(
+        required=False,
+        default=12,
+        min_value=1,
+        max_value=MAX_TREND_MONTHS,
+        help_text=_("月数（未给统计期起始日时），默认 12，最多 60"),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Output
+
+
+class FigureSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text=_("事项数"))
+    drilldown = serializers.CharField(allow_null=True, help_text=DEFINITIONS["drilldown"])
+
+
+class NullableFigureSerializer(serializers.Serializer):
+    count = serializers.IntegerField(allow_null=True, help_text=_("事项数；以后的月份为 null"))
+    drilldown = serializers.CharField(
+        allow_null=True, help_text=_("事项列表链接；过去月份月末超期无法用当前状态筛选复现，为 null")
+    )
+
+
+class PeriodSerializer(serializers.Serializer):
+    start = serializers.DateField(allow_null=True, help_text=_("统计期起始日（含），null 表示不限"))
+    end = serializers.DateField(allow_null=True, help_text=_("统计期截止日（含），null 表示不限"))
+    quarter = serializers.CharField(allow_null=True, help_text=_("按季度统计时的季度，如 2026Q3"))
+
+
+class StatusCountSerializer(FigureSerializer):
+    # A plain string: a second choice field named "status" would make the schema's enum names collide.
+    status = serializers.CharField(help_text="状态：" + "、".join(f"{c.value}（{c.label}）" for c in ItemStatus))
+    label = serializers.CharField()
+
+
+class LightCountSerializer(FigureSerializer):
+    light = serializers.ChoiceField(choices=Light.choices)
+    label = serializers.CharField()
+
+
+def _rate(key: str) -> serializers.FloatField:
+    return serializers.FloatField(allow_null=True, min_value=0, max_value=1, help_text=DEFINITIONS[key])
+
+
+class SummarySerializer(serializers.Serializer):
+    period = PeriodSerializer()
+    total = FigureSerializer(help_text=_("统计范围内的全部事项"))
+    by_status = StatusCountSerializer(many=True, help_text=_("各状态事项数（当前）"))
+    by_light = LightCountSerializer(many=True, help_text=_("红黄绿灯事项数（当前）"))
+    due = FigureSerializer(help_text=DEFINITIONS["due"])
+    closed = FigureSerializer(help_text=DEFINITIONS["closed"])
+    closed_on_time_original = FigureSerializer(help_text=_("应办结事项中按原定时限按时办结的"))
+    closed_on_time_extended = FigureSerializer(help_text=_("应办结事项中按延期后时限按时办结的"))
+    implementation_rate = _rate("implementation_rate")
+    on_time_rate_original = _rate("on_time_rate_original")
+    on_time_rate_extended = _rate("on_time_rate_extended")
+    overdue = FigureSerializer(help_text=DEFINITIONS["overdue"])
+    open_with_deadline = FigureSerializer(help_text=DEFINITIONS["open_with_deadline"])
+    overdue_rate = _rate("overdue_rate")
+    closed_in_period = FigureSerializer(help_text=DEFINITIONS["closed_in_period"])
+    average_workdays_to_close = serializers.FloatField(allow_null=True, help_text=DEFINITIONS["average_workdays_to_close"])
+    reopened = FigureSerializer(help_text=DEFINITIONS["reopened"])
+
+
+class GroupFiguresSerializer(serializers.Serializer):
+    total = FigureSerializer(help_text=_("该组全部事项"))
+    due = FigureSerializer(help_text=DEFINITIONS["due"])
+    closed = FigureSerializer(help_text=DEFINITIONS["closed"])
+    closed_on_time_original = FigureSerializer()
+    closed_on_time_extended = FigureSerializer()
+    overdue = FigureSerializer(help_text=DEFINITIONS["overdue"])
+    implementation_rate = _rate("implementation_rate")
+    on_time_rate_original = _rate("on_time_rate_original")
+    on_time_rate_extended = _rate("on_time_rate_extended")
+
+
+class NamedRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class UnitRowSerializer(serializers.Serializer):
+    unit = NamedRefSerializer()
+    lead = GroupFiguresSerializer(help_text=_("作为牵头单位的事项"))
+    supporting = GroupFiguresSerializer(help_text=_("作为配合单位的事项"))
+
+
+class LeaderRowSerializer(GroupFiguresSerializer):
+    leader = NamedRefSerializer(allow_null=True, help_text=_("批示领导；null 为系统外的批示人（只填了批示领导姓名）"))
+
+
+class KindRowSerializer(GroupFiguresSerializer):
+    kind = serializers.ChoiceField(choices=InstructionKind.choices)
+    label = serializers.CharField()
+
+
+class CategoryRowSerializer(GroupFiguresSerializer):
+    category = NamedRefSerializer(allow_null=True, help_text=_("类别；null 为未分类"))
+
+
+class UnitRankingSerializer(serializers.Serializer):
+    period = PeriodSerializer()
+    order = serializers.CharField()
+    results = UnitRowSerializer(many=True)
+
+
+class LeaderRankingSerializer(serializers.Serializer):
+    period = PeriodSerializer()
+    order = serializers.CharField()
+    results = LeaderRowSerializer(many=True)
+
+
+class KindRankingSerializer(serializers.Serializer):
+    period = PeriodSerializer()
+    order = serializers.CharField()
+    results = KindRowSerializer(many=True)
+
+
+class CategoryRankingSerializer(serializers.Serializer):
+    period = PeriodSerializer()
+    order = serializers.CharField()
+    results = CategoryRowSerializer(many=True)
+
+
+class TrendMonthSerializer(serializers.Serializer):
+    month = serializers.CharField(help_text=_("月份，YYYY-MM"))
+    created = FigureSerializer(help_text=_("立项时间在该月的事项"))
+    closed = FigureSerializer(help_text=_("销号时间在该月的事项"))
+    overdue_at_month_end = NullableFigureSerializer(help_text=_("月末超期事项"))
+
+
+class TrendSerializer(serializers.Serializer):
+    period = PeriodSerializer()
+    months = TrendMonthSerializer(many=True)

@@ -1,0 +1,655 @@
+"""Statistics over the ledger (DOMAIN.md rule 15: honest rates, by unit, by leader, by source,
+per quarter). Pure reads: every figure is counted over `Item.objects.visible_to(user)` narrowed by
+the items list's own `ItemFilterSet`, so nothing above the viewer's clearance or outside their
+scope is counted, and every count links to the items list that shows exactly those items.
+
+Definitions (the API schema and the README repeat them in Chinese, from `DEFINITIONS` below)
+----------------------------------------------------------------------------------------------
+
+Scope. The items the viewer may see (`visible_to`), narrowed by any items-list filter given
+(status, unit subtree, lead_unit, owner, category, instruction_kind, issuing_leader, urgency,
+deadline range, …). Every figure below is over this scope.
+
+Period. `period_start` / `period_end` (dates, both ends included) or `quarter=2026Q3` (07-01 to
+09-30). With neither, the period is "as of today": no start, end = today. With only a start, no
+end; with only an end, no start. The period decides which items are *due* and which count as
+*closed in the period*; it does not touch the snapshot figures (status, lights, overdue, reopened),
+which describe the ledger now — narrow those with `deadline_after` / `deadline_before`.
+
+- total: every item in scope.
+- due (应办结): status is not draft or cancelled, and the current (possibly extended) deadline
+  falls within the period. Items without a deadline (参阅性) are never due. Suspended items stay
+  due: a paused item has not been implemented.
+- closed (已办结): due items now CLOSED or VERIFIED (an item reopened by a failed return visit is
+  not closed until it is closed again).
+- implementation rate (落实率) = closed ÷ due.
+- on-time rate by the original deadline = due items closed (CLOSED/VERIFIED) on a local date
+  (Asia/Shanghai) ≤ original_deadline ÷ due.
+- on-time rate by the extended deadline = due items closed on a date ≤ the current deadline ÷ due.
+- overdue (超期): open items past their deadline now — the warning-light rule, `.overdue()`.
+- open with a deadline (在办有时限): open items with a deadline, i.e. any light but "none".
+- overdue rate = overdue ÷ open with a deadline.
+- closed in the period: items whose closed_at (local date) falls within the period.
+- average working days to close = the mean of workdays_between(assigned date, closed date) over the
+  items closed in the period (working days in (assigned, closed], the official calendar; an item
+  closed on the day it was assigned took 0 days).
+- reopened (回访后重新办理): items with reopen_count > 0 (a return visit failed at least once).
+- by status, by light: one count per status / light, now.
+
+A rate is null (not 0) when its denominator is 0: "no item was due" is not "none was done".
+Rates are fractions in [0, 1] rounded to 4 decimal places; the average to 2.
+
+Rankings (units, leaders, kinds, categories) give, per group: total, due, closed, closed on time
+(both bases), overdue, and the three rates, with the definitions above. A unit's items as lead
+(牵头, Item.lead_unit) and as supporting unit (配合) are counted apart.
+
+Trend, per calendar month M (local time): created = items whose created_at falls in M; closed =
+items whose closed_at falls in M (an item reopened later has lost its closed_at); overdue at month
+end = items that at the end of M (last day L) had been assigned (assigned_at ≤ L), were not
+closed by then (closed_at empty or after L), are not draft or cancelled, and whose current deadline
+is before L. The ledger keeps current dates, not a history of states, so a later extension or a
+suspension is read back as if it already held at L. For the current month the figure is the overdue
+count now (the light rule), so it equals the summary's `overdue`; later months are null.
+
+Drill-down. Each count carries `drilldown`: `/api/v1/items/?<the request's filters>&<the figure's
+own filters>`; the list's `count` equals the figure. When the figure's own condition contradicts a
+filter of the request on the same parameter (e.g. `overdue=false` and the overdue figure), the
+drill-down is null; so is it for a group no list filter can select (no category, an issuing
+leader outside the system) and for overdue at the end of a past month.
+
+Cost: a fixed number of queries per endpoint whatever the ledger size.
+"""
+
+from __future__ import annotations
+
+import bisect
+import calendar
+import datetime
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import TruncDate, TruncMonth
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Unit, User
+
+from .choices import DONE_STATUSES, OPEN_STATUSES, AssignmentRole, InstructionKind, ItemStatus, Light
+from .errors import InvalidInput
+from .filtersets import ItemFilterSet
+from .lights import light_q
+from .models import Item, ItemAssignment
+from .workcalendar import workdays_in_range
+
+Date = datetime.date
+
+# Statuses that take part in "due": everything but drafts (not yet in the ledger) and cancelled.
+COUNTED_STATUSES = tuple(s for s in ItemStatus if s not in (ItemStatus.DRAFT, ItemStatus.CANCELLED))
+RUNNING_LIGHTS = (Light.OVERDUE, Light.RED, Light.YELLOW, Light.GREEN)
+MAX_TREND_MONTHS = 60
+_QUARTER = re.compile(r"^(\d{4})[Qq]([1-4])$")
+
+# The definitions in Chinese, for the OpenAPI descriptions and the README.
+DEFINITIONS = {
+    "scope": "统计范围：当前用户可见的事项（与事项列表相同的可见性规则：不超过本人密级、不超出本人职责范围），"
+    "再按请求中与事项列表相同的筛选参数缩小。",
+    "period": "统计期：period_start / period_end（含首尾两日）或 quarter=2026Q3（7月1日至9月30日），二者不可同时使用。"
+    "都不填时为“截至今日”（无起始日，截止日为今天）；只填起始日则无截止日，只填截止日则无起始日。"
+    "统计期决定哪些事项“应办结”、哪些“在统计期内销号”；状态、红黄绿灯、超期、重新办理是当前时点的数字，不受统计期影响"
+    "（可用 deadline_after / deadline_before 缩小）。",
+    "due": "应办结：状态不是草稿或已撤销，且现办理时限（含延期）在统计期内的事项；无办理时限的（参阅性）不计；暂停的计入。",
+    "closed": "已办结：应办结事项中当前状态为已销号或回访通过的（回访未通过重新办理的，在再次销号前不计）。",
+    "implementation_rate": "落实率 = 已办结 ÷ 应办结。",
+    "on_time_rate_original": "按原定时限按时办结率 = 应办结事项中已办结且销号日期（北京时间）不晚于原定时限的 ÷ 应办结。",
+    "on_time_rate_extended": "按延期后时限按时办结率 = 应办结事项中已办结且销号日期不晚于现办理时限（含延期）的 ÷ 应办结。",
+    "overdue": "超期：当前在办（已交办、已签收、办理中、待审核）且已过办理时限的事项，与红黄绿灯规则一致。",
+    "open_with_deadline": "在办有时限：当前在办且有办理时限的事项（亮灯的事项）。",
+    "overdue_rate": "超期率 = 超期 ÷ 在办有时限。",
+    "closed_in_period": "统计期内销号：销号日期（北京时间）在统计期内的事项。",
+    "average_workdays_to_close": "平均办结工作日：统计期内销号的事项，从交办日到销号日之间的工作日数（不含交办当日，含销号当日，"
+    "按法定节假日和调休日历）的平均值。",
+    "reopened": "回访后重新办理：回访复核未通过、重新办理过至少一次的事项（reopen_count > 0）。",
+    "null_rates": "分母为 0 时比率为 null（不是 0）：“没有应办结事项”不等于“一件也没办”。比率为 0 到 1 之间的小数，保留 4 位；平均值保留 2 位。",
+    "drilldown": "每个数字附 drilldown：/api/v1/items/?<本次请求的筛选条件>&<该数字自身的条件>，列表的 count 与数字相等。"
+    "该数字自身的条件与请求中同一参数矛盾（如 overdue=false 时的超期数）、分组无法用列表筛选表示（无类别、系统外批示人）"
+    "或为过去月份月末的超期数时，drilldown 为 null。",
+    "units": "按单位排名：牵头单位（事项的牵头单位）与配合单位分别统计；每组给出合计、应办结、已办结、按时办结、超期及三项比率。"
+    "使用 unit 筛选时只列出该单位及其下级单位。order：implementation_rate（落实率由低到高，默认）、on_time_rate"
+    "（按原定时限按时办结率由低到高）、overdue（超期数由多到少）、due（应办结数由多到少）、name（名称）；比率为 null 的排在最后。",
+    "trend": "月度趋势（按北京时间自然月）：新立项 = 立项时间在该月的事项；销号 = 销号时间在该月的事项；"
+    "月末超期 = 该月最后一天时已交办、未销号（销号时间为空或晚于月末）、不是草稿或已撤销、且现办理时限早于月末的事项。"
+    "台账只保存当前日期而非状态历史，之后的延期或暂停按当时已生效计算。当月为当前超期数（与汇总中的超期相同），以后的月份为 null。"
+    "范围：给出统计期时为统计期覆盖的各月（只给截止日时向前 months 个月），否则为截至本月的最近 months 个月（默认 12，最多 60）。",
+}
+
+
+def describe(*keys: str) -> str:
+    return "\n\n".join(DEFINITIONS[k] for k in keys)
+
+
+# ---------------------------------------------------------------------------------------------
+# The conditions behind the figures (the items list's filters use the same ones)
+
+
+def supporting_unit_q(unit_id: int) -> Q:
+    return Q(Exists(ItemAssignment.objects.filter(item=OuterRef("pk"), unit_id=unit_id, role=AssignmentRole.SUPPORTING)))
+
+
+def closed_on_time_q(basis: str) -> Q:
+    """Closed (CLOSED/VERIFIED) on a local date no later than the original or the current deadline."""
+    deadline = {"original": "original_deadline", "extended": "deadline"}[basis]
+    return Q(status__in=DONE_STATUSES, closed_at__date__lte=F(deadline))
+
+
+def _local_start(day: Date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def _date_range_q(field: str, start: Date | None, end: Date | None) -> Q:
+    """A date field, or a datetime field read as a local date, within [start, end]."""
+    q = Q(**{f"{field}__isnull": False})
+    is_datetime = field.endswith("_at")
+    if start is not None:
+        q &= Q(**{f"{field}__gte": _local_start(start) if is_datetime else start})
+    if end is not None:
+        q &= Q(**{f"{field}__lt": _local_start(end + datetime.timedelta(days=1))} if is_datetime else {f"{field}__lte": end})
+    return q
+
+
+# ---------------------------------------------------------------------------------------------
+# Period
+
+
+@dataclass(frozen=True)
+class Period:
+    start: Date | None
+    end: Date | None
+    quarter: str | None = None
+    explicit: bool = False
+
+
+def quarter_bounds(text: str) -> tuple[Date, Date]:
+    match = _QUARTER.match(text.strip())
+    if not match:
+        raise InvalidInput(fields={"quarter": [_("季度格式应为“2026Q3”（年份 + Q + 1 到 4）。")]})
+    year, q = int(match.group(1)), int(match.group(2))
+    first_month = 3 * (q - 1) + 1
+    last_month = first_month + 2
+    return Date(year, first_month, 1), Date(year, last_month, calendar.monthrange(year, last_month)[1])
+
+
+def period_from(
+    *, start: Date | None = None, end: Date | None = None, quarter: str | None = None, today: Date | None = None
+) -> Period:
+    """The statistics period from the request (see the module docstring for the defaults)."""
+    if quarter:
+        if start or end:
+            raise InvalidInput(fields={"quarter": [_("quarter 不能与 period_start、period_end 同时使用。")]})
+        first, last = quarter_bounds(quarter)
+        return Period(first, last, quarter.strip().upper(), explicit=True)
+    if start and end and start > end:
+        raise InvalidInput(fields={"period_end": [_("统计截止日不能早于起始日。")]})
+    if start is None and end is None:
+        return Period(None, today or timezone.localdate())
+    return Period(start, end, explicit=True)
+
+
+def rate(numerator: int, denominator: int) -> float | None:
+    return None if denominator == 0 else round(numerator / denominator, 4)
+
+
+# ---------------------------------------------------------------------------------------------
+# Scope: the viewer's filtered items and their drill-down links
+
+MULTI_PARAMS = ("status", "light", "instruction_kind", "urgency")
+RANGE_PARAMS = ("deadline", "closed", "created")
+
+
+def _as_local_date(value) -> Date | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime.datetime):
+        return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    return value
+
+
+def _same(given, wanted) -> bool:
+    if isinstance(given, Decimal | int) and not isinstance(given, bool):
+        return int(given) == int(wanted)
+    return given == wanted
+
+
+def _getlist(data: Mapping, key: str) -> list[str]:
+    if hasattr(data, "getlist"):
+        return data.getlist(key)
+    value = data.get(key)
+    return [] if value is None else [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
+
+
+def _param(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class Scope:
+    """The items a statistics request counts, and the list URL behind any figure."""
+
+    def __init__(self, filterset: ItemFilterSet, period: Period, now: datetime.datetime):
+        self.period = period
+        self.now = now
+        self.today = timezone.localdate(now)
+        self.cleaned = filterset.form.cleaned_data
+        items = filterset.qs.order_by()
+        # The list filters never join a multi-valued relation (units go through EXISTS), so the
+        # DISTINCT a multiple-choice filter adds would only cost a sort under every aggregate.
+        items.query.distinct = False
+        self.items: QuerySet[Item] = items
+        self._raw: dict[str, list[str]] = {}
+        for name, flt in filterset.filters.items():
+            if name == "ordering":
+                continue
+            suffixes = getattr(flt.field.widget, "suffixes", None)
+            for key in [f"{name}_{s}" for s in suffixes] if suffixes else [name]:
+                values = [v for v in _getlist(filterset.data, key) if v != ""]
+                if values:
+                    self._raw[key] = values
+        self._items_url = reverse("item-list")
+
+    # The figure conditions ------------------------------------------------------------------
+
+    def due_q(self) -> Q:
+        return Q(status__in=COUNTED_STATUSES) & _date_range_q("deadline", self.period.start, self.period.end)
+
+    def closed_in_period_q(self) -> Q:
+        return _date_range_q("closed_at", self.period.start, self.period.end)
+
+    def due_drill(self) -> dict:
+        return {"status": COUNTED_STATUSES, "deadline": (self.period.start, self.period.end)}
+
+    def closed_drill(self) -> dict:
+        return {"status": DONE_STATUSES, "deadline": (self.period.start, self.period.end)}
+
+    # Drill-down -----------------------------------------------------------------------------
+
+    def drilldown(self, **constraints) -> str | None:
+        """The items list URL for the request's filters and these constraints (filter names as
+        keys; a sequence for multiple-choice filters, (after, before) for date ranges); None when
+        a constraint contradicts the request's own value of the same filter."""
+        params = {key: list(values) for key, values in self._raw.items()}
+        for name, wanted in constraints.items():
+            given = self.cleaned.get(name)
+            if name in MULTI_PARAMS:
+                values = [str(v) for v in wanted if not given or v in given]
+                if not values:
+                    return None
+                params[name] = values
+            elif name in RANGE_PARAMS:
+                after, before = wanted
+                if given:
+                    given_after, given_before = _as_local_date(given.start), _as_local_date(given.stop)
+                    after = max(d for d in (after, given_after) if d) if (after or given_after) else None
+                    before = min(d for d in (before, given_before) if d) if (before or given_before) else None
+                params.pop(f"{name}_after", None)
+                params.pop(f"{name}_before", None)
+                if after:
+                    params[f"{name}_after"] = [after.isoformat()]
+                if before:
+                    params[f"{name}_before"] = [before.isoformat()]
+            else:
+                if given not in (None, "") and not _same(given, wanted):
+                    return None
+                params[name] = [_param(wanted)]
+        query = urlencode([(key, value) for key, values in params.items() for value in values])
+        return f"{self._items_url}?{query}" if query else self._items_url
+
+    def figure(self, count: int, **constraints) -> dict:
+        return {"count": count, "drilldown": self.drilldown(**constraints)}
+
+
+def item_filterset(*, user: User, params: Mapping) -> ItemFilterSet:
+    """The items list's own filters over the items the user may see."""
+    return ItemFilterSet(params, queryset=Item.objects.visible_to(user))
+
+
+def stats_scope(
+    *, user: User, params: Mapping, period: Period, now: datetime.datetime | None = None, filterset: ItemFilterSet | None = None
+) -> Scope:
+    filterset = filterset or item_filterset(user=user, params=params)
+    if not filterset.is_valid():
+        raise InvalidInput(fields={k: list(v) for k, v in filterset.errors.items()})
+    return Scope(filterset, period, now or timezone.now())
+
+
+# ---------------------------------------------------------------------------------------------
+# Summary
+
+
+def _average_workdays_to_close(scope: Scope) -> float | None:
+    """One query for the (assigned date, closed date) pairs, one for the calendar exceptions."""
+    pairs = list(
+        scope.items.filter(scope.closed_in_period_q(), assigned_at__isnull=False)
+        .annotate(assigned_on=TruncDate("assigned_at"), closed_on=TruncDate("closed_at"))
+        .values_list("assigned_on", "closed_on")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    if not pairs:
+        return None
+    first = min(min(a, c) for a, c, _n in pairs)
+    last = max(max(a, c) for a, c, _n in pairs)
+    workdays = workdays_in_range(first, last)  # sorted; one query
+
+    def between(a: Date, b: Date) -> int:  # workdays_between: working days in (a, b]
+        if b < a:
+            return -between(b, a)
+        return bisect.bisect_right(workdays, b) - bisect.bisect_right(workdays, a)
+
+    total = sum(n for _a, _c, n in pairs)
+    return round(sum(between(a, c) * n for a, c, n in pairs) / total, 2)
+
+
+def summary(scope: Scope) -> dict:
+    """Headline figures: 5 queries (status, lights, the counts, the close-time pairs, the calendar)."""
+    items, now = scope.items, scope.now
+    by_status = dict(items.values_list("status").annotate(n=Count("pk")).order_by())
+    by_light = dict(items.with_light(now).values_list("light").annotate(n=Count("pk")).order_by())
+    due_q = scope.due_q()
+    counts = items.aggregate(
+        total=Count("pk"),
+        due=Count("pk", filter=due_q),
+        closed=Count("pk", filter=due_q & Q(status__in=DONE_STATUSES)),
+        on_time_original=Count("pk", filter=due_q & closed_on_time_q("original")),
+        on_time_extended=Count("pk", filter=due_q & closed_on_time_q("extended")),
+        overdue=Count("pk", filter=light_q(Light.OVERDUE, now)),
+        open_with_deadline=Count("pk", filter=Q(status__in=OPEN_STATUSES, deadline__isnull=False)),
+        closed_in_period=Count("pk", filter=scope.closed_in_period_q()),
+        reopened=Count("pk", filter=Q(reopen_count__gt=0)),
+    )
+    due_drill, closed_drill = scope.due_drill(), scope.closed_drill()
+    return {
+        "period": period_out(scope.period),
+        "total": scope.figure(counts["total"]),
+        "by_status": [
+            {"status": s.value, "label": str(s.label), **scope.figure(by_status.get(s.value, 0), status=[s.value])}
+            for s in ItemStatus
+        ],
+        "by_light": [
+            {"light": light.value, "label": str(light.label), **scope.figure(by_light.get(light.value, 0), light=[light.value])}
+            for light in Light
+        ],
+        "due": scope.figure(counts["due"], **due_drill),
+        "closed": scope.figure(counts["closed"], **closed_drill),
+        "closed_on_time_original": scope.figure(counts["on_time_original"], **closed_drill, closed_on_time="original"),
+        "closed_on_time_extended": scope.figure(counts["on_time_extended"], **closed_drill, closed_on_time="extended"),
+        "implementation_rate": rate(counts["closed"], counts["due"]),
+        "on_time_rate_original": rate(counts["on_time_original"], counts["due"]),
+        "on_time_rate_extended": rate(counts["on_time_extended"], counts["due"]),
+        "overdue": scope.figure(counts["overdue"], overdue=True),
+        "open_with_deadline": scope.figure(counts["open_with_deadline"], light=RUNNING_LIGHTS),
+        "overdue_rate": rate(counts["overdue"], counts["open_with_deadline"]),
+        "closed_in_period": scope.figure(counts["closed_in_period"], closed=(scope.period.start, scope.period.end)),
+        "average_workdays_to_close": _average_workdays_to_close(scope) if counts["closed_in_period"] else None,
+        "reopened": scope.figure(counts["reopened"], reopened=True),
+    }
+
+
+def period_out(period: Period) -> dict:
+    return {"start": period.start, "end": period.end, "quarter": period.quarter}
+
+
+# ---------------------------------------------------------------------------------------------
+# Rankings: one GROUP BY with conditional counts per grouping
+
+ORDERS = ("implementation_rate", "on_time_rate", "overdue", "due", "name")
+
+
+def _group_aggregates(scope: Scope) -> dict:
+    due_q = scope.due_q()
+    return {
+        "n_total": Count("pk"),
+        "n_due": Count("pk", filter=due_q),
+        "n_closed": Count("pk", filter=due_q & Q(status__in=DONE_STATUSES)),
+        "n_on_time_original": Count("pk", filter=due_q & closed_on_time_q("original")),
+        "n_on_time_extended": Count("pk", filter=due_q & closed_on_time_q("extended")),
+        "n_overdue": Count("pk", filter=light_q(Light.OVERDUE, scope.now)),
+    }
+
+
+def _group_figures(scope: Scope, row: Mapping | None, group: Mapping | None) -> dict:
+    """The figures of one group; `group` holds the list filters that select it (None: none can)."""
+    row = row or {}
+    n = {key: row.get(f"n_{key}", 0) for key in ("total", "due", "closed", "on_time_original", "on_time_extended", "overdue")}
+
+    def fig(count: int, **constraints) -> dict:
+        if group is None:
+            return {"count": count, "drilldown": None}
+        return scope.figure(count, **group, **constraints)
+
+    due_drill, closed_drill = scope.due_drill(), scope.closed_drill()
+    return {
+        "total": fig(n["total"]),
+        "due": fig(n["due"], **due_drill),
+        "closed": fig(n["closed"], **closed_drill),
+        "closed_on_time_original": fig(n["on_time_original"], **closed_drill, closed_on_time="original"),
+        "closed_on_time_extended": fig(n["on_time_extended"], **closed_drill, closed_on_time="extended"),
+        "overdue": fig(n["overdue"], overdue=True),
+        "implementation_rate": rate(n["closed"], n["due"]),
+        "on_time_rate_original": rate(n["on_time_original"], n["due"]),
+        "on_time_rate_extended": rate(n["on_time_extended"], n["due"]),
+    }
+
+
+def _sort(rows: list[dict], order: str, figures_of=lambda row: row) -> list[dict]:
+    """Worst first: rates ascending, counts descending; null rates last; then by name."""
+
+    def key(row):
+        f = figures_of(row)
+        name = row.get("sort_name") or ""
+        if order == "name":
+            return (name,)
+        if order in ("implementation_rate", "on_time_rate"):
+            value = f["implementation_rate" if order == "implementation_rate" else "on_time_rate_original"]
+            return (value is None, value or 0, -f["overdue"]["count"], name)
+        return (-f[order]["count"], name)
+
+    rows.sort(key=key)
+    for row in rows:
+        row.pop("sort_name", None)
+    return rows
+
+
+def _subtree_path(scope: Scope) -> str | None:
+    unit_id = scope.cleaned.get("unit")
+    if unit_id in (None, ""):
+        return None
+    return Unit.objects.filter(pk=int(unit_id)).values_list("path", flat=True).first() or ""
+
+
+def by_unit(scope: Scope, *, order: str = "implementation_rate") -> list[dict]:
+    """Per unit, its items as lead and as supporting unit apart: one GROUP BY (unit, role)."""
+    subtree = _subtree_path(scope)
+    grouped = (
+        scope.items.values(
+            g_unit=F("assignments__unit_id"),
+            g_role=F("assignments__role"),
+            g_name=F("assignments__unit__name"),
+            g_path=F("assignments__unit__path"),
+        )
+        .annotate(**_group_aggregates(scope))
+        .order_by()
+    )
+    units: dict[int, dict] = {}
+    for row in grouped:
+        if row["g_unit"] is None or (subtree is not None and not row["g_path"].startswith(subtree)):
+            continue
+        entry = units.setdefault(row["g_unit"], {"unit": {"id": row["g_unit"], "name": row["g_name"]}, "rows": {}})
+        entry["rows"][row["g_role"]] = row
+    results = []
+    for unit_id, entry in units.items():
+        results.append(
+            {
+                "unit": entry["unit"],
+                "sort_name": entry["unit"]["name"],
+                "lead": _group_figures(scope, entry["rows"].get(AssignmentRole.LEAD), {"lead_unit": unit_id}),
+                "supporting": _group_figures(scope, entry["rows"].get(AssignmentRole.SUPPORTING), {"supporting_unit": unit_id}),
+            }
+        )
+    return _sort(results, order, figures_of=lambda row: row["lead"])
+
+
+def by_leader(scope: Scope, *, order: str = "implementation_rate") -> list[dict]:
+    """Per issuing leader (instruction.issuing_leader); leaders outside the system form one group."""
+    grouped = (
+        scope.items.values(
+            g_leader=F("instruction__issuing_leader_id"),
+            g_full_name=F("instruction__issuing_leader__full_name"),
+            g_username=F("instruction__issuing_leader__username"),
+        )
+        .annotate(**_group_aggregates(scope))
+        .order_by()
+    )
+    results = []
+    for row in grouped:
+        leader_id = row["g_leader"]
+        leader = None if leader_id is None else {"id": leader_id, "name": row["g_full_name"] or row["g_username"]}
+        results.append(
+            {
+                "leader": leader,
+                "sort_name": leader["name"] if leader else "\uffff",
+                **_group_figures(scope, row, None if leader_id is None else {"issuing_leader": leader_id}),
+            }
+        )
+    return _sort(results, order)
+
+
+def by_kind(scope: Scope, *, order: str = "implementation_rate") -> list[dict]:
+    """Per instruction kind (来源类型), every kind listed (zeros included)."""
+    grouped = {
+        row["g_kind"]: row
+        for row in scope.items.values(g_kind=F("instruction__kind")).annotate(**_group_aggregates(scope)).order_by()
+    }
+    results = [
+        {
+            "kind": kind.value,
+            "label": str(kind.label),
+            "sort_name": f"{index:02d}",
+            **_group_figures(scope, grouped.get(kind.value), {"instruction_kind": [kind.value]}),
+        }
+        for index, kind in enumerate(InstructionKind)
+    ]
+    return _sort(results, order)
+
+
+def by_category(scope: Scope, *, order: str = "implementation_rate") -> list[dict]:
+    """Per category; items without a category form one group."""
+    grouped = (
+        scope.items.values(g_category=F("category_id"), g_name=F("category__name"))
+        .annotate(**_group_aggregates(scope))
+        .order_by()
+    )
+    results = []
+    for row in grouped:
+        category_id = row["g_category"]
+        category = None if category_id is None else {"id": category_id, "name": row["g_name"]}
+        results.append(
+            {
+                "category": category,
+                "sort_name": category["name"] if category else "\uffff",
+                **_group_figures(scope, row, None if category_id is None else {"category": category_id}),
+            }
+        )
+    return _sort(results, order)
+
+
+# ---------------------------------------------------------------------------------------------
+# Trend
+
+
+def _month_add(month: Date, n: int) -> Date:
+    index = month.year * 12 + month.month - 1 + n
+    return Date(index // 12, index % 12 + 1, 1)
+
+
+def month_last_day(month: Date) -> Date:
+    return Date(month.year, month.month, calendar.monthrange(month.year, month.month)[1])
+
+
+def trend_months(*, period: Period, months: int, today: Date) -> list[Date]:
+    """First days of the months the trend covers (see DEFINITIONS["trend"])."""
+    this_month = today.replace(day=1)
+    if period.explicit and period.start is not None:
+        first = period.start.replace(day=1)
+        last = (period.end or today).replace(day=1)
+    elif period.explicit:
+        last = period.end.replace(day=1)
+        first = _month_add(last, -(months - 1))
+    else:
+        last = this_month
+        first = _month_add(last, -(months - 1))
+    count = (last.year - first.year) * 12 + last.month - first.month + 1
+    if count < 1:
+        raise InvalidInput(fields={"period_end": [_("统计截止日不能早于起始日。")]})
+    if count > MAX_TREND_MONTHS:
+        raise InvalidInput(fields={"period_start": [_("月度趋势最多 %(n)s 个月，请缩小统计期。") % {"n": MAX_TREND_MONTHS}]})
+    return [_month_add(first, i) for i in range(count)]
+
+
+def overdue_at_q(day: Date) -> Q:
+    """Overdue at the end of `day`, reconstructed from the stored dates (see DEFINITIONS["trend"])."""
+    next_day = _local_start(day + datetime.timedelta(days=1))
+    return Q(status__in=COUNTED_STATUSES, assigned_at__lt=next_day, deadline__lt=day) & (
+        Q(closed_at__isnull=True) | Q(closed_at__gte=next_day)
+    )
+
+
+def trend(scope: Scope, months: Sequence[Date]) -> list[dict]:
+    """Three queries: created per month, closed per month (GROUP BY TruncMonth), and one row of
+    conditional counts for overdue at each month end."""
+    items, today = scope.items, scope.today
+    first, last = months[0], month_last_day(months[-1])
+    window_start, window_end = _local_start(first), _local_start(last + datetime.timedelta(days=1))
+
+    def per_month(field: str) -> dict[Date, int]:
+        rows = (
+            items.filter(**{f"{field}__gte": window_start, f"{field}__lt": window_end})
+            .annotate(month=TruncMonth(field))
+            .values_list("month")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        return {_as_local_date(month): n for month, n in rows}
+
+    created, closed = per_month("created_at"), per_month("closed_at")
+    this_month = today.replace(day=1)
+    overdue_counts: dict[str, Count] = {}
+    for i, month in enumerate(months):
+        if month < this_month:
+            overdue_counts[f"m{i}"] = Count("pk", filter=overdue_at_q(month_last_day(month)))
+        elif month == this_month:
+            overdue_counts[f"m{i}"] = Count("pk", filter=light_q(Light.OVERDUE, scope.now))
+    overdue = items.aggregate(**overdue_counts) if overdue_counts else {}
+
+    results = []
+    for i, month in enumerate(months):
+        month_range = (month, month_last_day(month))
+        if month < this_month:
+            overdue_figure = {"count": overdue[f"m{i}"], "drilldown": None}
+        elif month == this_month:
+            overdue_figure = scope.figure(overdue[f"m{i}"], overdue=True)
+        else:
+            overdue_figure = {"count": None, "drilldown": None}
+        results.append(
+            {
+                "month": f"{month:%Y-%m}",
+                "created": scope.figure(created.get(month, 0), created=month_range),
+                "closed": scope.figure(closed.get(month, 0), closed=month_range),
+                "overdue_at_month_end": overdue_figure,
+            }
+        )
+    return results
