@@ -1,10 +1,16 @@
 """Admin for the unit tree and users (Chinese labels come from the models' verbose names)."""
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
-from .models import RoleAssignment, Unit, User
+from supervision.errors import DomainError
+
+from .choices import Classification, IntegrationOperation
+from .integration import integration_client_create, integration_client_rotate_key, integration_client_update
+from .models import IntegrationClient, RoleAssignment, Unit, User
 
 
 @admin.register(Unit)
@@ -50,3 +56,89 @@ class UserAdmin(BaseUserAdmin):
     @admin.display(description=_("角色"))
     def roles(self, obj: User) -> str:
         return "、".join(str(r.get_role_display()) for r in obj.role_assignments.all())
+
+
+class IntegrationClientForm(forms.ModelForm):
+    operations = forms.MultipleChoiceField(
+        label=_("允许的操作"), choices=IntegrationOperation.choices, widget=forms.CheckboxSelectMultiple
+    )
+    clearance = forms.TypedChoiceField(
+        label=_("服务账号密级"),
+        choices=Classification.choices,
+        coerce=int,
+        initial=Classification.INTERNAL,
+        help_text=_("对接系统只能读写此密级以内的事项。"),
+    )
+
+    class Meta:
+        model = IntegrationClient
+        fields = ("name", "unit", "operations", "clearance", "is_active", "note")
+
+
+@admin.register(IntegrationClient)
+class IntegrationClientAdmin(admin.ModelAdmin):
+    """OA systems. Every change goes through accounts/integration.py (audited); the key is shown
+    once in a message after creating or re-keying, and is never stored."""
+
+    form = IntegrationClientForm
+    list_display = ("name", "unit", "operations_display", "key_prefix", "is_active", "last_used_at")
+    list_filter = ("is_active", "unit")
+    search_fields = ("name", "key_prefix")
+    list_select_related = ("unit",)
+    autocomplete_fields = ("unit",)
+    readonly_fields = ("user", "key_prefix", "created_at", "key_rotated_at", "last_used_at")
+    actions = ("rotate_keys",)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("name", "unit", "operations", "clearance", "note")
+        return ("name", "unit", "operations", "is_active", "note", *self.readonly_fields)
+
+    def get_readonly_fields(self, request, obj=None):
+        # Name and unit define who the service account is; change them by registering a new client.
+        return self.readonly_fields + (("name", "unit") if obj is not None else ())
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None:
+            form.base_fields.pop("clearance", None)
+        return form
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # audit events point at the client and its service account; disable instead
+
+    @admin.display(description=_("允许的操作"))
+    def operations_display(self, obj: IntegrationClient) -> str:
+        return obj.get_operations_display()
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        try:
+            if change:
+                integration_client_update(
+                    actor=request.user, client=obj, operations=data["operations"], is_active=data["is_active"], note=data["note"]
+                )
+                return
+            issued = integration_client_create(
+                actor=request.user,
+                name=data["name"],
+                unit=data["unit"],
+                operations=data["operations"],
+                clearance=data["clearance"],
+                note=data["note"],
+            )
+        except DomainError as exc:
+            raise PermissionDenied(str(exc)) from exc
+        obj.pk = issued.client.pk
+        self._show_key_once(request, issued.key)
+
+    def _show_key_once(self, request, key: str) -> None:
+        messages.warning(request, _("API 密钥（只显示这一次，请立即复制并交给对接系统）：%(key)s") % {"key": key})
+
+    @admin.action(description=_("更换所选对接系统的 API 密钥"))
+    def rotate_keys(self, request, queryset):
+        for client in queryset:
+            issued = integration_client_rotate_key(actor=request.user, client=client)
+            messages.warning(
+                request, _("%(name)s 的新 API 密钥（只显示这一次）：%(key)s") % {"name": client.name, "key": issued.key}
+            )

@@ -34,3 +34,13 @@ class UnitKind(models.TextChoices):
     ORGANIZATION = "organization", _("组织部门")
     LEADERSHIP = "leadership", _("领导班子")
     OTHER = "other", _("其他")
+
+
+class IntegrationOperation(models.TextChoices):
+    """What an integration client (an OA system) may call with its API key. Deny by default: an
+    API view that names no operation refuses every key."""
+
+    INTAKE = "intake", _("推送批示件和督办事项")
+    READ_LEDGER = "read_ledger", _("查询督办事项和批示件")
+    WEBHOOKS = "webhooks", _("管理事件订阅")
+    IMPORT_LEDGER = "import_ledger", _("导入 Excel 台账")

@@ -8,7 +8,7 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .choices import Classification, Role, UnitKind
+from .choices import Classification, IntegrationOperation, Role, UnitKind
 
 
 class UnitQuerySet(models.QuerySet):
@@ -77,7 +77,9 @@ class User(AbstractUser):
     """A person who signs in. Belongs to one unit, holds roles and a clearance (密级)."""
 
     full_name = models.CharField(_("姓名"), max_length=50)
-    unit = models.ForeignKey(Unit, verbose_name=_("所属单位"), null=True, blank=True, on_delete=models.PROTECT, related_name="members")
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("所属单位"), null=True, blank=True, on_delete=models.PROTECT, related_name="members"
+    )
     title = models.CharField(_("职务"), max_length=50, blank=True)
     phone = models.CharField(_("手机号"), max_length=20, blank=True)
     clearance = models.PositiveSmallIntegerField(_("密级权限"), choices=Classification.choices, default=Classification.INTERNAL)
@@ -128,3 +130,42 @@ class RoleAssignment(models.Model):
 
     def __str__(self) -> str:
         return self.get_role_display()
+
+
+class IntegrationClient(models.Model):
+    """An OA system (or another machine) that calls the API with an API key.
+
+    It acts as its own service account (`user`): a User in the client's unit whose roles and
+    clearance bound what the key can touch, so every service's permission check and every audit
+    event apply to machine calls exactly as to people. `operations` narrows further what the key
+    may call at all. Only a SHA-256 digest of the key is stored; the key itself is shown once."""
+
+    name = models.CharField(_("名称"), max_length=100, unique=True)
+    unit = models.ForeignKey(Unit, verbose_name=_("代表单位"), on_delete=models.PROTECT, related_name="integration_clients")
+    user = models.OneToOneField(
+        User, verbose_name=_("服务账号"), on_delete=models.PROTECT, related_name="integration_client", editable=False
+    )
+    operations = models.JSONField(_("允许的操作"), default=list, help_text=_("可调用的接口类别"))
+    # "dbk_<prefix>_<secret>": the prefix finds the row with an index, the digest proves the key.
+    key_prefix = models.CharField(_("密钥前缀"), max_length=16, unique=True, editable=False)
+    key_digest = models.CharField(max_length=64, editable=False)
+    is_active = models.BooleanField(_("启用"), default=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    key_rotated_at = models.DateTimeField(_("密钥更换时间"), null=True, blank=True, editable=False)
+    last_used_at = models.DateTimeField(_("最近调用时间"), null=True, blank=True, editable=False)
+    note = models.TextField(_("备注"), blank=True)
+
+    class Meta:
+        verbose_name = _("对接系统")
+        verbose_name_plural = _("对接系统")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def allows(self, operation: str) -> bool:
+        return self.is_active and operation in (self.operations or [])
+
+    def get_operations_display(self) -> str:
+        labels = dict(IntegrationOperation.choices)
+        return "、".join(str(labels.get(op, op)) for op in self.operations or [])

@@ -11,6 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from accounts.choices import IntegrationOperation
 from supervision import selectors, services
 from supervision.errors import StaleVersion
 from supervision.filtersets import InstructionFilterSet, ItemFilterSet, ItemRequestFilterSet
@@ -46,6 +47,9 @@ def parse(serializer_class, request, **kwargs) -> dict:
 
 
 class CategoryViewSet(viewsets.ReadOnlyModelViewSet):
+    """督办分类 (read-only; edited in the admin)."""
+
+    integration_operation = IntegrationOperation.READ_LEDGER
     lookup_value_regex = r"[0-9]+"
     queryset = Category.objects.filter(is_active=True)
     serializer_class = s.CategorySerializer
@@ -54,6 +58,9 @@ class CategoryViewSet(viewsets.ReadOnlyModelViewSet):
 
 class InstructionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """批示件. Office staff register and edit them; everyone else sees those behind their items."""
+
+    integration_operation = IntegrationOperation.READ_LEDGER
+    integration_read_only = True
 
     lookup_value_regex = r"[0-9]+"
 
@@ -86,11 +93,16 @@ class InstructionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     def _render(self, instruction, code=status.HTTP_200_OK):
         instruction = self.get_queryset().get(pk=instruction.pk)
-        return Response(s.InstructionSerializer(instruction).data, status=code, headers={"ETag": f'"{instruction.pk}-{instruction.version}"'})
+        return Response(
+            s.InstructionSerializer(instruction).data, status=code, headers={"ETag": f'"{instruction.pk}-{instruction.version}"'}
+        )
 
 
 class ItemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """督办事项 and every transition on them. An item the user may not see is a 404 everywhere."""
+
+    integration_operation = IntegrationOperation.READ_LEDGER
+    integration_read_only = True
 
     lookup_value_regex = r"[0-9]+"
 
@@ -134,7 +146,9 @@ class ItemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def assign(self, request, pk=None):
         item = self.get_object()
         data = parse(s.CommentInput, request)
-        services.item_assign(actor=request.user, item=item, expected_version=expected_version(request, data), comment=data["comment"])
+        services.item_assign(
+            actor=request.user, item=item, expected_version=expected_version(request, data), comment=data["comment"]
+        )
         return self._render(item)
 
     @extend_schema(request=s.CommentInput, responses=s.ItemSerializer, parameters=[IF_MATCH], summary="签收")
@@ -142,7 +156,9 @@ class ItemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def acknowledge(self, request, pk=None):
         item = self.get_object()
         data = parse(s.CommentInput, request)
-        services.item_acknowledge(actor=request.user, item=item, expected_version=expected_version(request, data), comment=data["comment"])
+        services.item_acknowledge(
+            actor=request.user, item=item, expected_version=expected_version(request, data), comment=data["comment"]
+        )
         return self._render(item)
 
     @extend_schema(request=s.CommentInput, responses=s.ItemSerializer, parameters=[IF_MATCH], summary="恢复办理（结束暂停）")
@@ -150,11 +166,15 @@ class ItemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def resume(self, request, pk=None):
         item = self.get_object()
         data = parse(s.CommentInput, request)
-        services.item_resume(actor=request.user, item=item, expected_version=expected_version(request, data), comment=data["comment"])
+        services.item_resume(
+            actor=request.user, item=item, expected_version=expected_version(request, data), comment=data["comment"]
+        )
         return self._render(item)
 
     @extend_schema(methods=["get"], responses=s.ProgressReportSerializer(many=True), summary="进展反馈列表")
-    @extend_schema(methods=["post"], request=s.ProgressReportInput, responses={201: s.ProgressReportSerializer}, summary="反馈进展")
+    @extend_schema(
+        methods=["post"], request=s.ProgressReportInput, responses={201: s.ProgressReportSerializer}, summary="反馈进展"
+    )
     @action(detail=True, methods=["get", "post"], filterset_class=None)
     def reports(self, request, pk=None):
         item = self.get_object()
@@ -167,7 +187,10 @@ class ItemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(methods=["get"], responses=s.ItemRequestSerializer(many=True), summary="申请列表")
     @extend_schema(
-        methods=["post"], request=s.ItemRequestInput, responses={201: s.ItemRequestSerializer}, parameters=[IF_MATCH],
+        methods=["post"],
+        request=s.ItemRequestInput,
+        responses={201: s.ItemRequestSerializer},
+        parameters=[IF_MATCH],
         summary="提出延期、办结、暂停或撤销申请",
     )
     @action(detail=True, methods=["get", "post"], filterset_class=None)
@@ -184,7 +207,10 @@ class ItemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(methods=["get"], responses=s.ReturnVisitSerializer(many=True), summary="回访复核记录")
     @extend_schema(
-        methods=["post"], request=s.ReturnVisitInput, responses={201: s.ReturnVisitSerializer}, parameters=[IF_MATCH],
+        methods=["post"],
+        request=s.ReturnVisitInput,
+        responses={201: s.ReturnVisitSerializer},
+        parameters=[IF_MATCH],
         summary="回访复核",
     )
     @action(detail=True, methods=["get", "post"], url_path="return-visits", filterset_class=None)

@@ -8,6 +8,7 @@ from rest_framework import mixins, permissions, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts.authentication import IntegrationOperationAllowed
 from tasks import notifications, selectors
 from tasks.filtersets import DeliveryFilterSet, InboxFilterSet
 from tasks.models import Delivery, Notification
@@ -57,7 +58,7 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     """消息投递 and the dead-letter list (?status=dead); operators re-send from here."""
 
     lookup_value_regex = r"[0-9]+"
-    permission_classes = [permissions.IsAuthenticated, IsOffice]
+    permission_classes = [permissions.IsAuthenticated, IntegrationOperationAllowed, IsOffice]
     serializer_class = s.DeliverySerializer
     filterset_class = DeliveryFilterSet
     queryset = Delivery.objects.none()  # for the schema; reads go through selectors.delivery_list
