@@ -33,7 +33,7 @@ from .choices import (
     Urgency,
 )
 from .lights import warning_dates_refresh
-from .models import Category, Instruction, Item, ItemRequest
+from .models import Category, Instruction, Item, ItemAssignment, ItemRequest
 from .reminders import reminders_reschedule_open
 
 DEMO_PASSWORD = "duban2026"
@@ -541,6 +541,28 @@ class Demo:
             Item.objects.filter(instruction=instruction).update(created_at=when)
             Item.objects.filter(instruction=instruction, assigned_at__isnull=False).update(assigned_at=when)
 
+    def backdate_closures(self) -> None:
+        """DEMO BACK-DATING (see `backdate`): a closed item in a real ledger was closed weeks ago,
+        against a deadline that has passed; closed the same second it was registered, no closed
+        item would be "due" yet and the implementation rate would read 0 of 0. Keep each item's
+        planned span from its registration date, close most before the deadline and every third
+        one a few days late, so the rates have something honest to count."""
+        closed = Item.objects.filter(status__in=(ItemStatus.CLOSED, ItemStatus.VERIFIED), deadline__isnull=False)
+        for n, item in enumerate(closed.select_related("instruction").order_by("pk")):
+            registered = item.created_at.date()
+            span = max((item.original_deadline or item.deadline) - self.today, datetime.timedelta(days=5))
+            original = min(registered + span, self.today - datetime.timedelta(days=2))
+            deadline = original + datetime.timedelta(days=15) if item.extension_count else original
+            deadline = min(deadline, self.today - datetime.timedelta(days=1))
+            late = n % 3 == 2
+            closed_on = deadline + datetime.timedelta(days=4) if late else registered + (original - registered) * 2 // 3
+            closed_on = max(registered, min(closed_on, self.today - datetime.timedelta(days=1)))
+            closed_at = timezone.make_aware(datetime.datetime.combine(closed_on, datetime.time(16, 0)))
+            Item.objects.filter(pk=item.pk).update(deadline=deadline, original_deadline=original, closed_at=closed_at)
+            ItemAssignment.objects.filter(item=item, acknowledged_at__isnull=False).update(
+                acknowledged_at=timezone.make_aware(datetime.datetime.combine(registered, datetime.time(15, 0)))
+            )
+
     def build(self) -> None:
         self.build_units()
         self.build_users()
@@ -551,6 +573,7 @@ class Demo:
             item = self.build_item(spec)
             assert item.status == spec.target, (spec.title, item.status, spec.target)
         self.backdate_registration()
+        self.backdate_closures()
         # The back-dated assignment and deadline dates move the yellow-light dates too.
         warning_dates_refresh()
         # Back-dating moved the reminder schedules too: overdue items owe reminders now, so the

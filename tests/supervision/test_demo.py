@@ -1,0 +1,39 @@
+"""The README's demo county: loaded through the services, its audit chain verifies, and the
+leaders' figures have something honest to show (closed items due, some late, some overdue)."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import User
+from supervision.audit import audit_verify
+from supervision.choices import ItemStatus
+from supervision.demo import load_demo
+from supervision.models import Item
+from supervision.stats import period_from, stats_scope, summary
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_loads_once_with_every_state_and_honest_rates():
+    assert load_demo() is True
+    assert load_demo() is False  # a second load changes nothing
+    assert set(Item.objects.values_list("status", flat=True)) == set(ItemStatus.values)
+    assert audit_verify().ok
+
+    today = timezone.localdate()
+    done = Item.objects.filter(status__in=(ItemStatus.CLOSED, ItemStatus.VERIFIED), deadline__isnull=False)
+    assert done.exists()
+    for item in done:
+        assert item.deadline < today and item.closed_at.date() < today
+        assert item.created_at.date() <= item.closed_at.date()
+
+    leader = User.objects.get(username="shuji")
+    scope = stats_scope(user=leader, params={}, period=period_from(today=today))
+    figures = summary(scope)
+    assert figures["due"]["count"] > figures["closed"]["count"] > 0
+    assert 0 < figures["implementation_rate"] < 1
+    # Some closures came late: on time by the original deadline is strictly fewer than closed.
+    assert figures["closed_on_time_original"]["count"] < figures["closed"]["count"]
+    assert figures["overdue"]["count"] > 0
