@@ -169,3 +169,6 @@ class IntegrationClient(models.Model):
     def get_operations_display(self) -> str:
         labels = dict(IntegrationOperation.choices)
         return "、".join(str(labels.get(op, op)) for op in self.operations or [])
+
+
+from .models_idempotency import IdempotencyKey  # noqa: E402,F401

@@ -79,8 +79,13 @@ def base_rows():
     if created:
         RoleAssignment.objects.create(user=user, role=Role.UNIT_HANDLER)
     instruction = Instruction.objects.filter(title="基准批示").first() or Instruction.objects.create(
-        title="基准批示", kind="leader_instruction", issuing_leader=None, issuer_name="基准", issued_on="2024-01-01",
-        text="基准", created_by=user,
+        title="基准批示",
+        kind="leader_instruction",
+        issuing_leader=None,
+        issuer_name="基准",
+        issued_on="2024-01-01",
+        text="基准",
+        created_by=user,
     )
     return unit, user, instruction
 
@@ -127,9 +132,7 @@ def mark_due(due: int) -> list[int]:
             "UPDATE supervision_item SET next_reminder_at = now() + interval '1 day' "
             f"WHERE status IN {OPEN_SQL} AND next_reminder_at <= now() + interval '30 minutes'"
         )
-        cur.execute(
-            f"SELECT id FROM supervision_item WHERE status IN {OPEN_SQL} ORDER BY id DESC LIMIT %s", [due]
-        )
+        cur.execute(f"SELECT id FROM supervision_item WHERE status IN {OPEN_SQL} ORDER BY id DESC LIMIT %s", [due])
         ids = [row[0] for row in cur.fetchall()]
         cur.execute("UPDATE supervision_item SET next_reminder_at = %s WHERE id = ANY(%s)", [past, ids])
     return ids
@@ -227,25 +230,33 @@ def main() -> None:
     plan = explain(args.due)
 
     print()
-    print(f"{'items':>10} {'due':>6} {'sweep p50':>10} {'sweep p95':>10} {'queries':>8} "
-          f"{'ORM sel p50':>12} {'hand SQL p50':>13} {'ORM/hand':>9}")
+    print(
+        f"{'items':>10} {'due':>6} {'sweep p50':>10} {'sweep p95':>10} {'queries':>8} "
+        f"{'ORM sel p50':>12} {'hand SQL p50':>13} {'ORM/hand':>9}"
+    )
     for r in results:
         orm50, hand50 = statistics.median(r["orm"]), statistics.median(r["hand"])
-        print(f"{r['size']:>10,} {r['due']:>6,} {ms(statistics.median(r['sweep'])):>10} {ms(p95(r['sweep'])):>10} "
-              f"{r['queries']:>8} {ms(orm50):>12} {ms(hand50):>13} {orm50 / hand50:>9.2f}")
+        print(
+            f"{r['size']:>10,} {r['due']:>6,} {ms(statistics.median(r['sweep'])):>10} {ms(p95(r['sweep'])):>10} "
+            f"{r['queries']:>8} {ms(orm50):>12} {ms(hand50):>13} {orm50 / hand50:>9.2f}"
+        )
     first, last = results[0], results[-1]
     growth = statistics.median(last["sweep"]) / statistics.median(first["sweep"])
     print()
-    print(f"sweep time {first['size']:,} → {last['size']:,} items: ×{growth:.2f} "
-          f"(ledger ×{last['size'] / first['size']:.0f}, due count ×{last['due'] / first['due']:.0f})")
+    print(
+        f"sweep time {first['size']:,} → {last['size']:,} items: ×{growth:.2f} "
+        f"(ledger ×{last['size'] / first['size']:.0f}, due count ×{last['due'] / first['due']:.0f})"
+    )
     print(f"items claimed per sweep at {last['size']:,}: {sorted(set(last['claimed']))}")
     print("selection plan at the largest size:")
     for line in plan[:14]:
         print("   ", line)
     big = last
     print()
-    print(f"target sweep < 5 s at {big['size']:,} with {big['due']:,} due: "
-          f"{'PASS' if p95(big['sweep']) < 5 else 'FAIL'} (p95 {ms(p95(big['sweep']))} ms)")
+    print(
+        f"target sweep < 5 s at {big['size']:,} with {big['due']:,} due: "
+        f"{'PASS' if p95(big['sweep']) < 5 else 'FAIL'} (p95 {ms(p95(big['sweep']))} ms)"
+    )
     ratio = statistics.median(big["orm"]) / statistics.median(big["hand"])
     print(f"target selection ≤ 1.5× hand SQL: {'PASS' if ratio <= 1.5 else 'FAIL'} (×{ratio:.2f})")
 

@@ -17,9 +17,14 @@ app.conf.beat_schedule = {
     # Outbox: re-queue deliveries whose task was lost (worker killed mid-send, message dropped).
     # Selects through the partial index delivery_due with SKIP LOCKED: safe with two beat schedulers.
     "retry-stuck-deliveries": {"task": "tasks.delivery.retry_stuck_deliveries", "schedule": 60.0},
+    # Webhooks to OA systems: the same for webhook deliveries, taking only rows whose turn it is
+    # (no earlier open delivery for the same item), through partial indexes, with SKIP LOCKED.
+    "retry-stuck-webhooks": {"task": "tasks.webhook_delivery.retry_stuck_webhooks", "schedule": 60.0},
     # 超期说明: ask each responsible unit of an overdue item to explain. Selects only overdue items
     # still missing an explanation for their current deadline; unique (item, unit, deadline) makes reruns no-ops.
     "sweep-overdue-explanations": {"task": "tasks.overdue.sweep_overdue_explanations", "schedule": crontab(minute="*/15")},
+    # Idempotency-Key records live 24 h; an hourly purge by the expires_at index keeps the table small.
+    "purge-expired-idempotency-keys": {"task": "tasks.housekeeping.purge_expired_idempotency_keys", "schedule": crontab(minute=17)},
     # A broken audit chain must be noticed the same day, not when someone next looks.
     "verify-audit-chain-nightly": {
         "task": "tasks.audit.verify_audit_chain",

@@ -13,6 +13,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    # The leaders' pages: login, 挂图作战 dashboard and its drill-down lists; "/" goes to the dashboard.
+    path("", include("supervision.web.urls")),
 ]
 
 

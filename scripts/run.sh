@@ -5,8 +5,10 @@
 set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/_node.sh"
 cd "$ROOT"
 ensure_venv
+ensure_node_modules
 
 export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-config.settings.local}"
 export PYTHONUNBUFFERED=1

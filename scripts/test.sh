@@ -6,8 +6,25 @@
 set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/_node.sh"
 cd "$ROOT"
 ensure_venv
+ensure_node_modules
+
+# The browser test (tests/e2e/) drives Debian's chromium through Playwright; Playwright's own
+# browser downloads are never used. Install it when we can; never skip the browser test.
+CHROMIUM=/usr/bin/chromium
+if [ ! -x "$CHROMIUM" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "==> installing Debian's chromium (and CJK fonts for the screenshots) for tests/e2e/"
+        apt-get update -qq || true
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk >/dev/null || true
+    fi
+    if [ ! -x "$CHROMIUM" ]; then
+        echo "make test: $CHROMIUM is missing; the browser test needs it. Install it with 'apt-get install -y chromium' (as root)." >&2
+        exit 2
+    fi
+fi
 
 export DJANGO_SETTINGS_MODULE=config.settings.test
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/duban}"

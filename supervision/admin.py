@@ -305,4 +305,8 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return qs.filter(item__in=Item.objects.visible_to(request.user))
 
 
-from . import admin_calendar  # noqa: E402,F401
+from . import (  # noqa: E402
+    admin_calendar,  # noqa: F401
+    admin_exports,  # noqa: F401
+    admin_imports,  # noqa: F401
+)

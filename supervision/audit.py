@@ -85,7 +85,81 @@ def audit_record(
     event.hash = event_hash(event)
     event.save(force_insert=True)
     AuditChainHead.objects.filter(id=1).update(last_seq=event.seq, last_hash=event.hash, count=head.count + 1)
+    _after_change([event])
     return event
+
+
+def _after_change(events: list[AuditEvent]) -> None:
+    """What every recorded change sets off, in the change's own transaction: webhooks to OA
+    systems, and (after commit) fresh dashboard figures."""
+    _publish_webhooks(events)
+    if any(e.item_id or e.object_type == "instruction" for e in events):
+        from .stats_cache import ledger_changed
+
+        ledger_changed()
+
+
+def _publish_webhooks(events: list[AuditEvent]) -> None:
+    """Every state change passes here inside its own transaction, so this one call gives each
+    subscribed OA system an outbox row that commits or rolls back with the change
+    (tasks/webhooks.py; actions that are no webhook event cost nothing)."""
+    from tasks.webhooks import webhook_events_publish  # tasks builds on supervision, not the reverse
+
+    webhook_events_publish(events)
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    """One event for `audit_record_many`: the same arguments as `audit_record`, by id."""
+
+    action: str
+    object_type: str
+    object_id: int
+    item_id: int | None = None
+    from_status: str = ""
+    to_status: str = ""
+    comment: str = ""
+    data: dict | None = None
+
+
+def audit_record_many(*, actor, events: list[PendingEvent]) -> list[AuditEvent]:
+    """Append many events at once (a bulk import): the head is locked once and the hashes are
+    chained in Python, so the cost is three queries whatever the number of events. The chain is
+    the same as if `audit_record` had been called for each in turn (`audit_verify` checks it)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit_record_many must run inside a transaction")
+    if not events:
+        return []
+    # Insert-if-missing then lock: always the same two queries, first import or not.
+    AuditChainHead.objects.bulk_create([AuditChainHead(id=1)], ignore_conflicts=True)
+    head = AuditChainHead.objects.select_for_update().get(id=1)
+    now = timezone.now()
+    actor_name = str(actor) if actor is not None else "system"
+    seq, prev_hash = head.last_seq, head.last_hash
+    rows = []
+    for pending in events:
+        seq += 1
+        event = AuditEvent(
+            seq=seq,
+            occurred_at=now,
+            actor=actor,
+            actor_name=actor_name,
+            action=pending.action,
+            object_type=pending.object_type,
+            object_id=pending.object_id,
+            item_id=pending.item_id,
+            from_status=pending.from_status or "",
+            to_status=pending.to_status or "",
+            comment=pending.comment or "",
+            data=_jsonable(pending.data or {}),
+            prev_hash=prev_hash,
+        )
+        event.hash = prev_hash = event_hash(event)
+        rows.append(event)
+    AuditEvent.objects.bulk_create(rows)
+    AuditChainHead.objects.filter(id=1).update(last_seq=seq, last_hash=prev_hash, count=head.count + len(rows))
+    _after_change(rows)
+    return rows
 
 
 @dataclass
@@ -105,7 +179,9 @@ def audit_verify() -> ChainReport:
         if event.seq != expected_seq:
             return ChainReport(False, checked, expected_seq, f"第 {expected_seq} 条记录缺失或顺序被改动")
         if event.prev_hash != expected_prev:
-            return ChainReport(False, checked, event.seq, f"第 {event.seq} 条记录与前一条的链接不符（前序记录被删除、改动或调换）")
+            return ChainReport(
+                False, checked, event.seq, f"第 {event.seq} 条记录与前一条的链接不符（前序记录被删除、改动或调换）"
+            )
         if event_hash(event) != event.hash:
             return ChainReport(False, checked, event.seq, f"第 {event.seq} 条记录的内容被改动")
         expected_prev = event.hash

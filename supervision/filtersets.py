@@ -13,6 +13,15 @@ from .choices import InstructionKind, InstructionNature, ItemStatus, Light, Requ
 from .models import Instruction, Item, ItemRequest
 
 
+class TotalOrderingFilter(filters.OrderingFilter):
+    """Orders as asked, then by id: many items share a deadline, and an order with ties would let
+    an item appear on two pages (or none) and an export differ from the list it came from."""
+
+    def filter(self, qs, value):
+        qs = super().filter(qs, value)
+        return qs.order_by(*qs.query.order_by, "-pk") if value else qs
+
+
 class ItemFilterSet(filters.FilterSet):
     status = filters.MultipleChoiceFilter(choices=ItemStatus.choices, label=_("状态"))
     unit = filters.NumberFilter(method="filter_unit", label=_("责任单位（含下级单位，牵头或配合）"))
@@ -40,7 +49,7 @@ class ItemFilterSet(filters.FilterSet):
         label=_("按时办结（original：销号日期不晚于原定时限；extended：不晚于现办理时限）"),
     )
     reopened = filters.BooleanFilter(method="filter_reopened", label=_("是否回访复核未通过、重新办理过"))
-    ordering = filters.OrderingFilter(
+    ordering = TotalOrderingFilter(
         fields=(
             ("deadline", "deadline"),
             ("warning_date", "warning_date"),

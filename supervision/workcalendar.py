@@ -7,7 +7,9 @@ the announcement is entered) therefore count weekends only.
 
 Each call reads the exceptions for the date range it needs in one query (rarely a second one, when
 a long run of holidays outgrows the first window); there is no cache, so an edit in the admin or by
-`calendar_add_year` counts at once, in every process.
+`calendar_add_year` counts at once, in every process. A bulk job that does date arithmetic for
+thousands of rows (the Excel import) wraps itself in `calendar_preloaded()`: the whole table is read
+once for the block and no query is made per row.
 
 Conventions, so that `add_workdays(a, workdays_between(a, b)) == b` for a working day `b` after `a`:
 - `add_workdays(start, n)`: the n-th working day after `start`; `start` itself does not count.
@@ -18,7 +20,9 @@ Conventions, so that `add_workdays(a, workdays_between(a, b)) == b` for a workin
 from __future__ import annotations
 
 import datetime
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.utils import timezone
 
@@ -27,7 +31,15 @@ from .models_calendar import CalendarDay
 Date = datetime.date
 ONE_DAY = datetime.timedelta(days=1)
 
-__all__ = ["add_workdays", "is_workday", "next_workday", "previous_workday", "workdays_between", "workdays_in_range"]
+__all__ = [
+    "add_workdays",
+    "calendar_preloaded",
+    "is_workday",
+    "next_workday",
+    "previous_workday",
+    "workdays_between",
+    "workdays_in_range",
+]
 
 
 def _as_date(value: Date) -> Date:
@@ -37,8 +49,27 @@ def _as_date(value: Date) -> Date:
     return value
 
 
+_preloaded = threading.local()
+
+
+@contextmanager
+def calendar_preloaded() -> Iterator[None]:
+    """Within the block (in this thread), read every stored exception once instead of per call.
+    The table is small (a few hundred rows a year); edits made meanwhile are not seen."""
+    previous = getattr(_preloaded, "table", None)
+    _preloaded.table = dict(CalendarDay.objects.values_list("date", "is_workday"))
+    try:
+        yield
+    finally:
+        _preloaded.table = previous
+
+
 def _exceptions(first: Date, last: Date) -> dict[Date, bool]:
-    """The stored exceptions in [first, last]: date → is_workday."""
+    """The stored exceptions in [first, last]: date → is_workday (a superset inside
+    `calendar_preloaded`, which lookups by date do not mind)."""
+    table = getattr(_preloaded, "table", None)
+    if table is not None:
+        return table
     return dict(CalendarDay.objects.filter(date__range=(first, last)).values_list("date", "is_workday"))
 
 

@@ -84,3 +84,139 @@ class DeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 self.message_user(request, f"{delivery}：{exc.message}", messages.WARNING)
         if done:
             self.message_user(request, _("已重新发送 %(count)d 条消息。") % {"count": done}, messages.SUCCESS)
+
+
+# ---------------------------------------------------------------------------------------------
+# Webhooks: subscriptions are written through tasks/webhooks.py (audited; the secret shown once),
+# deliveries are read-only with a "重放" action that goes through webhook_delivery_replay.
+
+from django import forms  # noqa: E402
+from django.core.exceptions import PermissionDenied  # noqa: E402
+
+from . import selectors_webhooks, webhooks  # noqa: E402
+from .choices_webhooks import WebhookEventType  # noqa: E402
+from .models_webhooks import WebhookDelivery, WebhookSubscription  # noqa: E402
+
+
+class WebhookSubscriptionForm(forms.ModelForm):
+    target_url = forms.CharField(label=_("接收地址"), max_length=500)
+    event_types = forms.MultipleChoiceField(
+        label=_("订阅的事件"), choices=WebhookEventType.choices, widget=forms.CheckboxSelectMultiple
+    )
+
+    def clean_target_url(self):
+        # The service's rule (http/https, no credentials, no loopback), shown on the field.
+        try:
+            return webhooks.clean_target_url(self.cleaned_data["target_url"])
+        except DomainError as exc:
+            raise forms.ValidationError(exc.fields.get("target_url", [exc.message])) from exc
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ("client", "target_url", "event_types", "description", "is_active")
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    form = WebhookSubscriptionForm
+    list_display = ("id", "client", "target_url", "event_types_display", "is_active", "secret_rotated_at")
+    list_filter = ("is_active", "client")
+    search_fields = ("target_url", "client__name", "description")
+    list_select_related = ("client",)
+    readonly_fields = ("created_at", "updated_at", "secret_rotated_at")
+    actions = ("rotate_secrets",)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("client", "target_url", "event_types", "description")
+        return ("client", "target_url", "event_types", "description", "is_active", *self.readonly_fields)
+
+    def get_readonly_fields(self, request, obj=None):
+        # A subscription belongs to one client for good; subscribe the other client anew.
+        return self.readonly_fields + (("client",) if obj is not None else ())
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # deliveries point at it; switch it off instead
+
+    @admin.display(description=_("订阅的事件"))
+    def event_types_display(self, obj):
+        return obj.get_event_types_display()
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        try:
+            if change:
+                webhooks.webhook_subscription_update(
+                    actor=request.user,
+                    subscription=obj,
+                    target_url=data["target_url"],
+                    event_types=data["event_types"],
+                    is_active=data["is_active"],
+                    description=data["description"],
+                )
+                return
+            issued = webhooks.webhook_subscription_create(
+                actor=request.user,
+                client=data["client"],
+                target_url=data["target_url"],
+                event_types=data["event_types"],
+                description=data["description"],
+            )
+        except DomainError as exc:
+            raise PermissionDenied(str(exc.fields or exc.message)) from exc
+        obj.pk = issued.subscription.pk
+        messages.warning(request, _("签名密钥（只显示这一次，请立即复制并交给对接系统）：%(secret)s") % {"secret": issued.secret})
+
+    @admin.action(description=_("更换所选订阅的签名密钥"))
+    def rotate_secrets(self, request, queryset):
+        for subscription in queryset:
+            issued = webhooks.webhook_subscription_rotate_secret(actor=request.user, subscription=subscription)
+            messages.warning(
+                request,
+                _("订阅 %(id)s 的新签名密钥（只显示这一次）：%(secret)s") % {"id": subscription.pk, "secret": issued.secret},
+            )
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "id",
+        "event_type",
+        "client",
+        "item",
+        "status",
+        "attempts",
+        "last_response_status",
+        "next_attempt_at",
+        "sent_at",
+    )
+    list_filter = ("status", "event_type")
+    search_fields = ("delivery_id", "event_key", "item__code", "subscription__client__name")
+    exclude = ("payload",)
+    readonly_fields = ("payload_text",)
+    actions = ["replay"]
+
+    def get_queryset(self, request):
+        return selectors_webhooks.webhook_delivery_list(user=request.user)
+
+    @admin.display(description=_("对接系统"))
+    def client(self, delivery):
+        return delivery.subscription.client
+
+    @admin.display(description=_("事件内容"))
+    def payload_text(self, delivery):
+        import json
+
+        return json.dumps(delivery.payload, ensure_ascii=False, indent=2)
+
+    @admin.action(description=_("重放（相同投递编号重新发送）"))
+    def replay(self, request, queryset):
+        done = 0
+        for delivery in queryset:
+            try:
+                webhooks.webhook_delivery_replay(actor=request.user, delivery=delivery)
+                done += 1
+            except DomainError as exc:
+                self.message_user(request, f"{delivery}：{exc.message}", messages.WARNING)
+        if done:
+            self.message_user(request, _("已重放 %(count)d 条投递。") % {"count": done}, messages.SUCCESS)

@@ -97,3 +97,6 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.notification} · {self.get_channel_display()}"
+
+
+from .models_webhooks import WebhookDelivery, WebhookSubscription  # noqa: E402,F401

@@ -60,3 +60,31 @@ def build_world() -> SimpleNamespace:
 @pytest.fixture
 def world(db) -> SimpleNamespace:
     return build_world()
+
+
+# The reference data the migrations seed (calendar 2004-2026, warning thresholds, reminder
+# policies). A transactional test's flush empties every table, so tests that run after one (and
+# need the seeded rows) ask for this fixture: it re-runs the same seed functions, which are
+# idempotent. Preferred to serialized_rollback, which collides with the content types a previous
+# transactional test's flush re-created.
+SEED_MIGRATIONS = (
+    ("0004_seed_calendar", "forwards"),
+    ("0006_seed_warning_thresholds", "seed"),
+    ("0008_seed_reminder_policies", "seed"),
+)
+
+
+@pytest.fixture
+def reference_data(django_db_blocker):
+    import importlib
+
+    from django.apps import apps
+    from django.db import connection
+
+    from supervision.models_calendar import CalendarDay
+
+    with django_db_blocker.unblock():
+        if not CalendarDay.objects.exists():
+            for name, function in SEED_MIGRATIONS:
+                module = importlib.import_module(f"supervision.migrations.{name}")
+                getattr(module, function)(apps, connection.schema_editor())

@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
@@ -69,5 +70,9 @@ class UserViewSet(viewsets.ReadOnlyModelViewSet):
 class TokenView(ObtainAuthToken):
     """POST username and password, get a token for `Authorization: Token <token>`."""
 
+    # Signing in needs no credentials: without these the schema claimed it did, and a stale
+    # token or session cookie sent along would be refused before the password was even read.
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "login"

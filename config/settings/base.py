@@ -40,6 +40,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Idempotency-Key on every API POST (accounts/idempotency.py); after authentication and CSRF.
+    "accounts.idempotency.IdempotencyKeyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -72,6 +74,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # JIT compilation costs ~250 ms per statement on the statistics' aggregates over a million items
+    # and saves less than it costs (bench/dashboard.py); the app's connections run without it.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")
@@ -95,13 +101,22 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").exists() else []
+# ECharts from npm (package.json; scripts/_node.sh runs `npm ci`), served as static/vendor/echarts/
+# by config/staticfiles.py, which exposes only the files pages load.
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "config.staticfiles.NpmFinder",
+]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("DUBAN_MEDIA_ROOT", default=str(VAR_DIR / "media")))
 # Evidence files are bounded; a larger upload is refused with a clear message.
 DUBAN_MAX_ATTACHMENT_BYTES = env.int("DUBAN_MAX_ATTACHMENT_BYTES", default=20 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -113,10 +128,17 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "accounts.authentication.IntegrationOperationAllowed",
     ],
+    # JSON that PostgreSQL cannot store (NUL, lone surrogates) is a 400, not a database error.
+    "DEFAULT_PARSER_CLASSES": [
+        "supervision.api.parsers.TextSafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "supervision.api.pagination.CappedPageNumberPagination",
     "PAGE_SIZE": 20,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Error responses and nullable nested records documented once for every operation.
+    "DEFAULT_SCHEMA_CLASS": "supervision.api.schema.DubanAutoSchema",
     "EXCEPTION_HANDLER": "supervision.api.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"login": "20/min"},
 }
@@ -130,6 +152,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "accounts.idempotency.document_idempotency_key",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ClassificationEnum": "accounts.choices.Classification",
         "UnitKindEnum": "accounts.choices.UnitKind",
@@ -138,6 +164,8 @@ SPECTACULAR_SETTINGS = {
         "RequestKindEnum": "supervision.choices.RequestKind",
         "NoticeKindEnum": "supervision.choices_accountability.NoticeKind",
         "DepartmentEnum": "supervision.choices.ReferralDepartment",
+        "ApprovableClassificationEnum": "supervision.models_exports.APPROVABLE_CHOICES",
+        "WebhookEventTypeEnum": "tasks.choices_webhooks.WebhookEventType",
     },
 }
 
@@ -211,6 +239,17 @@ DUBAN_SMS_MAX_LENGTH = env.int("DUBAN_SMS_MAX_LENGTH", default=300)
 DUBAN_WEBHOOK_URL = env("DUBAN_WEBHOOK_URL", default="")
 DUBAN_WEBHOOK_SECRET = env("DUBAN_WEBHOOK_SECRET", default="")
 DUBAN_WEBHOOK_TIMEOUT = env.float("DUBAN_WEBHOOK_TIMEOUT", default=10.0)
+# Dashboard figures are shared between viewers of the same scope for this long at most (every
+# committed ledger write invalidates them at once; see supervision/stats_cache.py). 0 turns it off.
+DUBAN_STATS_CACHE_SECONDS = env.int("DUBAN_STATS_CACHE_SECONDS", default=60)
+# Webhook subscriptions of OA systems (tasks/webhooks.py): more patient than the person-facing
+# channels, so an OA system down for a maintenance window still gets every event in order: 12
+# attempts, backoff capped at 30 min (≈1.5–3 h in all). The cap stays under the Redis visibility
+# timeout (CELERY_VISIBILITY_TIMEOUT, 1 h), or a waiting retry would be handed to a second worker.
+DUBAN_WEBHOOK_MAX_ATTEMPTS = env.int("DUBAN_WEBHOOK_MAX_ATTEMPTS", default=12)
+DUBAN_WEBHOOK_RETRY_MAX_SECONDS = env.int("DUBAN_WEBHOOK_RETRY_MAX_SECONDS", default=1800)
+# Loopback, link-local (cloud metadata) and reserved targets are refused unless this is set (tests, a local receiver).
+DUBAN_WEBHOOK_ALLOW_LOOPBACK = env.bool("DUBAN_WEBHOOK_ALLOW_LOOPBACK", default=False)
 # Mail: a delivery holds its row lock while sending, so SMTP must time out rather than hang.
 # Without DJANGO_EMAIL_BACKEND, DEBUG prints mail to the console; production must name SMTP settings.
 EMAIL_BACKEND = env(

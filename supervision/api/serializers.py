@@ -3,6 +3,8 @@ Neither writes: the views hand validated data to supervision.services."""
 
 from __future__ import annotations
 
+import datetime
+
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -259,6 +261,17 @@ class AuditEventSerializer(serializers.ModelSerializer):
 # ---------------------------------------------------------------------------------------------
 # Input
 
+# Dates the ledger's calendar arithmetic can take (working days up to a deadline, the day after a
+# period): at the ends of Python's calendar (year 1, year 9999) it overflows into a 500.
+EARLIEST_DATE = datetime.date(1900, 1, 1)
+LATEST_DATE = datetime.date(2999, 12, 31)
+
+
+def within_supported_years(day: datetime.date | None) -> None:
+    if day is not None and not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise serializers.ValidationError(_("日期须在 1900 年至 2999 年之间。"))
+
+
 
 class VersionedInput(serializers.Serializer):
     """`version` may come in the body instead of an If-Match header; either gives 412 when stale."""
@@ -279,7 +292,7 @@ class InstructionInput(VersionedInput):
     )
     issuer_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     document_number = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    issued_on = serializers.DateField()
+    issued_on = serializers.DateField(validators=[within_supported_years])
     text = serializers.CharField()
     classification = serializers.ChoiceField(choices=Classification.choices, default=Classification.PUBLIC)
     attachment_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, default=list, max_length=50)
@@ -301,7 +314,7 @@ class ItemInput(VersionedInput):
     owner_id = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.all(), source="owner", required=False, allow_null=True
     )
-    deadline = serializers.DateField(required=False, allow_null=True)
+    deadline = serializers.DateField(required=False, allow_null=True, validators=[within_supported_years])
     deadline_time = serializers.TimeField(required=False, allow_null=True, help_text=_("特急事项的当日办结时间，如 17:30"))
     deadline_workdays = serializers.IntegerField(
         required=False, allow_null=True, min_value=0, max_value=365, help_text=_("按工作日计的办理时限（自交办之日起）")
@@ -342,7 +355,7 @@ class ProgressReportInput(serializers.Serializer):
 class ItemRequestInput(VersionedInput):
     kind = serializers.ChoiceField(choices=RequestKind.choices)
     reason = serializers.CharField(max_length=5000)
-    requested_deadline = serializers.DateField(required=False, allow_null=True)
+    requested_deadline = serializers.DateField(required=False, allow_null=True, validators=[within_supported_years])
     outcome = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
     attachment_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, default=list, max_length=50)
 
@@ -354,8 +367,10 @@ class DecisionInput(CommentInput):
 class ReturnVisitInput(VersionedInput):
     result = serializers.ChoiceField(choices=ReturnVisitResult.choices)
     findings = serializers.CharField(max_length=10000)
-    visited_on = serializers.DateField(required=False, allow_null=True)
-    new_deadline = serializers.DateField(required=False, allow_null=True, help_text=_("复核未通过时重新整改的时限"))
+    visited_on = serializers.DateField(required=False, allow_null=True, validators=[within_supported_years])
+    new_deadline = serializers.DateField(
+        required=False, allow_null=True, validators=[within_supported_years], help_text=_("复核未通过时重新整改的时限")
+    )
 
 
 class ReferralInput(serializers.Serializer):

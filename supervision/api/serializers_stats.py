@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from supervision.api.serializers import within_supported_years
 from supervision.choices import InstructionKind, ItemStatus, Light
 from supervision.stats import DEFINITIONS, MAX_TREND_MONTHS, ORDERS
 
@@ -14,14 +17,25 @@ from supervision.stats import DEFINITIONS, MAX_TREND_MONTHS, ORDERS
 
 
 class StatsQueryInput(serializers.Serializer):
-    period_start = serializers.DateField(required=False, help_text=_("统计期起始日（含），YYYY-MM-DD"))
-    period_end = serializers.DateField(required=False, help_text=_("统计期截止日（含），YYYY-MM-DD；不填统计期时为今天"))
+    period_start = serializers.DateField(
+        required=False, validators=[within_supported_years], help_text=_("统计期起始日（含），YYYY-MM-DD，1900–2999 年")
+    )
+    period_end = serializers.DateField(
+        required=False,
+        validators=[within_supported_years],
+        help_text=_("统计期截止日（含），YYYY-MM-DD，1900–2999 年；不填统计期时为今天"),
+    )
     quarter = serializers.RegexField(
         r"^\d{4}[Qq][1-4]$",
         required=False,
         help_text=_("季度，如 2026Q3；不能与 period_start、period_end 同时使用"),
         error_messages={"invalid": _("季度格式应为“2026Q3”（年份 + Q + 1 到 4）。")},
     )
+
+    def validate_quarter(self, value: str) -> str:
+        # 0000Q1 matches the pattern but has no first day; 9999Q4 has no day after its last.
+        within_supported_years(datetime.date(max(int(value[:4]), 1), 1, 1))
+        return value
 
     def validate(self, attrs):
         if attrs.get("quarter") and (attrs.get("period_start") or attrs.get("period_end")):

@@ -8,7 +8,7 @@ from django.http import FileResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.choices import IntegrationOperation
@@ -18,6 +18,7 @@ from supervision.filtersets import InstructionFilterSet, ItemFilterSet, ItemRequ
 from supervision.models import Attachment, Category
 
 from . import serializers as s
+from .parsers import TextSafeJSONParser
 
 IF_MATCH = OpenApiParameter(
     "If-Match", str, OpenApiParameter.HEADER, required=False, description="上次读取时的 ETag；记录已被修改时返回 412"
@@ -38,6 +39,18 @@ def expected_version(request, data: dict | None = None) -> int | None:
             raise StaleVersion()
         return header_version
     return version
+
+
+def evidence_file_response(attachment) -> FileResponse:
+    """An uploaded file, always as application/octet-stream (what the schema promises): a type
+    guessed from the uploader's file name would let an .html or .svg "evidence" file be rendered
+    by a browser; the original name still travels in Content-Disposition."""
+    return FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.original_name,
+        content_type="application/octet-stream",
+    )
 
 
 def parse(serializer_class, request, **kwargs) -> dict:
@@ -290,7 +303,7 @@ class ItemRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 class AttachmentViewSet(viewsets.GenericViewSet):
     """Upload a file first, then name its id in a report, request or instruction."""
 
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, TextSafeJSONParser]
     serializer_class = s.AttachmentSerializer
     queryset = Attachment.objects.none()  # for the schema; reads go through selectors.attachment_get
     lookup_value_regex = r"[0-9]+"
@@ -309,4 +322,4 @@ class AttachmentViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
         attachment = selectors.attachment_get(user=request.user, pk=pk)
-        return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name)
+        return evidence_file_response(attachment)

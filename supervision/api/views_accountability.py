@@ -3,8 +3,7 @@ call one service, re-read through the visibility-scoped selector, render."""
 
 from __future__ import annotations
 
-from django.http import FileResponse, HttpResponse
-from django.utils.encoding import escape_uri_path
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -19,7 +18,8 @@ from supervision.filtersets_accountability import NoticeFilterSet, OverdueExplan
 from supervision.models import Notice, OverdueExplanation
 
 from . import serializers_accountability as s
-from .views import parse
+from .downloads import as_attachment
+from .views import evidence_file_response, parse
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -79,7 +79,7 @@ class OverdueExplanationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin
     )
     def attachment(self, request, pk=None, attachment_id=None):
         attachment = selectors.explanation_attachment_get(user=request.user, explanation_pk=pk, attachment_pk=attachment_id)
-        return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name)
+        return evidence_file_response(attachment)
 
 
 class NoticeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -130,9 +130,4 @@ class NoticeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         # Only the rows this reader may see are printed (DOMAIN.md rule 13).
         content = notice_docx(notice, entries=notice.visible_entries)
         name = f"{notice.number or '通报草稿-' + str(notice.pk)} {notice.title}"[:120].replace("/", "-") + ".docx"
-        response = HttpResponse(content, content_type=DOCX)
-        # An ASCII name for old clients, the Chinese one (with the number) for everyone else.
-        response["Content-Disposition"] = (
-            f"attachment; filename=\"notice-{notice.pk}.docx\"; filename*=UTF-8''{escape_uri_path(name)}"
-        )
-        return response
+        return as_attachment(HttpResponse(content, content_type=DOCX), filename=name, ascii_filename=f"notice-{notice.pk}.docx")

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from supervision import stats
 from supervision.filtersets import ItemFilterSet
 from supervision.models import Item
+from supervision.stats_cache import cached
 
 from . import serializers_stats as s
 
@@ -54,7 +55,7 @@ class StatsView(GenericAPIView):
 
 def _ranking(view: StatsView, request, selector) -> Response:
     scope, data = view.parse(request)
-    results = selector(scope, order=data["order"])
+    results = cached(scope, selector, order=data["order"])
     return Response({"period": stats.period_out(scope.period), "order": data["order"], "results": results})
 
 
@@ -82,7 +83,7 @@ class SummaryView(StatsView):
     )
     def get(self, request):
         scope, _ = self.parse(request)
-        return Response(stats.summary(scope))
+        return Response(cached(scope, stats.summary))
 
 
 class UnitRankingView(StatsView):
@@ -161,4 +162,4 @@ class TrendView(StatsView):
         scope, data = self.parse(request)
         months = stats.trend_months(period=scope.period, months=data["months"], today=scope.today)
         covered = stats.Period(months[0], stats.month_last_day(months[-1]), scope.period.quarter)
-        return Response({"period": stats.period_out(covered), "months": stats.trend(scope, months)})
+        return Response({"period": stats.period_out(covered), "months": cached(scope, stats.trend, months)})

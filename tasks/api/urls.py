@@ -1,5 +1,6 @@
 from rest_framework.routers import DefaultRouter
 
+from .urls_webhooks import urlpatterns as webhook_urlpatterns
 from .views import DeliveryViewSet, InboxViewSet
 
 router = DefaultRouter(trailing_slash=True)
@@ -8,3 +9,4 @@ router.register("inbox", InboxViewSet, basename="inbox")
 router.register("deliveries", DeliveryViewSet, basename="delivery")
 
 urlpatterns = router.urls
+urlpatterns += webhook_urlpatterns  # /webhooks/subscriptions/, /webhooks/deliveries/

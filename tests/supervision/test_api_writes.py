@@ -315,3 +315,63 @@ def test_token_login_and_me(org):
     session = Client()
     session.force_login(org["office"])
     assert session.get("/api/v1/items/").status_code == 200
+
+
+def test_sign_in_ignores_credentials_sent_along(org):
+    """Found by schemathesis: the token endpoint ran token and session authentication first, so a
+    client holding a stale token (or a browser session without a CSRF token) could not sign in again."""
+    from django.test import Client
+
+    stale = Client().post("/api/v1/auth/token/", {"username": "edu_h", "password": "pass-1234"}, HTTP_AUTHORIZATION="Token stale")
+    assert stale.status_code == 200 and stale.json()["token"]
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(org["office"])
+    assert browser.post("/api/v1/auth/token/", {"username": "edu_h", "password": "pass-1234"}).status_code == 200
+
+
+def test_evidence_downloads_are_octet_stream_whatever_the_file_name(org):
+    """Found by schemathesis: the schema promised application/octet-stream but the type was guessed
+    from the uploader's file name, so an uploaded .html page would be served as text/html."""
+    client = client_for(org["edu_handler"])
+    r = client.post("/api/v1/attachments/", {"file": _file("整改报告.html", b"<script>alert(1)</script>")}, format="multipart")
+    assert r.status_code == 201
+    download = client.get(r.json()["download_url"])
+    assert download.status_code == 200
+    assert download["Content-Type"] == "application/octet-stream"
+    assert download["Content-Disposition"].startswith("attachment;") and ".html" in download["Content-Disposition"]
+
+
+def test_dates_at_the_ends_of_the_calendar_are_400_not_500(org, items):
+    """Found by schemathesis: a rectification deadline of 9999-12-31 overflowed the working-day
+    count (500); every date that feeds the calendar is now checked to lie in 1900–2999."""
+    office = client_for(org["office"])
+    closed = items["closed"]
+    r = office.post(f"/api/v1/items/{closed.pk}/return-visits/", {"result": "failed", "findings": "反弹", "new_deadline": "9999-12-31"},
+                    format="json")
+    assert_error(r, 400, field="new_deadline")
+    assert Item.objects.get(pk=closed.pk).status == ItemStatus.CLOSED
+    r = office.post("/api/v1/instructions/", {"title": "古件", "kind": "leader_instruction", "issued_on": "0001-01-01", "text": "x",
+                                              "issuer_name": "某领导"}, format="json")
+    assert_error(r, 400, field="issued_on")
+    r = office.post(f"/api/v1/items/{items['progress'].pk}/requests/", {"kind": "extension", "reason": "延期", "requested_deadline": "9999-12-31"},
+                    format="json")
+    assert_error(r, 400, field="requested_deadline")
+    # The far end of the range still works.
+    r = office.post(f"/api/v1/items/{closed.pk}/return-visits/", {"result": "failed", "findings": "反弹", "new_deadline": "2999-12-31"},
+                    format="json")
+    assert r.status_code == 201 and Item.objects.get(pk=closed.pk).deadline == datetime.date(2999, 12, 31)
+
+
+def test_text_postgresql_cannot_store_is_400_naming_the_field(org, items):
+    """Found by schemathesis: a NUL character in a unit name pushed to the OA intake reached
+    PostgreSQL (DataError, 500). supervision/api/parsers.py now refuses NUL and unpaired
+    surrogates anywhere in a JSON body, naming the field by its dotted path."""
+    office = client_for(org["office"])
+    body = ('{"title": "\\u6279\\u793a", "kind": "leader_instruction", "issued_on": "2026-01-01", "text": "x",'
+            ' "items": [{"external_id": "A-1", "title": "t", "lead_unit": "\\u53bf\\u6559\\u80b2\\u5c40\\u0000"}]}')
+    r = office.generic("POST", "/api/v1/intake/instructions/", body, content_type="application/json")
+    assert_error(r, 400, field="items.0.lead_unit")
+    r = office.generic("POST", f"/api/v1/items/{items['progress'].pk}/reports/", '{"progress_text": "ok \\ud800"}',
+                       content_type="application/json")
+    assert_error(r, 400, field="progress_text")
+    assert not ProgressReport.objects.filter(progress_text__startswith="ok").exists()

@@ -504,6 +504,12 @@ def test_drilldown_urls_carry_the_request_filters_and_the_figures_own(world, led
         ("leaders", {"issuing_leader": "abc"}, "issuing_leader"),
         ("trend", {"months": "0"}, "months"),
         ("trend", {"period_start": "2020-01-01", "period_end": "2026-11-30"}, "period_start"),
+        # Found by schemathesis: these were 500s (year 0 has no first day, 9999-12-31 no day after).
+        ("summary", {"quarter": "0000Q1"}, "quarter"),
+        ("kinds", {"quarter": "9999Q4"}, "quarter"),
+        ("summary", {"period_end": "9999-12-31"}, "period_end"),
+        ("trend", {"period_end": "9999-12-31"}, "period_end"),
+        ("units", {"period_start": "0001-01-01"}, "period_start"),
     ],
 )
 def test_invalid_parameters_are_400_with_chinese_messages(world, path, params, field):

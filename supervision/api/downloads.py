@@ -1,0 +1,46 @@
+"""File downloads over the API (Excel/CSV ledger, quarterly workbook, notice .docx): one way to
+name the file and one way to keep errors JSON when a client asked for a file."""
+
+from __future__ import annotations
+
+from django.utils.encoding import escape_uri_path
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
+
+from supervision.ledger_export import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
+
+
+def as_attachment(response, *, filename: str, ascii_filename: str):
+    """An ASCII name for old clients, the Chinese one (RFC 5987) for everyone else."""
+    response["Content-Disposition"] = f"attachment; filename=\"{ascii_filename}\"; filename*=UTF-8''{escape_uri_path(filename)}"
+    return response
+
+
+class FileRenderer(BaseRenderer):
+    """Lets a client ask for a file by media type or `format` without a 406/404. The file itself is
+    an HttpResponse/FileResponse/StreamingHttpResponse, so this only ever renders error bodies, as JSON."""
+
+    charset = None
+    render_style = "binary"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return JSONRenderer().render(data, renderer_context=renderer_context)
+
+
+class XlsxRenderer(FileRenderer):
+    media_type = XLSX_CONTENT_TYPE
+    format = "xlsx"
+
+
+class CsvRenderer(FileRenderer):
+    media_type = CSV_CONTENT_TYPE.split(";")[0]
+    format = "csv"
+
+
+class FileErrorsAsJsonMixin:
+    """An error answered to a file request is still JSON, and says so in its content type."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if isinstance(response, Response) and isinstance(getattr(request, "accepted_renderer", None), FileRenderer):
+            request.accepted_renderer, request.accepted_media_type = JSONRenderer(), JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)

@@ -1,0 +1,62 @@
+"""Export approvals (涉密事项导出审批) and the ledger export's query: output describes, input only
+parses; the views hand validated data to supervision.services_exports / ledger_export."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from accounts.api.serializers import UserBriefSerializer
+from accounts.models import User
+from supervision.ledger_export import FORMATS
+from supervision.models_exports import APPROVABLE_CHOICES, ExportApproval
+
+
+class ExportApprovalSerializer(serializers.ModelSerializer):
+    grantee = UserBriefSerializer(read_only=True)
+    approved_by = UserBriefSerializer(read_only=True)
+    revoked_by = UserBriefSerializer(read_only=True, allow_null=True)
+    classification_display = serializers.CharField(source="get_classification_display", read_only=True)
+    is_active = serializers.SerializerMethodField(help_text=_("今天是否有效（未撤销且在有效期内）"))
+
+    class Meta:
+        model = ExportApproval
+        fields = [
+            "id",
+            "grantee",
+            "classification",
+            "classification_display",
+            "reason",
+            "approved_by",
+            "approved_at",
+            "valid_from",
+            "valid_until",
+            "revoked_at",
+            "revoked_by",
+            "revoke_reason",
+            "is_active",
+        ]
+
+    def get_is_active(self, approval) -> bool:
+        return approval.is_active(timezone.localdate())
+
+
+class ExportApprovalInput(serializers.Serializer):
+    grantee_id = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), source="grantee", help_text=_("被批准人"))
+    classification = serializers.ChoiceField(choices=APPROVABLE_CHOICES, help_text=_("批准导出的最高密级：2 秘密，3 机密"))
+    reason = serializers.CharField(max_length=2000, help_text=_("批准事由"))
+    valid_from = serializers.DateField(required=False, help_text=_("生效日期，默认今天"))
+    valid_until = serializers.DateField(help_text=_("截止日期（含当日）"))
+
+
+class ExportApprovalRevokeInput(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000, help_text=_("撤销理由"))
+
+
+class LedgerExportQueryInput(serializers.Serializer):
+    """Documents the export's own parameter; the list's filters are documented from ItemFilterSet."""
+
+    format = serializers.ChoiceField(
+        choices=[(f, f) for f in FORMATS], required=False, default="xlsx", help_text=_("导出格式：xlsx（默认）或 csv")
+    )

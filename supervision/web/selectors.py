@@ -1,0 +1,271 @@
+"""Page glue for the dashboard: parse the query the way the stats API does, call the same
+functions in supervision.stats, and shape their output for the templates. No figure is computed
+here; the only counting of our own is the page of a drill-down list, which runs the items list's
+own filters over the visibility rule exactly like /api/v1/items/."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit
+
+from django.core.paginator import Page, Paginator
+from django.http import QueryDict
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from supervision import selectors, stats
+from supervision.api.serializers_stats import RankingQueryInput, TrendQueryInput
+from supervision.choices import Light
+from supervision.errors import InvalidInput
+from supervision.filtersets import ItemFilterSet
+from supervision.stats_cache import cached
+
+PAGE_SIZE = 20  # as the API list (CappedPageNumberPagination)
+OVERDUE_PREVIEW = 10
+# Most overdue first; the code breaks ties so the first page is stable.
+OVERDUE_ORDERING = "deadline,code"
+# Being built in another change (issue: quarterly review workbook); session auth works there.
+WORKBOOK_PATH = "/api/v1/stats/quarterly-workbook/"
+# Parameters of the page itself, not item filters.
+PERIOD_PARAMS = ("quarter", "period_start", "period_end")
+PAGE_PARAMS = ("page", "order", "months")
+
+
+class DashboardQueryInput(RankingQueryInput, TrendQueryInput):
+    """Period, ranking order and trend months, parsed by the stats API's own input serializers."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Drill-down links
+
+
+def page_url(api_url: str | None) -> str | None:
+    """The dashboard list for a stats `drilldown` (/api/v1/items/?…): same query, page path."""
+    if not api_url:
+        return None
+    parts = urlsplit(api_url)
+    if parts.path != reverse("item-list"):
+        raise ValueError(f"not an items-list drill-down: {api_url}")
+    base = reverse("dashboard-items")
+    return f"{base}?{parts.query}" if parts.query else base
+
+
+def with_page_links(node):
+    """Every {count, drilldown, …} in stats output gains `link`, its page URL (None when the figure has none)."""
+    if isinstance(node, dict):
+        for value in node.values():
+            with_page_links(value)
+        if "drilldown" in node:
+            node["link"] = page_url(node["drilldown"])
+    elif isinstance(node, list):
+        for value in node:
+            with_page_links(value)
+    return node
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing
+
+
+def without_blanks(params: QueryDict) -> QueryDict:
+    """An empty form field means "no filter" (the page's script leaves them out; a browser without
+    it sends `urgency=`), where the API would refuse an empty choice."""
+    cleaned = QueryDict(mutable=True)
+    for key, values in params.lists():
+        kept = [v for v in values if v.strip() != ""]
+        if kept:
+            cleaned.setlist(key, kept)
+    return cleaned
+
+
+def _messages(errors: Mapping) -> dict[str, list[str]]:
+    return {str(field): [str(m) for m in messages] for field, messages in errors.items()}
+
+
+def parse(*, user: User, params: Mapping) -> tuple[stats.Scope, dict]:
+    """The same checks as the stats API's StatsView.parse: one InvalidInput naming every bad field."""
+    query = DashboardQueryInput(data=params)
+    filterset = stats.item_filterset(user=user, params=params)
+    errors: dict[str, list[str]] = {}
+    if not query.is_valid():
+        errors.update(_messages(query.errors))
+    if not filterset.is_valid():
+        errors.update(_messages(filterset.errors))
+    if errors:
+        raise InvalidInput(fields=errors)
+    data = dict(query.validated_data)
+    now = timezone.now()
+    period = stats.period_from(
+        start=data.get("period_start"), end=data.get("period_end"), quarter=data.get("quarter"), today=timezone.localdate(now)
+    )
+    return stats.stats_scope(user=user, params=params, period=period, now=now, filterset=filterset), data
+
+
+# ---------------------------------------------------------------------------------------------
+# Item lists
+
+
+@dataclass
+class ItemRow:
+    id: int
+    code: str
+    title: str
+    lead_unit: str
+    owner: str
+    deadline: datetime.date | None
+    status: str
+    status_label: str
+    light: str
+    light_label: str
+    overdue_days: int | None
+    api_url: str
+
+
+def _rows(items, today: datetime.date) -> list[ItemRow]:
+    rows = []
+    for item in items:
+        overdue = item.light == Light.OVERDUE
+        rows.append(
+            ItemRow(
+                id=item.pk,
+                code=item.code,
+                title=item.title,
+                lead_unit=item.lead_unit.name if item.lead_unit_id else "",
+                owner=str(item.owner) if item.owner_id else "",
+                deadline=item.deadline,
+                status=item.status,
+                status_label=item.get_status_display(),
+                light=item.light,
+                light_label=str(Light(item.light).label),
+                overdue_days=(today - item.deadline).days if overdue and item.deadline else None,
+                api_url=reverse("item-detail", args=[item.pk]),
+            )
+        )
+    return rows
+
+
+def item_page(*, user: User, params: Mapping, page_number=1, per_page: int | None = None) -> tuple[Page, list[ItemRow]]:
+    """One page of the items list for these filters: ItemFilterSet over the visible items, as the API list."""
+    filterset = ItemFilterSet(params, queryset=selectors.item_list(user=user))
+    if not filterset.is_valid():
+        raise InvalidInput(fields=_messages(filterset.errors))
+    page = Paginator(filterset.qs, per_page or PAGE_SIZE).get_page(page_number)
+    return page, _rows(page.object_list, timezone.localdate())
+
+
+# ---------------------------------------------------------------------------------------------
+# The dashboard
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.2f}%"
+
+
+def with_rate_texts(node):
+    """Every `<name>_rate` in stats output gains `<name>_rate_text`, the percentage shown."""
+    if isinstance(node, dict):
+        for key in [k for k in node if k.endswith("_rate")]:
+            node[f"{key}_text"] = _percent(node[key])
+        for value in node.values():
+            with_rate_texts(value)
+    elif isinstance(node, list):
+        for value in node:
+            with_rate_texts(value)
+    return node
+
+
+def _rate(key: str, label: str, value: float | None) -> dict:
+    return {"key": key, "label": label, "value": value, "text": _percent(value)}
+
+
+def current_quarter(today: datetime.date) -> str:
+    return f"{today.year}Q{(today.month - 1) // 3 + 1}"
+
+
+def workbook_url(*, params: Mapping, period: stats.Period, today: datetime.date) -> tuple[str, str]:
+    """The quarterly review workbook for the selected quarter (this quarter when none is) and the filters."""
+    quarter = period.quarter or current_quarter(today)
+    keep = [
+        (key, value)
+        for key in params
+        if key not in PERIOD_PARAMS + PAGE_PARAMS
+        for value in (params.getlist(key) if hasattr(params, "getlist") else [params[key]])
+        if value != ""
+    ]
+    return quarter, f"{WORKBOOK_PATH}?{urlencode([('quarter', quarter), *keep])}"
+
+
+def _overdue_preview(user: User, summary: dict) -> dict | None:
+    """The first page of the overdue figure's own drill-down list, most overdue first."""
+    drilldown = summary["overdue"]["drilldown"]
+    if not drilldown:
+        return None
+    params = QueryDict(urlsplit(drilldown).query, mutable=True)
+    params["ordering"] = OVERDUE_ORDERING
+    page, rows = item_page(user=user, params=params, per_page=OVERDUE_PREVIEW)
+    return {"rows": rows, "count": page.paginator.count, "link": f"{page_url(drilldown)}&ordering={OVERDUE_ORDERING}"}
+
+
+def _charts(units: list[dict], trend: list[dict]) -> dict:
+    """What dashboard.js draws: plain numbers and the page links behind every bar and point."""
+    return {
+        "trend": {
+            "months": [m["month"] for m in trend],
+            "series": [
+                {
+                    "key": key,
+                    "name": label,
+                    "data": [m[key]["count"] for m in trend],
+                    "links": [m[key]["link"] for m in trend],
+                }
+                for key, label in (
+                    ("created", _("新立项")),
+                    ("closed", _("销号")),
+                    ("overdue_at_month_end", _("月末超期")),
+                )
+            ],
+        },
+        "ranking": {
+            "units": [u["unit"]["name"] for u in units],
+            "series": [
+                {
+                    "key": key,
+                    "name": label,
+                    "data": [u["lead"][key]["count"] for u in units],
+                    "links": [u["lead"][key]["link"] for u in units],
+                }
+                for key, label in (("due", _("应办结")), ("closed", _("已办结")), ("overdue", _("超期")))
+            ],
+        },
+    }
+
+
+def dashboard(*, user: User, params: Mapping) -> dict:
+    """Everything the dashboard shows, from the stats functions the API calls with the same scope."""
+    scope, data = parse(user=user, params=params)
+    months = stats.trend_months(period=scope.period, months=data["months"], today=scope.today)
+    summary = with_page_links(cached(scope, stats.summary))
+    units = with_rate_texts(with_page_links(cached(scope, stats.by_unit, order=data["order"])))
+    trend = with_page_links(cached(scope, stats.trend, months))
+    quarter, workbook = workbook_url(params=params, period=scope.period, today=scope.today)
+    return {
+        "period": scope.period,
+        "summary": summary,
+        "rates": [
+            _rate("implementation_rate", _("落实率"), summary["implementation_rate"]),
+            _rate("on_time_rate_original", _("按原定时限按时办结率"), summary["on_time_rate_original"]),
+            _rate("on_time_rate_extended", _("按延期后时限按时办结率"), summary["on_time_rate_extended"]),
+            _rate("overdue_rate", _("超期率"), summary["overdue_rate"]),
+        ],
+        "units": units,
+        "trend": trend,
+        "overdue": _overdue_preview(user, summary),
+        "charts": _charts(units, trend),
+        "order": data["order"],
+        "workbook_quarter": quarter,
+        "workbook_url": workbook,
+    }
