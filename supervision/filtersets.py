@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from accounts.choices import Classification
 from accounts.models import Unit
@@ -22,15 +25,23 @@ class TotalOrderingFilter(filters.OrderingFilter):
         return qs.order_by(*qs.query.order_by, "-pk") if value else qs
 
 
+@extend_schema_field(OpenApiTypes.INT)
+class IdFilter(filters.NumberFilter):
+    """A record id. NumberFilter parses a decimal: `owner=3.5` quietly meant owner 3, and the schema
+    said "number"; ids are whole numbers, anything else is a 400."""
+
+    field_class = forms.IntegerField
+
+
 class ItemFilterSet(filters.FilterSet):
     status = filters.MultipleChoiceFilter(choices=ItemStatus.choices, label=_("状态"))
-    unit = filters.NumberFilter(method="filter_unit", label=_("责任单位（含下级单位，牵头或配合）"))
-    lead_unit = filters.NumberFilter(field_name="lead_unit_id", label=_("牵头单位"))
-    owner = filters.NumberFilter(field_name="owner_id", label=_("责任人"))
-    category = filters.NumberFilter(field_name="category_id", label=_("类别"))
-    instruction = filters.NumberFilter(field_name="instruction_id", label=_("批示件"))
+    unit = IdFilter(method="filter_unit", label=_("责任单位（含下级单位，牵头或配合）"))
+    lead_unit = IdFilter(field_name="lead_unit_id", label=_("牵头单位"))
+    owner = IdFilter(field_name="owner_id", label=_("责任人"))
+    category = IdFilter(field_name="category_id", label=_("类别"))
+    instruction = IdFilter(field_name="instruction_id", label=_("批示件"))
     instruction_kind = filters.MultipleChoiceFilter(field_name="instruction__kind", choices=InstructionKind.choices, label=_("来源类型"))
-    issuing_leader = filters.NumberFilter(field_name="instruction__issuing_leader_id", label=_("批示领导"))
+    issuing_leader = IdFilter(field_name="instruction__issuing_leader_id", label=_("批示领导"))
     urgency = filters.MultipleChoiceFilter(choices=Urgency.choices, label=_("紧急程度"))
     classification = filters.TypedChoiceFilter(choices=Classification.choices, coerce=int, label=_("密级"))
     deadline = filters.DateFromToRangeFilter(label=_("办理时限范围（deadline_after / deadline_before）"))
@@ -40,7 +51,7 @@ class ItemFilterSet(filters.FilterSet):
     light = filters.MultipleChoiceFilter(choices=Light.choices, method="filter_light", label=_("红黄绿灯"))
     q = filters.CharFilter(method="filter_text", label=_("搜索事项名称或台账编号"))
     # The statistics' drill-downs (supervision/stats.py) use these, so a figure and its list agree.
-    supporting_unit = filters.NumberFilter(method="filter_supporting_unit", label=_("配合单位（不含下级单位）"))
+    supporting_unit = IdFilter(method="filter_supporting_unit", label=_("配合单位（不含下级单位）"))
     created = filters.DateFromToRangeFilter(field_name="created_at", label=_("立项日期范围（created_after / created_before）"))
     closed = filters.DateFromToRangeFilter(field_name="closed_at", label=_("销号日期范围（closed_after / closed_before）"))
     closed_on_time = filters.ChoiceFilter(
@@ -101,7 +112,7 @@ class ItemFilterSet(filters.FilterSet):
 class InstructionFilterSet(filters.FilterSet):
     kind = filters.MultipleChoiceFilter(choices=InstructionKind.choices, label=_("来源类型"))
     nature = filters.ChoiceFilter(choices=InstructionNature.choices, label=_("批示性质"))
-    issuing_leader = filters.NumberFilter(field_name="issuing_leader_id", label=_("批示领导"))
+    issuing_leader = IdFilter(field_name="issuing_leader_id", label=_("批示领导"))
     issued_on = filters.DateFromToRangeFilter(label=_("批示日期范围"))
     q = filters.CharFilter(method="filter_text", label=_("搜索标题或文号"))
 
@@ -117,7 +128,7 @@ class InstructionFilterSet(filters.FilterSet):
 class ItemRequestFilterSet(filters.FilterSet):
     kind = filters.MultipleChoiceFilter(choices=RequestKind.choices, label=_("申请类型"))
     status = filters.MultipleChoiceFilter(choices=RequestStatus.choices, label=_("审批状态"))
-    item = filters.NumberFilter(field_name="item_id", label=_("事项"))
+    item = IdFilter(field_name="item_id", label=_("事项"))
 
     class Meta:
         model = ItemRequest

@@ -61,4 +61,3 @@ def test_every_protected_operation_refuses_anonymous_requests(ledger):
     refused, not_refused = support.call_every_operation_anonymously(schema.raw_schema)
     assert refused, "the schema lists no protected operation"
     assert not_refused == [], not_refused
-

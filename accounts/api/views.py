@@ -10,14 +10,15 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from accounts.choices import Role, UnitKind
 from accounts.models import RoleAssignment, Unit, User
+from supervision.filtersets import IdFilter
 
 from .serializers import UnitSerializer, UserSerializer
 
 
 class UnitFilterSet(filters.FilterSet):
-    parent = filters.NumberFilter(field_name="parent_id", label="上级单位")
+    parent = IdFilter(field_name="parent_id", label="上级单位")
     kind = filters.ChoiceFilter(choices=UnitKind.choices, label="类型")
-    within = filters.NumberFilter(method="filter_within", label="某单位及其下级单位")
+    within = IdFilter(method="filter_within", label="某单位及其下级单位")
     q = filters.CharFilter(field_name="name", lookup_expr="icontains", label="名称")
 
     class Meta:
@@ -39,7 +40,7 @@ class UnitViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class UserFilterSet(filters.FilterSet):
-    unit = filters.NumberFilter(field_name="unit_id", label="所属单位")
+    unit = IdFilter(field_name="unit_id", label="所属单位")
     role = filters.ChoiceFilter(choices=Role.choices, field_name="role_assignments__role", label="角色", distinct=True)
     q = filters.CharFilter(field_name="full_name", lookup_expr="icontains", label="姓名")
 

@@ -77,3 +77,24 @@ def test_page_size_is_capped(ledger):
     assert body["count"] == 12 and len(body["results"]) == 12
     make = client_for(office).get("/api/v1/history/")  # unknown path: JSON 404, not HTML
     assert make.status_code == 404 and make.json()["code"] == "not_found"
+
+
+def test_id_filters_take_whole_numbers_only(ledger):
+    """Found by schemathesis: id filters parsed decimals, so `owner=<id>.5` quietly listed that
+    owner's items and the schema called the parameter a "number". Ids are integers; others are 400."""
+    from tests.api_helpers import assert_error
+
+    office, handlers, items = ledger
+    client = client_for(office)
+    owner = handlers[0].pk
+    assert len(client.get("/api/v1/items/", {"owner": owner}).json()["results"]) == 4
+    for path, params, field in [
+        ("/api/v1/items/", {"owner": f"{owner}.5"}, "owner"),
+        ("/api/v1/items/", {"unit": "1e3"}, "unit"),
+        ("/api/v1/stats/summary/", {"supporting_unit": "2.5"}, "supporting_unit"),
+        ("/api/v1/units/", {"within": "1.5"}, "within"),
+        ("/api/v1/users/", {"unit": "x"}, "unit"),
+    ]:
+        assert_error(client.get(path, params), 400, field=field)
+    # Out of range for the database is simply nothing found.
+    assert client.get("/api/v1/items/", {"owner": "9" * 30}).json()["results"] == []
