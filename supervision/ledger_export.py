@@ -46,6 +46,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.filters import AutoFilter
@@ -224,7 +225,11 @@ def _param_lists(params: Mapping) -> dict[str, list[str]]:
     getlist = getattr(params, "getlist", None)
     out = {}
     for key in params:
-        if key in NOT_FILTERS:
+        # Only the list's own filters: anything else is ignored by the list, so by the file too.
+        known = (
+            key in ItemFilterSet.base_filters or key.removesuffix("_after").removesuffix("_before") in ItemFilterSet.base_filters
+        )
+        if key in NOT_FILTERS or not known:
             continue
         out[key] = list(getlist(key)) if getlist else [str(params[key])]
     return out
@@ -291,6 +296,12 @@ def _user_text(user: User) -> str:
 # Writers
 
 
+def _xlsx_safe(value):
+    """Control characters (other than tab and line breaks) cannot be stored in an .xlsx cell; a title
+    pasted from another system may carry one, and must not fail the whole export."""
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+
+
 def _text_cell(ws, value: str) -> WriteOnlyCell:
     """A string cell that stays a string: openpyxl would store "=…" as a formula."""
     cell = WriteOnlyCell(ws, value=value)
@@ -317,7 +328,7 @@ def write_xlsx(scope: ExportScope, out: IO[bytes]) -> int:
         ws.merged_cells.add(f"A{row}:{last_column}{row}")
 
     def styled(value, font, alignment=None, fill=None) -> WriteOnlyCell:
-        cell = WriteOnlyCell(ws, value=value)
+        cell = WriteOnlyCell(ws, value=_xlsx_safe(value))
         cell.font = font
         if alignment is not None:
             cell.alignment = alignment
@@ -342,6 +353,7 @@ def write_xlsx(scope: ExportScope, out: IO[bytes]) -> int:
 
     written = 0
     for values in export_rows(user=scope.user, items=scope.items):
+        values = [_xlsx_safe(v) for v in values]
         ws.append([_text_cell(ws, v) if isinstance(v, str) and v.startswith("=") else v for v in values])
         written += 1
     ws.auto_filter = AutoFilter(ref=f"A{HEADER_ROW}:{last_column}{HEADER_ROW + max(written, 1)}")

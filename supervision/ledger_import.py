@@ -334,9 +334,12 @@ def parse_date(value: Any) -> tuple[datetime.date | None, str | None]:
     if match:
         year, month, day = (int(g) for g in match.groups())
         try:
-            return datetime.date(year, month, day), None
+            day = datetime.date(year, month, day)
         except ValueError:
             return None, _("日期“%(v)s”不存在。") % {"v": _text(value)}
+        if not workcalendar.EARLIEST_DATE <= day <= workcalendar.LATEST_DATE:
+            return None, _("日期“%(v)s”须在 1900 年至 2999 年之间。") % {"v": _text(value)}
+        return day, None
     if _DATE_NO_YEAR.match(text):
         return None, _("日期“%(v)s”缺少年份，请写成 2026-12-31 或 2026年12月31日。") % {"v": _text(value)}
     return None, _("无法识别日期“%(v)s”，请写成 2026-12-31 或 2026年12月31日。") % {"v": _text(value)}

@@ -30,6 +30,10 @@ from .models_calendar import CalendarDay
 
 Date = datetime.date
 ONE_DAY = datetime.timedelta(days=1)
+# Dates the ledger accepts anywhere (deadlines, issue dates, periods): wide enough for any real
+# ledger, and far enough from Python's date limits that working-day arithmetic cannot overflow.
+EARLIEST_DATE = Date(1900, 1, 1)
+LATEST_DATE = Date(2999, 12, 31)
 
 __all__ = [
     "add_workdays",

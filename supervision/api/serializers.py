@@ -35,6 +35,7 @@ from supervision.models import (
     Referral,
     ReturnVisit,
 )
+from supervision.workcalendar import EARLIEST_DATE, LATEST_DATE
 
 # ---------------------------------------------------------------------------------------------
 # Output
@@ -252,7 +253,18 @@ class AuditEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AuditEvent
-        fields = ["seq", "occurred_at", "actor", "action", "object_type", "object_id", "from_status", "to_status", "comment", "data"]
+        fields = [
+            "seq",
+            "occurred_at",
+            "actor",
+            "action",
+            "object_type",
+            "object_id",
+            "from_status",
+            "to_status",
+            "comment",
+            "data",
+        ]
 
     def get_actor(self, event) -> dict | None:
         return {"id": event.actor_id, "name": event.actor_name} if event.actor_id else None
@@ -261,16 +273,12 @@ class AuditEventSerializer(serializers.ModelSerializer):
 # ---------------------------------------------------------------------------------------------
 # Input
 
-# Dates the ledger's calendar arithmetic can take (working days up to a deadline, the day after a
-# period): at the ends of Python's calendar (year 1, year 9999) it overflows into a 500.
-EARLIEST_DATE = datetime.date(1900, 1, 1)
-LATEST_DATE = datetime.date(2999, 12, 31)
-
 
 def within_supported_years(day: datetime.date | None) -> None:
+    """Dates the ledger's calendar arithmetic can take (workcalendar.EARLIEST_DATE … LATEST_DATE): at
+    the ends of Python's calendar (year 1, year 9999) working days up to a deadline overflow."""
     if day is not None and not EARLIEST_DATE <= day <= LATEST_DATE:
         raise serializers.ValidationError(_("日期须在 1900 年至 2999 年之间。"))
-
 
 
 class VersionedInput(serializers.Serializer):
@@ -295,7 +303,9 @@ class InstructionInput(VersionedInput):
     issued_on = serializers.DateField(validators=[within_supported_years])
     text = serializers.CharField()
     classification = serializers.ChoiceField(choices=Classification.choices, default=Classification.PUBLIC)
-    attachment_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, default=list, max_length=50)
+    attachment_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, default=list, max_length=50
+    )
 
 
 class ItemInput(VersionedInput):
@@ -311,9 +321,7 @@ class ItemInput(VersionedInput):
     supporting_unit_ids = serializers.PrimaryKeyRelatedField(
         queryset=Unit.objects.all(), source="supporting_units", many=True, required=False
     )
-    owner_id = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.all(), source="owner", required=False, allow_null=True
-    )
+    owner_id = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), source="owner", required=False, allow_null=True)
     deadline = serializers.DateField(required=False, allow_null=True, validators=[within_supported_years])
     deadline_time = serializers.TimeField(required=False, allow_null=True, help_text=_("特急事项的当日办结时间，如 17:30"))
     deadline_workdays = serializers.IntegerField(
@@ -349,7 +357,9 @@ class ProgressReportInput(serializers.Serializer):
     problems = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
     next_steps = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
     progress = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=100)
-    attachment_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, default=list, max_length=50)
+    attachment_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, default=list, max_length=50
+    )
 
 
 class ItemRequestInput(VersionedInput):
@@ -357,7 +367,9 @@ class ItemRequestInput(VersionedInput):
     reason = serializers.CharField(max_length=5000)
     requested_deadline = serializers.DateField(required=False, allow_null=True, validators=[within_supported_years])
     outcome = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
-    attachment_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, default=list, max_length=50)
+    attachment_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, default=list, max_length=50
+    )
 
 
 class DecisionInput(CommentInput):

@@ -16,6 +16,7 @@ from rest_framework import serializers
 from rest_framework.fields import SkipField
 
 from accounts.choices import Classification
+from supervision.api.serializers import within_supported_years
 from supervision.choices import InstructionKind, InstructionNature, Light, ReportingCycle, Urgency
 from supervision.intake import MAX_ITEMS, IntakePayload, IntakeView, payload_digest
 from supervision.models import Instruction, Item
@@ -59,7 +60,7 @@ class IntakeItemInput(serializers.Serializer):
         child=IdOrNameField(), required=False, default=list, max_length=50, help_text=_lazy("配合单位 ID 或单位全称的列表")
     )
     owner = IdOrNameField(required=False, allow_null=True, help_text=_lazy("责任人 ID，或牵头单位中人员的姓名（或用户名）"))
-    deadline = serializers.DateField(required=False, allow_null=True)
+    deadline = serializers.DateField(required=False, allow_null=True, validators=[within_supported_years])
     deadline_time = serializers.TimeField(required=False, allow_null=True, help_text=_lazy("特急事项的当日办结时间"))
     deadline_workdays = serializers.IntegerField(
         required=False, allow_null=True, min_value=0, max_value=365, help_text=_lazy("按工作日计的办理时限（自交办之日起）")
@@ -84,7 +85,7 @@ class IntakeInstructionFieldsInput(serializers.Serializer):
         max_length=100, required=False, allow_blank=True, default="", help_text=_lazy("外部批示人（如上级领导）")
     )
     document_number = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    issued_on = serializers.DateField()
+    issued_on = serializers.DateField(validators=[within_supported_years])
     text = serializers.CharField(max_length=20000)
     classification = serializers.ChoiceField(choices=Classification.choices, default=Classification.PUBLIC)
     category = IdOrNameField(required=False, allow_null=True, help_text=_lazy("各事项缺省的事项类别（ID 或名称）"))

@@ -399,3 +399,14 @@ def test_different_pushes_racing_under_one_id_make_one_record_and_a_conflict(wor
     assert IntakeRecord.objects.count() == 1 and Instruction.objects.count() == 1
     loser = next(r for r in results if r.status_code == 409)
     assert loser.json()["code"] == "external_id_conflict"
+
+
+@pytest.mark.django_db
+def test_dates_beyond_the_ledgers_range_are_400_not_500(world, oa):
+    body = push_body(world, issued_on="0001-01-01")
+    body["items"][1]["deadline"] = "9999-12-31"
+    del body["items"][1]["deadline_workdays"]
+    before = counts()
+    fields = assert_error(key_client(oa.key).post(URL, body, format="json"), 400, code="invalid")["fields"]
+    assert {"issued_on", "items[1].deadline"} <= set(fields), fields
+    assert counts() == before

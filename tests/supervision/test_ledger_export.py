@@ -674,3 +674,15 @@ def test_export_then_import_dry_run_recognises_every_row(world, ledger):
     assert fresh.summary["by_lead_unit"] == {"县教育局": 2, "黄庄乡": 1, "县环保局": 1}
     assert fresh.summary["instructions_reused"] >= 1  # the river's instruction, by its 文号
     assert Item.objects.count() == items_before
+
+
+def test_control_characters_in_parameters_or_titles_do_not_break_the_workbook(world, ledger):
+    """Found by schemathesis: an unknown parameter carrying a control character was written into the
+    title area and openpyxl refused it (500). Unknown parameters are not described; illegal characters
+    in text are dropped, not fatal."""
+    Item.objects.filter(pk=ledger.river.pk).update(title="河道\x01整治")
+    ws = sheet_of(export(world.office, "xlsx", **{"junk\x02": "x\x03", "q": "河道\x04"}))
+    text = " ".join(str(c) for row in ws.iter_rows(max_row=HEADER_ROW - 1, values_only=True) for c in row if c)
+    assert "junk" not in text and "河道" in text
+    titles = [row[COL["title"]] for row in sheet_rows(sheet_of(export(world.office, "xlsx")))]
+    assert "河道整治" in titles

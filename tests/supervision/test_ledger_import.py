@@ -719,3 +719,13 @@ def test_exported_ledger_imports_back_unchanged(w):
     before_rows, after_rows = rows_of(final, new=False), rows_of(final, new=True)
     assert set(before_rows) == {f"原事项{n}" for n in range(len(states))}
     assert after_rows == before_rows
+
+
+def test_dates_beyond_the_ledgers_range_are_cell_errors_not_crashes(w):
+    """9999-12-31 parses as a date, but working-day arithmetic up to it would overflow."""
+    before = counts()
+    result = run(w.office, workbook([row(deadline="9999-12-31"), row(title="另一事项", issued_on="0001-01-01")]))
+    assert not result.ok
+    assert {(e.row, e.column) for e in result.errors} >= {(2, "办理时限"), (3, "批示日期")}
+    assert all("1900" in e.message for e in result.errors if e.column in ("办理时限", "批示日期"))
+    assert counts() == before
