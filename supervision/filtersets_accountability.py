@@ -7,14 +7,15 @@ from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 
 from .choices_accountability import ExplanationStatus, NoticeKind, NoticeStatus, ReasonKind, Ruling
+from .filtersets import IdFilter
 from .models import Notice, OverdueExplanation
 from .querysets_accountability import notice_entries_visible_to
 
 
 class OverdueExplanationFilterSet(filters.FilterSet):
     status = filters.MultipleChoiceFilter(choices=ExplanationStatus.choices, label=_("状态"))
-    item = filters.NumberFilter(field_name="item_id", label=_("事项"))
-    unit = filters.NumberFilter(field_name="unit_id", label=_("责任单位"))
+    item = IdFilter(field_name="item_id", label=_("事项"))
+    unit = IdFilter(field_name="unit_id", label=_("责任单位"))
     reason_kind = filters.ChoiceFilter(choices=ReasonKind.choices, label=_("原因类型"))
     ruling = filters.ChoiceFilter(choices=Ruling.choices, label=_("认定结果"))
     due_by = filters.DateFromToRangeFilter(label=_("说明截止日期范围（due_by_after / due_by_before）"))
@@ -28,8 +29,8 @@ class NoticeFilterSet(filters.FilterSet):
     kind = filters.MultipleChoiceFilter(choices=NoticeKind.choices, label=_("通报类型"))
     status = filters.ChoiceFilter(choices=NoticeStatus.choices, label=_("状态"))
     year = filters.NumberFilter(field_name="year", label=_("年度"))
-    item = filters.NumberFilter(method="filter_entries", label=_("涉及事项"))
-    unit = filters.NumberFilter(method="filter_entries", label=_("涉及单位"))
+    item = IdFilter(method="filter_entries", label=_("涉及事项"))
+    unit = IdFilter(method="filter_entries", label=_("涉及单位"))
 
     class Meta:
         model = Notice

@@ -6,11 +6,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 
+from .filtersets import IdFilter
 from .models_exports import ExportApproval
 
 
 class ExportApprovalFilterSet(filters.FilterSet):
-    grantee = filters.NumberFilter(field_name="grantee_id", label=_("被批准人"))
+    grantee = IdFilter(field_name="grantee_id", label=_("被批准人"))
     active = filters.BooleanFilter(method="filter_active", label=_("今天是否有效"))
 
     class Meta:
