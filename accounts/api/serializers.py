@@ -3,6 +3,18 @@ from rest_framework import serializers
 from accounts.models import Unit, User
 
 
+class LabelField(serializers.CharField):
+    """A choice's Chinese label, looked up in the choices. Same text as `source="get_x_display"`, without
+    DRF inspecting and calling a bound method per row (a fifth of a list page's time at 20 rows)."""
+
+    def __init__(self, choices, **kwargs):
+        self.labels = dict(choices)
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, value) -> str:
+        return str(self.labels.get(value, value))
+
+
 class UnitBriefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Unit
@@ -22,7 +34,10 @@ class UnitSerializer(serializers.ModelSerializer):
 
 
 class UserBriefSerializer(serializers.ModelSerializer):
-    name = serializers.CharField(source="__str__", read_only=True)
+    name = serializers.SerializerMethodField()
+
+    def get_name(self, user) -> str:
+        return str(user)
 
     class Meta:
         model = User

@@ -9,12 +9,14 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from accounts.api.serializers import UnitBriefSerializer, UserBriefSerializer
+from accounts.api.serializers import LabelField, UnitBriefSerializer, UserBriefSerializer
 from accounts.choices import Classification
 from accounts.models import Unit, User
 from supervision.choices import (
+    AssignmentRole,
     InstructionKind,
     InstructionNature,
+    ItemStatus,
     Light,
     ReferralDepartment,
     ReportingCycle,
@@ -60,7 +62,7 @@ class CategorySerializer(serializers.ModelSerializer):
 
 
 class InstructionBriefSerializer(serializers.ModelSerializer):
-    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    kind_display = LabelField(InstructionKind.choices, source="kind")
     issuing_leader = UserBriefSerializer(read_only=True)
 
     class Meta:
@@ -102,7 +104,7 @@ class InstructionSerializer(serializers.ModelSerializer):
 
 class AssignmentSerializer(serializers.ModelSerializer):
     unit = UnitBriefSerializer(read_only=True)
-    role_display = serializers.CharField(source="get_role_display", read_only=True)
+    role_display = LabelField(AssignmentRole.choices, source="role")
     acknowledged_by = UserBriefSerializer(read_only=True)
 
     class Meta:
@@ -111,10 +113,10 @@ class AssignmentSerializer(serializers.ModelSerializer):
 
 
 class ItemSerializer(serializers.ModelSerializer):
-    status_display = serializers.CharField(source="get_status_display", read_only=True)
-    urgency_display = serializers.CharField(source="get_urgency_display", read_only=True)
-    classification_display = serializers.CharField(source="get_classification_display", read_only=True)
-    reporting_cycle_display = serializers.CharField(source="get_reporting_cycle_display", read_only=True)
+    status_display = LabelField(ItemStatus.choices, source="status")
+    urgency_display = LabelField(Urgency.choices, source="urgency")
+    classification_display = LabelField(Classification.choices, source="classification")
+    reporting_cycle_display = LabelField(ReportingCycle.choices, source="reporting_cycle")
     is_overdue = serializers.BooleanField(read_only=True)
     light = serializers.ChoiceField(choices=Light.choices, read_only=True, help_text=_("红黄绿灯，规则见 supervision/lights.py"))
     light_display = serializers.SerializerMethodField()
