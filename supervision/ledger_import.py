@@ -266,8 +266,57 @@ def read_sheet(data: bytes) -> Sheet:
     )
 
 
+def _merged_anchors(worksheet) -> dict[tuple[int, int], tuple[int, int]]:
+    """(row, column) → the top-left cell of its merged range, for every covered cell but the top-left.
+
+    Hand-kept ledgers merge 文号 / 来源 / 牵头单位 down the rows of one instruction; Excel stores the
+    value in the top-left cell only, so each row below must read it from there. Read-only worksheets
+    do not expose merged ranges, so the <mergeCell ref="C3:C6"/> elements are read from the sheet's
+    XML with a streaming parser (constant memory whatever the file size)."""
+    from xml.etree.ElementTree import iterparse
+
+    from openpyxl.utils.cell import range_boundaries
+
+    anchors: dict[tuple[int, int], tuple[int, int]] = {}
+    with worksheet.parent._archive.open(worksheet._worksheet_path) as xml:
+        for _event, element in iterparse(xml):
+            if element.tag.endswith("}mergeCell") and element.get("ref"):
+                min_col, min_row, max_col, max_row = range_boundaries(element.get("ref"))
+                for row in range(min_row, max_row + 1):
+                    for col in range(min_col, max_col + 1):
+                        if (row, col) != (min_row, min_col):
+                            anchors[(row, col - 1)] = (min_row, min_col - 1)
+            elif element.tag.endswith("}row"):
+                element.clear()  # cell data is read by iter_rows; keep memory flat here
+    return anchors
+
+
+def _filled_down(rows, anchors: dict[tuple[int, int], tuple[int, int]]):
+    """The rows with each merged cell carrying its range's value."""
+    if not anchors:
+        yield from rows
+        return
+    wanted = set(anchors.values())
+    covered: dict[int, list[int]] = {}
+    for row, col in anchors:
+        covered.setdefault(row, []).append(col)
+    values_at: dict[tuple[int, int], Any] = {}
+    for number, values in enumerate(rows, start=1):
+        values = list(values or ())
+        for col, value in enumerate(values):
+            if (number, col) in wanted:
+                values_at[(number, col)] = value
+        cols = covered.get(number, ())
+        if cols:
+            values += [None] * (max(cols) + 1 - len(values))
+            for col in cols:
+                if values[col] is None:
+                    values[col] = values_at.get(anchors[(number, col)])
+        yield tuple(values)
+
+
 def _read_worksheet(worksheet) -> Sheet | None:
-    rows = worksheet.iter_rows(values_only=True)
+    rows = _filled_down(worksheet.iter_rows(values_only=True), _merged_anchors(worksheet))
     for number, values in enumerate(rows, start=1):
         if number > HEADER_SEARCH_ROWS:
             return None

@@ -729,3 +729,30 @@ def test_dates_beyond_the_ledgers_range_are_cell_errors_not_crashes(w):
     assert {(e.row, e.column) for e in result.errors} >= {(2, "办理时限"), (3, "批示日期")}
     assert all("1900" in e.message for e in result.errors if e.column in ("办理时限", "批示日期"))
     assert counts() == before
+
+
+def test_merged_cells_carry_their_value_down_the_rows_they_cover(w):
+    """Hand-kept ledgers merge 文号 / 来源 / 批示件 / 牵头单位 down the rows of one instruction and a
+    title across the columns; Excel stores each value in the top-left cell only."""
+    keys = [c.key for c in LEDGER_COLUMNS]
+    rows = [row(title=f"校舍改造第{i}项") for i in range(1, 4)]
+    merged = ("instruction_title", "source", "document_number", "issued_on", "lead_unit")
+    for r in rows[1:]:
+        for key in merged:
+            r.pop(key, None)
+    data = workbook(rows, above=[["云溪县督查台账（2026年）"]])
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    ws = wb.active
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(keys))
+    for key in merged:
+        col = keys.index(key) + 1
+        ws.merge_cells(start_row=3, start_column=col, end_row=5, end_column=col)  # header is row 2
+    out = io.BytesIO()
+    wb.save(out)
+
+    result = run(w.office, out.getvalue())
+    assert result.ok, [(e.row, e.column, e.message) for e in result.errors]
+    items = Item.objects.filter(title__startswith="校舍改造第").select_related("instruction", "lead_unit")
+    assert items.count() == 3
+    assert {(i.instruction.document_number, i.lead_unit.name) for i in items} == {("县委督〔2026〕1号", "县教育局")}
+    assert len({i.instruction_id for i in items}) == 1
