@@ -120,6 +120,7 @@ _FIELDS = (
     "category__name",
     "latest_progress",
     "status",
+    "closed_at",
 )
 _I = {name: index for index, name in enumerate(_FIELDS)}
 
@@ -162,6 +163,7 @@ def _column_values() -> dict[str, Callable[[tuple, int, dict], Any]]:
         "category": lambda r, n, s: r[_I["category__name"]],
         "progress": lambda r, n, s: r[_I["latest_progress"]] or None,
         "status": lambda r, n, s: statuses.get(r[_I["status"]]),
+        "closed_on": lambda r, n, s: timezone.localtime(r[_I["closed_at"]]).date() if r[_I["closed_at"]] else None,
     }
 
 

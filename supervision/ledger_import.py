@@ -23,7 +23,7 @@ Rules (issue 5, "loses nothing"):
   time (assigned_at, original_deadline, warning date and next reminder computed by the functions the
   services use, so historic reminder steps are not replayed); items past 已交办 have their units
   marked as signed at import time with no signer (the ledger says they signed, not who); closed
-  items (已销号/回访通过) carry closed_at = import time and progress 100. 待审核 cannot be imported: the
+  items (已销号/回访通过) carry closed_at = 办结日期 (or the import time) and progress 100. 待审核 cannot be imported: the
   review needs the unit's completion request and evidence, which a ledger row does not hold.
 - 进展情况 becomes one stage report (阶段性报告) from the lead unit, filed by the importer; it is
   refused on items that cannot have reports yet (草稿, 已交办, 已签收).
@@ -676,6 +676,16 @@ class _Validator:
             )
         if issued_on and deadline and deadline < issued_on:
             self.error(n, "deadline", _("办理时限不能早于批示日期（%(d)s）。") % {"d": issued_on})
+        closed_on, message = parse_date(row.cells.get("closed_on"))
+        if message:
+            self.error(n, "closed_on", message)
+        elif closed_on is not None:
+            if status not in DONE:
+                self.error(n, "closed_on", _("只有已销号或回访通过的事项才有办结日期（本行状态为“%(s)s”）。") % {"s": label})
+            elif closed_on > self.today:
+                self.error(n, "closed_on", _("办结日期不能晚于今天。"))
+            elif issued_on and closed_on < issued_on:
+                self.error(n, "closed_on", _("办结日期不能早于批示日期（%(d)s）。") % {"d": issued_on})
 
         if len(self.errors) > errors_before:
             return
@@ -729,8 +739,15 @@ class _Validator:
             item.assigned_at = self.now
             item.original_deadline = deadline
         if status in DONE:
-            item.closed_at = self.now
+            # Closed late in the afternoon of the day the ledger says; the import time if it does not say.
+            item.closed_at = (
+                timezone.make_aware(datetime.datetime.combine(closed_on, datetime.time(17, 0))) if closed_on else self.now
+            )
             item.progress = 100
+            if closed_on:
+                # Assigned no later than it was closed: on the 批示日期 if the ledger gives one.
+                assigned_on = issued_on if issued_on and issued_on <= closed_on else closed_on
+                item.assigned_at = timezone.make_aware(datetime.datetime.combine(assigned_on, datetime.time(9, 0)))
         if status == ItemStatus.SUSPENDED:
             item.status_before_suspension = ItemStatus.IN_PROGRESS if progress_text else ItemStatus.ACKNOWLEDGED
         planned_instruction.rows.append(n)

@@ -756,3 +756,29 @@ def test_merged_cells_carry_their_value_down_the_rows_they_cover(w):
     assert items.count() == 3
     assert {(i.instruction.document_number, i.lead_unit.name) for i in items} == {("县委督〔2026〕1号", "县教育局")}
     assert len({i.instruction_id for i in items}) == 1
+
+
+def test_closing_dates_are_kept_so_on_time_rates_stay_honest(w):
+    closed = row(title="已办结事项", status="已销号", deadline="2026-03-31", issued_on="2026-03-01", closed_on="2026-03-20")
+    late = row(title="逾期办结事项", status="已销号", deadline="2026-03-31", issued_on="2026-03-01", closed_on="2026年4月8日")
+    result = run(w.office, workbook([closed, late]))
+    assert result.ok, [(e.row, e.column, e.message) for e in result.errors]
+    items = {i.title: i for i in Item.objects.filter(title__in=["已办结事项", "逾期办结事项"])}
+    on_time, overdue = items["已办结事项"], items["逾期办结事项"]
+    assert timezone.localtime(on_time.closed_at).date() == datetime.date(2026, 3, 20)
+    assert timezone.localtime(overdue.closed_at).date() == datetime.date(2026, 4, 8)
+    for item in items.values():
+        assert item.assigned_at <= item.closed_at
+
+
+def test_closing_date_errors(w):
+    tomorrow = (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
+    rows = [
+        row(title="未办结却有日期", status="办理中", progress="推进中", closed_on="2026-03-20"),
+        row(title="未来办结", status="已销号", closed_on=tomorrow),
+        row(title="早于批示", status="已销号", issued_on="2026-03-01", deadline="2026-03-31", closed_on="2026-02-01"),
+    ]
+    before = counts()
+    result = run(w.office, workbook(rows))
+    assert [(e.row, e.column) for e in result.errors if e.column == "办结日期"] == [(2, "办结日期"), (3, "办结日期"), (4, "办结日期")]
+    assert counts() == before
