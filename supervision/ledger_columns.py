@@ -29,6 +29,9 @@ LEDGER_COLUMNS: tuple[LedgerColumn, ...] = (
     LedgerColumn("code", "台账编号", 14, aliases=("编号", "事项编号")),
     LedgerColumn("title", "事项名称", 40, required=True, aliases=("督办事项", "事项", "工作任务", "任务名称")),
     LedgerColumn("instruction_title", "批示件", 30, aliases=("来源文件", "批示件标题", "交办件")),
+    # 参阅性 instructions have items without a deadline (DOMAIN.md rule 2); without the nature an
+    # import could not tell such an item from one whose deadline is missing.
+    LedgerColumn("nature", "批示性质", 10, aliases=("性质", "批办性质")),
     LedgerColumn("source", "来源/批示领导", 16, required=True, aliases=("来源", "批示领导", "交办领导", "来源及批示领导")),
     LedgerColumn("document_number", "文号", 18, aliases=("批示文号", "文件编号")),
     LedgerColumn("issued_on", "批示日期", 12, aliases=("交办日期", "日期")),

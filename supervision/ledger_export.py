@@ -56,7 +56,7 @@ from accounts.choices import Classification
 from accounts.models import User
 
 from .audit import audit_record
-from .choices import AssignmentRole, InstructionKind, ItemStatus, Urgency
+from .choices import AssignmentRole, InstructionKind, InstructionNature, ItemStatus, Urgency
 from .errors import InvalidInput, NotPermitted
 from .export_policy import ExportRights, export_rights
 from .filtersets import ItemFilterSet
@@ -121,6 +121,7 @@ _FIELDS = (
     "latest_progress",
     "status",
     "closed_at",
+    "instruction__nature",
 )
 _I = {name: index for index, name in enumerate(_FIELDS)}
 
@@ -146,11 +147,13 @@ def _column_values() -> dict[str, Callable[[tuple, int, dict], Any]]:
     urgencies = _labels(Urgency.choices)
     classifications = _labels(Classification.choices)
     statuses = _labels(ItemStatus.choices)
+    natures = _labels(InstructionNature.choices)
     return {
         "seq": lambda r, n, s: n,
         "code": lambda r, n, s: r[_I["code"]],
         "title": lambda r, n, s: r[_I["title"]],
         "instruction_title": lambda r, n, s: r[_I["instruction__title"]],
+        "nature": lambda r, n, s: natures.get(r[_I["instruction__nature"]]),
         "source": lambda r, n, s: _source_text(r, kinds),
         "document_number": lambda r, n, s: r[_I["instruction__document_number"]] or None,
         "issued_on": lambda r, n, s: r[_I["instruction__issued_on"]],

@@ -84,6 +84,11 @@ CLASSIFICATION_LABELS = {str(label): value for value, label in Classification.ch
     "不涉密": Classification.PUBLIC,
     "无": Classification.PUBLIC,
 }
+NATURE_LABELS = {str(label): value for value, label in InstructionNature.choices} | {
+    "批办": InstructionNature.ACTIONABLE,
+    "指导": InstructionNature.DIRECTIVE,
+    "参阅": InstructionNature.REFERENCE,
+}
 STATUS_LABELS = {str(label): value for value, label in ItemStatus.choices} | {
     "未交办": ItemStatus.DRAFT,
     "待交办": ItemStatus.DRAFT,
@@ -663,10 +668,15 @@ class _Validator:
                 "status",
                 _("“待审核”须有责任单位的办结申请和佐证材料，不能由台账导入；请按“办理中”导入，再由责任单位在系统中申请办结。"),
             )
+        nature, message = _parse_label(cells.get("nature"), NATURE_LABELS, _("批示性质"))
+        if message:
+            self.error(n, "nature", message)
+        nature = nature or InstructionNature.ACTIONABLE
         if status in NEEDS_ASSIGNMENT_DATA:
             if not owner_text:
                 self.error(n, "owner", _("状态为“%(s)s”的事项须填写责任人。") % {"s": label})
-            if deadline is None and not deadline_error:
+            # 参阅性: no deadline-bound item is required (DOMAIN.md rule 2).
+            if deadline is None and not deadline_error and nature != InstructionNature.REFERENCE:
                 self.error(n, "deadline", _("状态为“%(s)s”的事项须填写办理时限。") % {"s": label})
         if progress_text and status not in REPORTED_STATUSES and status != ItemStatus.PENDING_REVIEW:
             self.error(
@@ -706,7 +716,9 @@ class _Validator:
             )
             return
 
-        group = self._group(n, cells, document_number, instruction_title, source, issued_on, instructions_by_doc, directory)
+        group = self._group(
+            n, cells, document_number, instruction_title, source, issued_on, instructions_by_doc, directory, nature=nature
+        )
         planned_instruction = self.instructions[group]
         instruction = planned_instruction.instruction
         if planned_instruction.existing:
@@ -753,7 +765,9 @@ class _Validator:
         planned_instruction.rows.append(n)
         self.planned.append(Planned(n, group, item, supporting_ids, progress_text, code, lead["name"]))
 
-    def _group(self, n, cells, document_number, instruction_title, source, issued_on, instructions_by_doc, directory) -> tuple:
+    def _group(
+        self, n, cells, document_number, instruction_title, source, issued_on, instructions_by_doc, directory, *, nature
+    ) -> tuple:
         if document_number:
             key = ("doc", document_number, source)
         elif instruction_title:
@@ -773,7 +787,7 @@ class _Validator:
                     Instruction(
                         title=title,
                         kind=kind,
-                        nature=InstructionNature.ACTIONABLE,
+                        nature=nature,
                         issuing_leader_id=leader_id,
                         issuer_name=issuer_name,
                         document_number=document_number,

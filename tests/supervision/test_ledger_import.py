@@ -782,3 +782,16 @@ def test_closing_date_errors(w):
     result = run(w.office, workbook(rows))
     assert [(e.row, e.column) for e in result.errors if e.column == "办结日期"] == [(2, "办结日期"), (3, "办结日期"), (4, "办结日期")]
     assert counts() == before
+
+
+def test_reference_instructions_items_need_no_deadline_others_do(w):
+    reference = row(title="参阅事项", nature="参阅性", status="已签收", deadline=None, document_number="县委督〔2026〕9号")
+    actionable = row(title="批办事项", status="已签收", deadline=None, document_number="县委督〔2026〕10号")
+    result = run(w.office, workbook([actionable]))
+    assert [(e.row, e.column) for e in result.errors] == [(2, "办理时限")]
+    result = run(w.office, workbook([reference]))
+    assert result.ok, [(e.row, e.column, e.message) for e in result.errors]
+    item = Item.objects.select_related("instruction").get(title="参阅事项")
+    assert item.deadline is None and item.instruction.nature == "reference" and item.status == "acknowledged"
+    bad = run(w.office, workbook([row(title="性质不明", nature="随便", document_number="县委督〔2026〕11号")]))
+    assert [(e.row, e.column) for e in bad.errors] == [(2, "批示性质")]
