@@ -103,6 +103,28 @@ def test_login_form_in_chinese_and_wrong_password_refused(client, ledger):
     assert client.get("/dashboard/").status_code == 302
 
 
+def test_page_login_shares_the_api_logins_rate_limit(client, ledger):
+    """Twenty tries a minute per address, whether through the page or POST /api/v1/auth/token/."""
+    from django.core.cache import cache
+
+    cache.delete("throttle_login_127.0.0.1")
+    from rest_framework.throttling import ScopedRateThrottle
+
+    ScopedRateThrottle.THROTTLE_RATES = {"login": "3/min"}  # read at import; the test's rate
+    try:
+        client.post("/api/v1/auth/token/", {"username": "fenguan", "password": "wrong"})
+        for _ in range(2):
+            assert "用户名或密码不正确" in client.post("/login/", {"username": "fenguan", "password": "wrong"}).content.decode()
+        refused = client.post("/login/", {"username": "fenguan", "password": VIEWER_PASSWORD})
+        assert refused.status_code == 200 and "登录尝试过于频繁" in refused.content.decode()
+        assert client.get("/dashboard/").status_code == 302  # not signed in, even with the right password
+    finally:
+        from rest_framework.settings import api_settings
+
+        ScopedRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+        cache.delete("throttle_login_127.0.0.1")
+
+
 # ---------------------------------------------------------------------------------------------
 # The figures are the API's
 
