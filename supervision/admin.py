@@ -309,4 +309,5 @@ from . import (  # noqa: E402
     admin_calendar,  # noqa: F401
     admin_exports,  # noqa: F401
     admin_imports,  # noqa: F401
+    admin_intake,  # noqa: F401
 )

@@ -410,3 +410,16 @@ def test_dates_beyond_the_ledgers_range_are_400_not_500(world, oa):
     fields = assert_error(key_client(oa.key).post(URL, body, format="json"), 400, code="invalid")["fields"]
     assert {"issued_on", "items[1].deadline"} <= set(fields), fields
     assert counts() == before
+
+
+@pytest.mark.django_db
+def test_the_admin_lists_pushes_read_only(world, oa, client):
+    assert key_client(oa.key).post(URL, push_body(world), format="json").status_code == 201
+    record = IntakeRecord.objects.get()
+    client.force_login(world.admin)
+    listing = client.get("/admin/supervision/intakerecord/")
+    assert listing.status_code == 200 and "OA-2026-0815" in listing.content.decode()
+    page = client.get(f"/admin/supervision/intakerecord/{record.pk}/change/")
+    assert page.status_code == 200 and "OA-2026-0815-1" in page.content.decode()
+    assert client.post(f"/admin/supervision/intakerecord/{record.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert IntakeRecord.objects.filter(pk=record.pk).exists()

@@ -1,0 +1,37 @@
+"""OA 推送记录 in the admin: read-only. The records are written only by the intake service
+(supervision/intake.py); an office needs to see which OA system pushed which instruction."""
+
+from django.contrib import admin
+
+from .models_intake import IntakeItem, IntakeRecord
+
+
+class IntakeItemInline(admin.TabularInline):
+    model = IntakeItem
+    fields = ("position", "external_id", "item")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(IntakeRecord)
+class IntakeRecordAdmin(admin.ModelAdmin):
+    list_display = ("external_id", "client", "actor", "instruction", "created_at")
+    list_filter = ("client",)
+    search_fields = ("external_id", "instruction__title", "instruction__document_number")
+    list_select_related = ("client", "actor", "instruction")
+    readonly_fields = ("external_id", "client", "actor", "instruction", "body_digest", "created_at")
+    fields = readonly_fields
+    inlines = (IntakeItemInline,)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
