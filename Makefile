@@ -10,3 +10,4 @@ test:
 
 lint:
 	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .

@@ -504,7 +504,9 @@ def main() -> None:
     )
     results = []
     for db in args.databases.split(","):
-        results.extend(measure(db.strip(), repeat=args.repeat, warmup=args.warmup, workers=args.workers, stats_cache=args.stats_cache))
+        results.extend(
+            measure(db.strip(), repeat=args.repeat, warmup=args.warmup, workers=args.workers, stats_cache=args.stats_cache)
+        )
 
     print()
     viewers_seen = []

@@ -24,7 +24,10 @@ app.conf.beat_schedule = {
     # still missing an explanation for their current deadline; unique (item, unit, deadline) makes reruns no-ops.
     "sweep-overdue-explanations": {"task": "tasks.overdue.sweep_overdue_explanations", "schedule": crontab(minute="*/15")},
     # Idempotency-Key records live 24 h; an hourly purge by the expires_at index keeps the table small.
-    "purge-expired-idempotency-keys": {"task": "tasks.housekeeping.purge_expired_idempotency_keys", "schedule": crontab(minute=17)},
+    "purge-expired-idempotency-keys": {
+        "task": "tasks.housekeeping.purge_expired_idempotency_keys",
+        "schedule": crontab(minute=17),
+    },
     # A broken audit chain must be noticed the same day, not when someone next looks.
     "verify-audit-chain-nightly": {
         "task": "tasks.audit.verify_audit_chain",

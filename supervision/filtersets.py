@@ -40,14 +40,17 @@ class ItemFilterSet(filters.FilterSet):
     owner = IdFilter(field_name="owner_id", label=_("责任人"))
     category = IdFilter(field_name="category_id", label=_("类别"))
     instruction = IdFilter(field_name="instruction_id", label=_("批示件"))
-    instruction_kind = filters.MultipleChoiceFilter(field_name="instruction__kind", choices=InstructionKind.choices, label=_("来源类型"))
+    instruction_kind = filters.MultipleChoiceFilter(
+        field_name="instruction__kind", choices=InstructionKind.choices, label=_("来源类型")
+    )
     issuing_leader = IdFilter(field_name="instruction__issuing_leader_id", label=_("批示领导"))
     urgency = filters.MultipleChoiceFilter(choices=Urgency.choices, label=_("紧急程度"))
     classification = filters.TypedChoiceFilter(choices=Classification.choices, coerce=int, label=_("密级"))
     deadline = filters.DateFromToRangeFilter(label=_("办理时限范围（deadline_after / deadline_before）"))
     overdue = filters.BooleanFilter(method="filter_overdue", label=_("是否超期"))
-    listed = filters.BooleanFilter(field_name="listed_for_supervision_at", lookup_expr="isnull", exclude=True,
-                                   label=_("是否挂牌督办"))
+    listed = filters.BooleanFilter(
+        field_name="listed_for_supervision_at", lookup_expr="isnull", exclude=True, label=_("是否挂牌督办")
+    )
     light = filters.MultipleChoiceFilter(choices=Light.choices, method="filter_light", label=_("红黄绿灯"))
     q = filters.CharFilter(method="filter_text", label=_("搜索事项名称或台账编号"))
     # The statistics' drill-downs (supervision/stats.py) use these, so a figure and its list agree.

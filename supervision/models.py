@@ -54,7 +54,9 @@ class Instruction(models.Model):
 
     title = models.CharField(_("标题"), max_length=200)
     kind = models.CharField(_("来源类型"), max_length=32, choices=InstructionKind.choices)
-    nature = models.CharField(_("批示性质"), max_length=16, choices=InstructionNature.choices, default=InstructionNature.ACTIONABLE)
+    nature = models.CharField(
+        _("批示性质"), max_length=16, choices=InstructionNature.choices, default=InstructionNature.ACTIONABLE
+    )
     issuing_leader = models.ForeignKey(
         User, verbose_name=_("批示领导"), null=True, blank=True, on_delete=models.PROTECT, related_name="issued_instructions"
     )
@@ -99,12 +101,16 @@ class Item(models.Model):
     code = models.CharField(_("台账编号"), max_length=20, unique=True, editable=False)
     title = models.CharField(_("事项名称"), max_length=200)
     requirement = models.TextField(_("目标要求"), blank=True)
-    category = models.ForeignKey(Category, verbose_name=_("类别"), null=True, blank=True, on_delete=models.PROTECT, related_name="items")
+    category = models.ForeignKey(
+        Category, verbose_name=_("类别"), null=True, blank=True, on_delete=models.PROTECT, related_name="items"
+    )
     instruction = models.ForeignKey(Instruction, verbose_name=_("批示件"), on_delete=models.PROTECT, related_name="items")
     lead_unit = models.ForeignKey(
         "accounts.Unit", verbose_name=_("牵头单位"), null=True, blank=True, on_delete=models.PROTECT, related_name="led_items"
     )
-    owner = models.ForeignKey(User, verbose_name=_("责任人"), null=True, blank=True, on_delete=models.PROTECT, related_name="owned_items")
+    owner = models.ForeignKey(
+        User, verbose_name=_("责任人"), null=True, blank=True, on_delete=models.PROTECT, related_name="owned_items"
+    )
     deadline = models.DateField(_("办理时限"), null=True, blank=True)
     # 特急 items may be due at a time of day ("需要当天反馈的绝不能过夜").
     deadline_time = models.TimeField(_("当日办结时间"), null=True, blank=True)
@@ -204,7 +210,9 @@ class ItemAssignment(models.Model):
     unit = models.ForeignKey("accounts.Unit", on_delete=models.PROTECT, related_name="assignments", verbose_name=_("单位"))
     role = models.CharField(_("责任类型"), max_length=16, choices=AssignmentRole.choices)
     acknowledged_at = models.DateTimeField(_("签收时间"), null=True, blank=True)
-    acknowledged_by = models.ForeignKey(User, verbose_name=_("签收人"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    acknowledged_by = models.ForeignKey(
+        User, verbose_name=_("签收人"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     # DOMAIN.md rule 13: no sideways copying; the office may let a supporting unit see all reports.
     may_view_all_reports = models.BooleanField(_("可查看其他单位反馈"), default=False)
 
@@ -256,7 +264,9 @@ class ItemRequest(models.Model):
     outcome = models.TextField(_("办理成效"), blank=True)
     requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("申请人"))
     requested_at = models.DateTimeField(_("申请时间"), default=timezone.now)
-    decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("审批人"))
+    decided_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("审批人")
+    )
     decided_at = models.DateTimeField(_("审批时间"), null=True, blank=True)
     decision_comment = models.TextField(_("审批意见"), blank=True)
 

@@ -85,20 +85,20 @@ class ItemQuerySet(models.QuerySet):
         """Items where the unit or one of its sub-units is lead or supporting."""
         from .models import ItemAssignment
 
-        return self.filter(
-            Exists(ItemAssignment.objects.filter(item=OuterRef("pk"), unit__path__startswith=unit.path))
-        )
+        return self.filter(Exists(ItemAssignment.objects.filter(item=OuterRef("pk"), unit__path__startswith=unit.path)))
 
     def for_list(self) -> ItemQuerySet:
         """Everything a list row shows, in a constant number of queries whatever the page size."""
         from .models import ItemAssignment
 
-        return self.with_light().select_related(
-            "category", "lead_unit", "owner", "instruction", "instruction__issuing_leader"
-        ).prefetch_related(
-            models.Prefetch(
-                "assignments",
-                queryset=ItemAssignment.objects.select_related("unit", "acknowledged_by"),
+        return (
+            self.with_light()
+            .select_related("category", "lead_unit", "owner", "instruction", "instruction__issuing_leader")
+            .prefetch_related(
+                models.Prefetch(
+                    "assignments",
+                    queryset=ItemAssignment.objects.select_related("unit", "acknowledged_by"),
+                )
             )
         )
 

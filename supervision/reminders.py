@@ -40,7 +40,14 @@ CYCLE_DAYS = {
 
 # Used when no policy row exists for an urgency: (offset, owner, handlers, head, office, leader).
 BUILTIN_STEPS = {
-    Urgency.NORMAL: [(-3, 1, 1, 0, 0, 0), (-1, 1, 1, 0, 0, 0), (0, 1, 1, 1, 0, 0), (1, 1, 1, 1, 0, 0), (3, 1, 1, 1, 1, 0), (5, 1, 1, 1, 1, 1)],
+    Urgency.NORMAL: [
+        (-3, 1, 1, 0, 0, 0),
+        (-1, 1, 1, 0, 0, 0),
+        (0, 1, 1, 1, 0, 0),
+        (1, 1, 1, 1, 0, 0),
+        (3, 1, 1, 1, 1, 0),
+        (5, 1, 1, 1, 1, 1),
+    ],
     Urgency.URGENT: [(-1, 1, 1, 0, 0, 0), (0, 1, 1, 1, 0, 0), (1, 1, 1, 1, 1, 0), (3, 1, 1, 1, 1, 1)],
     Urgency.EXTRA_URGENT: [(0, 1, 1, 1, 0, 0), (1, 1, 1, 1, 1, 1)],
 }
@@ -177,9 +184,11 @@ def schedule(item: Item, *, policy: Policy | None = None, assignments=None, last
 
     days = CYCLE_DAYS.get(item.reporting_cycle)
     if days and policy.remind_reports:
-        since = last_report_at if last_report_at is not None else item.reports.order_by("-submitted_at").values_list(
-            "submitted_at", flat=True
-        ).first()
+        since = (
+            last_report_at
+            if last_report_at is not None
+            else item.reports.order_by("-submitted_at").values_list("submitted_at", flat=True).first()
+        )
         since = max(filter(None, [since, item.assigned_at]))
         due_day = timezone.localtime(since).date() + datetime.timedelta(days=days)
         if not item.deadline or due_day < item.deadline:

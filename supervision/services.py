@@ -151,7 +151,11 @@ def attachment_upload(*, actor: User, uploaded_file) -> Attachment:
         raise InvalidInput(fields={"file": [_("请选择要上传的文件。")]})
     if uploaded_file.size > settings.DUBAN_MAX_ATTACHMENT_BYTES:
         raise InvalidInput(
-            fields={"file": [_("文件过大，单个附件不能超过 %(mb)s MB。") % {"mb": settings.DUBAN_MAX_ATTACHMENT_BYTES // (1024 * 1024)}]}
+            fields={
+                "file": [
+                    _("文件过大，单个附件不能超过 %(mb)s MB。") % {"mb": settings.DUBAN_MAX_ATTACHMENT_BYTES // (1024 * 1024)}
+                ]
+            }
         )
     if uploaded_file.size == 0:
         raise InvalidInput(fields={"file": [_("文件为空。")]})
@@ -171,7 +175,17 @@ def attachment_upload(*, actor: User, uploaded_file) -> Attachment:
 # Instructions
 
 
-INSTRUCTION_FIELDS = ("title", "kind", "nature", "issuing_leader", "issuer_name", "document_number", "issued_on", "text", "classification")
+INSTRUCTION_FIELDS = (
+    "title",
+    "kind",
+    "nature",
+    "issuing_leader",
+    "issuer_name",
+    "document_number",
+    "issued_on",
+    "text",
+    "classification",
+)
 
 
 def _validate_leader(leader: User | None) -> None:
@@ -415,7 +429,9 @@ def item_update(
         new = {u.pk for u in supporting_units}
         if old != new:
             if item.status != ItemStatus.DRAFT and old - new:
-                raise TransitionNotAllowed(_("已交办事项只能增加配合单位，不能移除。"), code="supporting_units_fixed_after_assignment")
+                raise TransitionNotAllowed(
+                    _("已交办事项只能增加配合单位，不能移除。"), code="supporting_units_fixed_after_assignment"
+                )
             changed["supporting_units"] = ",".join(map(str, sorted(new)))
     else:
         supporting_units = None
@@ -646,7 +662,9 @@ def item_request_create(
         if requested_deadline is None:
             raise InvalidInput(fields={"requested_deadline": [_("请填写申请延至的日期。")]})
         if requested_deadline <= item.deadline:
-            raise InvalidInput(fields={"requested_deadline": [_("申请延至的日期须晚于当前办理时限（%(d)s）。") % {"d": item.deadline}]})
+            raise InvalidInput(
+                fields={"requested_deadline": [_("申请延至的日期须晚于当前办理时限（%(d)s）。") % {"d": item.deadline}]}
+            )
     elif kind == RequestKind.COMPLETION:
         if item.status not in (ItemStatus.ACKNOWLEDGED, ItemStatus.IN_PROGRESS):
             raise _status_conflict(item, _("申请办结"))
@@ -716,7 +734,12 @@ def item_request_decide(
     data: dict = {"request_id": request.pk, "approved": approve}
     if approve:
         if request.kind == RequestKind.EXTENSION:
-            if item.status not in (ItemStatus.ASSIGNED, ItemStatus.ACKNOWLEDGED, ItemStatus.IN_PROGRESS, ItemStatus.PENDING_REVIEW):
+            if item.status not in (
+                ItemStatus.ASSIGNED,
+                ItemStatus.ACKNOWLEDGED,
+                ItemStatus.IN_PROGRESS,
+                ItemStatus.PENDING_REVIEW,
+            ):
                 raise _status_conflict(item, _("批准延期"))
             request.previous_deadline = item.deadline
             item.deadline = request.requested_deadline
@@ -800,7 +823,9 @@ def item_resume(*, actor: User, item: Item, comment: str, expected_version: int 
     _reschedule(item)
     _bump(item)
     item.save()
-    audit_record(actor=actor, action="item_resumed", obj=item, item=item, from_status=from_status, to_status=item.status, comment=comment)
+    audit_record(
+        actor=actor, action="item_resumed", obj=item, item=item, from_status=from_status, to_status=item.status, comment=comment
+    )
     return item
 
 
@@ -910,7 +935,11 @@ def warning_threshold_save(*, actor: User, threshold: WarningThreshold) -> Warni
         actor=actor,
         action="warning_threshold_saved",
         obj=threshold,
-        data={"urgency": threshold.urgency, "yellow_share": str(threshold.yellow_share), "yellow_workdays": threshold.yellow_workdays},
+        data={
+            "urgency": threshold.urgency,
+            "yellow_share": str(threshold.yellow_share),
+            "yellow_workdays": threshold.yellow_workdays,
+        },
     )
     warning_dates_refresh_later()
     return threshold

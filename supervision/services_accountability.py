@@ -119,7 +119,8 @@ def _notify_explanation_owed(item: Item, explanation: OverdueExplanation) -> Non
     notification_send(
         recipients=recipients_for(item, Recipients(unit_handlers=True, unit_head=True, units=(explanation.unit_id,))),
         title=_("督办事项“%(title)s”已超期，请于 %(due)s 前提交超期说明") % {"title": item.title, "due": explanation.due_by},
-        body=_("事项编号：%(code)s；原办理时限：%(deadline)s。请说明客观或主观原因。") % {"code": item.code, "deadline": explanation.deadline},
+        body=_("事项编号：%(code)s；原办理时限：%(deadline)s。请说明客观或主观原因。")
+        % {"code": item.code, "deadline": explanation.deadline},
         kind="explanation",
         dedup_key=f"explanation:{explanation.pk}",
         item=item,

@@ -74,8 +74,12 @@ def test_only_administrators_manage_clients(world):
 
 
 def test_a_key_reads_the_ledger_within_its_clearance(issued, world):
-    low = make_item(office=world.office, lead_unit=world.edu, owner=world.edu_handler, title="公开事项", classification=Classification.PUBLIC)
-    secret = make_item(office=world.office, lead_unit=world.edu, owner=world.edu_handler, title="秘密事项", classification=Classification.SECRET)
+    low = make_item(
+        office=world.office, lead_unit=world.edu, owner=world.edu_handler, title="公开事项", classification=Classification.PUBLIC
+    )
+    secret = make_item(
+        office=world.office, lead_unit=world.edu, owner=world.edu_handler, title="秘密事项", classification=Classification.SECRET
+    )
     api = key_client(issued.key)
     response = api.get(reverse("item-list"))
     assert response.status_code == 200

@@ -443,8 +443,14 @@ def test_units_are_told_once_that_an_explanation_is_owed(world):
 def test_an_attachment_filed_with_an_explanation_cannot_be_reused(world, opened):
     explanation = explanation_of(opened, world.edu)
     evidence = upload(world.edu_handler)
-    overdue_explanation_submit(actor=world.edu_handler, explanation=explanation, reason_kind=ReasonKind.OBJECTIVE,
-                               text="暴雨导致停工", attachment_ids=[evidence.pk])
+    overdue_explanation_submit(
+        actor=world.edu_handler,
+        explanation=explanation,
+        reason_kind=ReasonKind.OBJECTIVE,
+        text="暴雨导致停工",
+        attachment_ids=[evidence.pk],
+    )
     with pytest.raises(InvalidInput):
-        services.progress_report_create(actor=world.edu_handler, item=explanation.item, progress_text="再次使用",
-                                        attachment_ids=[evidence.pk])
+        services.progress_report_create(
+            actor=world.edu_handler, item=explanation.item, progress_text="再次使用", attachment_ids=[evidence.pk]
+        )

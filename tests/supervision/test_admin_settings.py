@@ -27,14 +27,27 @@ def test_office_edits_reminder_policy_with_audit_and_reschedule(world, django_ca
     policy = ReminderPolicy.objects.get(urgency="normal", category=None)
     steps = list(policy.steps.order_by("offset_workdays"))
     data = {
-        "name": "一般事项催办规则（调整）", "urgency": "normal", "category": "", "acknowledge_within_hours": "12",
-        "send_time": "09:30", "is_active": "on",
-        "steps-TOTAL_FORMS": str(len(steps)), "steps-INITIAL_FORMS": str(len(steps)), "steps-MIN_NUM_FORMS": "0",
+        "name": "一般事项催办规则（调整）",
+        "urgency": "normal",
+        "category": "",
+        "acknowledge_within_hours": "12",
+        "send_time": "09:30",
+        "is_active": "on",
+        "steps-TOTAL_FORMS": str(len(steps)),
+        "steps-INITIAL_FORMS": str(len(steps)),
+        "steps-MIN_NUM_FORMS": "0",
         "steps-MAX_NUM_FORMS": "1000",
     }
     for n, step in enumerate(steps):
-        data.update({f"steps-{n}-id": str(step.pk), f"steps-{n}-policy": str(policy.pk), f"steps-{n}-offset_workdays": str(step.offset_workdays),
-                     f"steps-{n}-to_owner": "on", f"steps-{n}-to_unit_handlers": "on"})
+        data.update(
+            {
+                f"steps-{n}-id": str(step.pk),
+                f"steps-{n}-policy": str(policy.pk),
+                f"steps-{n}-offset_workdays": str(step.offset_workdays),
+                f"steps-{n}-to_owner": "on",
+                f"steps-{n}-to_unit_handlers": "on",
+            }
+        )
     client = admin_client(world.office)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(f"/admin/supervision/reminderpolicy/{policy.pk}/change/", data)
@@ -58,12 +71,16 @@ def test_threshold_edit_goes_through_the_service(world, django_capture_on_commit
     threshold = WarningThreshold.objects.get(urgency="urgent")
     client = admin_client(world.office)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(f"/admin/supervision/warningthreshold/{threshold.pk}/change/",
-                               {"urgency": "urgent", "yellow_share": "0.40", "yellow_workdays": "2"})
+        response = client.post(
+            f"/admin/supervision/warningthreshold/{threshold.pk}/change/",
+            {"urgency": "urgent", "yellow_share": "0.40", "yellow_workdays": "2"},
+        )
     assert response.status_code == 302
     assert AuditEvent.objects.filter(action="warning_threshold_saved").count() == 1 and queued == [True]
-    response = client.post(f"/admin/supervision/warningthreshold/{threshold.pk}/change/",
-                           {"urgency": "urgent", "yellow_share": "1.50", "yellow_workdays": "2"})
+    response = client.post(
+        f"/admin/supervision/warningthreshold/{threshold.pk}/change/",
+        {"urgency": "urgent", "yellow_share": "1.50", "yellow_workdays": "2"},
+    )
     assert response.status_code == 200  # the form shows the error; nothing saved
     threshold.refresh_from_db()
     assert str(threshold.yellow_share) == "0.40"

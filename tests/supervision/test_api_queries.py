@@ -28,13 +28,24 @@ def ledger(db):
     for n in range(12):
         lead = n % 3
         item = make_item(
-            ItemStatus.IN_PROGRESS, office=office, instruction=instruction, lead_unit=units[lead], owner=handlers[lead],
-            supporting_units=[units[(lead + 1) % 3], units[(lead + 2) % 3]], category=category, title=f"事项{n}",
+            ItemStatus.IN_PROGRESS,
+            office=office,
+            instruction=instruction,
+            lead_unit=units[lead],
+            owner=handlers[lead],
+            supporting_units=[units[(lead + 1) % 3], units[(lead + 2) % 3]],
+            category=category,
+            title=f"事项{n}",
         )
         evidence = upload(handlers[lead])
         services.progress_report_create(actor=handlers[lead], item=item, progress_text="进展", attachment_ids=[evidence.pk])
-        services.item_request_create(actor=handlers[lead], item=item, kind=RequestKind.EXTENSION, reason="需要时间",
-                                     requested_deadline=item.deadline.replace(year=item.deadline.year + 1))
+        services.item_request_create(
+            actor=handlers[lead],
+            item=item,
+            kind=RequestKind.EXTENSION,
+            reason="需要时间",
+            requested_deadline=item.deadline.replace(year=item.deadline.year + 1),
+        )
         items.append(item)
     return office, handlers, items
 
@@ -47,7 +58,9 @@ def _queries(client, path, params):
 
 
 @pytest.mark.parametrize("who", ["office", "handler"])
-@pytest.mark.parametrize("path", ["/api/v1/items/", "/api/v1/requests/", "/api/v1/instructions/", "/api/v1/users/", "/api/v1/units/"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/items/", "/api/v1/requests/", "/api/v1/instructions/", "/api/v1/users/", "/api/v1/units/"]
+)
 def test_list_queries_do_not_grow_with_page_size(ledger, who, path):
     office, handlers, _ = ledger
     client = client_for(office if who == "office" else handlers[0])

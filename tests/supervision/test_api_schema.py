@@ -16,16 +16,42 @@ def test_schema_lists_every_endpoint_and_requires_auth():
     schema = response.json()
     paths = set(schema["paths"])
     for path in (
-        "/api/v1/items/", "/api/v1/items/{id}/", "/api/v1/items/{id}/assign/", "/api/v1/items/{id}/acknowledge/",
-        "/api/v1/items/{id}/reports/", "/api/v1/items/{id}/requests/", "/api/v1/items/{id}/return-visits/",
-        "/api/v1/items/{id}/referrals/", "/api/v1/items/{id}/resume/", "/api/v1/items/{id}/history/",
-        "/api/v1/items/{id}/report-access/", "/api/v1/requests/{id}/decide/", "/api/v1/requests/{id}/withdraw/",
-        "/api/v1/instructions/", "/api/v1/units/", "/api/v1/users/me/", "/api/v1/attachments/", "/api/v1/auth/token/",
+        "/api/v1/items/",
+        "/api/v1/items/{id}/",
+        "/api/v1/items/{id}/assign/",
+        "/api/v1/items/{id}/acknowledge/",
+        "/api/v1/items/{id}/reports/",
+        "/api/v1/items/{id}/requests/",
+        "/api/v1/items/{id}/return-visits/",
+        "/api/v1/items/{id}/referrals/",
+        "/api/v1/items/{id}/resume/",
+        "/api/v1/items/{id}/history/",
+        "/api/v1/items/{id}/report-access/",
+        "/api/v1/requests/{id}/decide/",
+        "/api/v1/requests/{id}/withdraw/",
+        "/api/v1/instructions/",
+        "/api/v1/units/",
+        "/api/v1/users/me/",
+        "/api/v1/attachments/",
+        "/api/v1/auth/token/",
     ):
         assert path in paths, path
     params = {p["name"] for p in schema["paths"]["/api/v1/items/"]["get"]["parameters"]}
-    assert {"status", "unit", "owner", "category", "instruction_kind", "issuing_leader", "urgency", "deadline_after",
-            "deadline_before", "overdue", "q", "page", "page_size"} <= params
+    assert {
+        "status",
+        "unit",
+        "owner",
+        "category",
+        "instruction_kind",
+        "issuing_leader",
+        "urgency",
+        "deadline_after",
+        "deadline_before",
+        "overdue",
+        "q",
+        "page",
+        "page_size",
+    } <= params
     assert schema["paths"]["/api/v1/items/"]["get"]["security"]
 
 

@@ -14,7 +14,18 @@ from tests.factories import UnitFactory, UserFactory, make_instruction, make_ite
 
 pytestmark = pytest.mark.django_db
 
-ACTORS = ("office", "leader", "admin", "edu_handler", "edu_head", "env_handler", "town_sub_handler", "discipline", "organization", "nobody")
+ACTORS = (
+    "office",
+    "leader",
+    "admin",
+    "edu_handler",
+    "edu_head",
+    "env_handler",
+    "town_sub_handler",
+    "discipline",
+    "organization",
+    "nobody",
+)
 
 # item key -> actors that must see it (everyone's clearance is SECRET)
 #   edu_public:  lead 县教育局, supporting 县环保局, 公开, referred to 纪检
@@ -58,14 +69,27 @@ def ledger(db):
         "nobody": UserFactory(username="nobody", unit=edu, roles=[], clearance=secret),
     }
     town_handler = UserFactory(username="town_h", unit=town, roles=[Role.UNIT_HANDLER], clearance=secret)
-    edu_public = make_item(ItemStatus.IN_PROGRESS, office=builder, lead_unit=edu, supporting_units=[env],
-                           owner=users["edu_handler"], title="校舍安全隐患整改")
+    edu_public = make_item(
+        ItemStatus.IN_PROGRESS,
+        office=builder,
+        lead_unit=edu,
+        supporting_units=[env],
+        owner=users["edu_handler"],
+        title="校舍安全隐患整改",
+    )
     # Only someone cleared for 机密 can work on the 机密 item.
     edu_conf_handler = UserFactory(username="edu_conf_h", unit=edu, roles=[Role.UNIT_HANDLER], clearance=conf)
-    edu_conf = make_item(ItemStatus.IN_PROGRESS, office=builder, lead_unit=edu, owner=edu_conf_handler,
-                         classification=conf, title="机密事项甲")
-    env_secret = make_item(ItemStatus.ACKNOWLEDGED, office=builder, lead_unit=env, owner=users["env_handler"],
-                           classification=secret, title="秘密事项乙")
+    edu_conf = make_item(
+        ItemStatus.IN_PROGRESS, office=builder, lead_unit=edu, owner=edu_conf_handler, classification=conf, title="机密事项甲"
+    )
+    env_secret = make_item(
+        ItemStatus.ACKNOWLEDGED,
+        office=builder,
+        lead_unit=env,
+        owner=users["env_handler"],
+        classification=secret,
+        title="秘密事项乙",
+    )
     town_public = make_item(ItemStatus.ASSIGNED, office=builder, lead_unit=town, owner=town_handler, title="乡村道路硬化")
     draft = make_item(ItemStatus.DRAFT, office=builder, lead_unit=edu, owner=users["edu_handler"], title="草稿事项丙")
     for item in (edu_public, edu_conf):
@@ -110,8 +134,14 @@ def test_item_endpoints_follow_the_matrix(ledger, actor):
 def test_unauthenticated_requests_are_refused(ledger):
     _, items = ledger
     anonymous = client_for(None)
-    for path in ("/api/v1/items/", f"/api/v1/items/{items['edu_public'].pk}/", "/api/v1/instructions/", "/api/v1/users/me/",
-                 "/api/v1/units/", "/api/v1/requests/"):
+    for path in (
+        "/api/v1/items/",
+        f"/api/v1/items/{items['edu_public'].pk}/",
+        "/api/v1/instructions/",
+        "/api/v1/users/me/",
+        "/api/v1/units/",
+        "/api/v1/requests/",
+    ):
         response = anonymous.get(path)
         assert response.status_code == 401, path
         assert response.json()["code"] == "not_authenticated"
@@ -140,13 +170,18 @@ def test_supporting_unit_sees_only_its_own_reports_until_the_office_allows(ledge
     assert texts(client_for(users["leader"])) >= {"牵头单位进展", "配合单位进展"}
 
     office = client_for(users["office"])
-    response = office.post(f"/api/v1/items/{item.pk}/report-access/", {"unit_id": users["env_handler"].unit_id, "may_view_all_reports": True}, format="json")
+    response = office.post(
+        f"/api/v1/items/{item.pk}/report-access/",
+        {"unit_id": users["env_handler"].unit_id, "may_view_all_reports": True},
+        format="json",
+    )
     assert response.status_code == 200
     assert "牵头单位进展" in texts(env_client)
     assert env_client.get(f"/api/v1/attachments/{evidence.pk}/download/").status_code == 200
     # Only the office may open that door.
     denied = client_for(users["edu_head"]).post(
-        f"/api/v1/items/{item.pk}/report-access/", {"unit_id": users["env_handler"].unit_id, "may_view_all_reports": False},
+        f"/api/v1/items/{item.pk}/report-access/",
+        {"unit_id": users["env_handler"].unit_id, "may_view_all_reports": False},
         format="json",
     )
     assert denied.status_code == 403
@@ -160,8 +195,9 @@ def test_unit_filter_includes_sub_units(ledger):
     assert codes == {items["town_public"].code}
     # A sub-unit's own items are found from the parent; the parent's are not found from the child.
     sub = users["town_sub_handler"].unit
-    builder_item = make_item(ItemStatus.ASSIGNED, office=users["office"], lead_unit=sub, owner=users["town_sub_handler"],
-                             title="农业站事项")
+    builder_item = make_item(
+        ItemStatus.ASSIGNED, office=users["office"], lead_unit=sub, owner=users["town_sub_handler"], title="农业站事项"
+    )
     codes = {r["code"] for r in office.get("/api/v1/items/", {"unit": town.pk}).json()["results"]}
     assert codes == {items["town_public"].code, builder_item.code}
     codes = {r["code"] for r in office.get("/api/v1/items/", {"unit": sub.pk}).json()["results"]}
@@ -173,8 +209,11 @@ def test_unit_filter_includes_sub_units(ledger):
 
 def test_classified_instruction_is_invisible_below_its_level(ledger):
     users, _ = ledger
-    conf_instruction = make_instruction(office=users["office"].__class__.objects.get(username="builder"),
-                                        classification=Classification.CONFIDENTIAL, title="机密批示")
+    conf_instruction = make_instruction(
+        office=users["office"].__class__.objects.get(username="builder"),
+        classification=Classification.CONFIDENTIAL,
+        title="机密批示",
+    )
     for actor in ("office", "leader"):
         client = client_for(users[actor])
         assert client.get(f"/api/v1/instructions/{conf_instruction.pk}/").status_code == 404

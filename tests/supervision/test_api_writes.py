@@ -45,17 +45,32 @@ def test_whole_lifecycle_over_http(org):
     office, edu, env = client_for(org["office"]), client_for(org["edu_handler"]), client_for(org["env_handler"])
     r = office.post(
         "/api/v1/instructions/",
-        {"title": "关于校舍安全的批示", "kind": "leader_instruction", "nature": "actionable", "issuing_leader_id": org["leader"].pk,
-         "document_number": "县委办〔2026〕12号", "issued_on": days(-3), "text": "请教育局牵头排查整改。"},
+        {
+            "title": "关于校舍安全的批示",
+            "kind": "leader_instruction",
+            "nature": "actionable",
+            "issuing_leader_id": org["leader"].pk,
+            "document_number": "县委办〔2026〕12号",
+            "issued_on": days(-3),
+            "text": "请教育局牵头排查整改。",
+        },
         format="json",
     )
     assert r.status_code == 201, r.json()
     instruction_id = r.json()["id"]
     r = office.post(
         "/api/v1/items/",
-        {"instruction_id": instruction_id, "title": "校舍安全隐患排查整改", "category_id": org["category"].pk,
-         "lead_unit_id": org["edu"].pk, "supporting_unit_ids": [org["env"].pk], "owner_id": org["edu_handler"].pk,
-         "deadline": days(20), "urgency": "urgent", "reporting_cycle": "weekly"},
+        {
+            "instruction_id": instruction_id,
+            "title": "校舍安全隐患排查整改",
+            "category_id": org["category"].pk,
+            "lead_unit_id": org["edu"].pk,
+            "supporting_unit_ids": [org["env"].pk],
+            "owner_id": org["edu_handler"].pk,
+            "deadline": days(20),
+            "urgency": "urgent",
+            "reporting_cycle": "weekly",
+        },
         format="json",
     )
     assert r.status_code == 201, r.json()
@@ -72,7 +87,9 @@ def test_whole_lifecycle_over_http(org):
     detail = edu.get(url).json()
     assert detail["status"] == "in_progress" and detail["progress"] == 40
 
-    r = edu.post(url + "requests/", {"kind": "extension", "reason": "需等待检测报告", "requested_deadline": days(40)}, format="json")
+    r = edu.post(
+        url + "requests/", {"kind": "extension", "reason": "需等待检测报告", "requested_deadline": days(40)}, format="json"
+    )
     assert r.status_code == 201
     r = office.post(f"/api/v1/requests/{r.json()['id']}/decide/", {"approve": True, "comment": "同意"}, format="json")
     assert r.status_code == 200 and r.json()["status"] == "approved"
@@ -81,8 +98,16 @@ def test_whole_lifecycle_over_http(org):
 
     evidence = edu.post("/api/v1/attachments/", {"file": _file("整改验收报告.pdf")}, format="multipart")
     assert evidence.status_code == 201
-    r = edu.post(url + "requests/", {"kind": "completion", "reason": "已整改完毕", "outcome": "12 所学校隐患全部消除",
-                                     "attachment_ids": [evidence.json()["id"]]}, format="json")
+    r = edu.post(
+        url + "requests/",
+        {
+            "kind": "completion",
+            "reason": "已整改完毕",
+            "outcome": "12 所学校隐患全部消除",
+            "attachment_ids": [evidence.json()["id"]],
+        },
+        format="json",
+    )
     assert r.status_code == 201 and office.get(url).json()["status"] == "pending_review"
     r = office.post(f"/api/v1/requests/{r.json()['id']}/decide/", {"approve": True, "comment": "同意销号"}, format="json")
     assert office.get(url).json()["status"] == "closed"
@@ -94,8 +119,16 @@ def test_whole_lifecycle_over_http(org):
     history = office.get(url + "history/", {"page_size": 100}).json()["results"]
     actions = [e["action"] for e in history]
     assert actions == [
-        "item_created", "item_assigned", "item_acknowledged", "item_acknowledged", "report_filed", "extension_requested",
-        "extension_approved", "completion_requested", "completion_approved", "return_visit_failed",
+        "item_created",
+        "item_assigned",
+        "item_acknowledged",
+        "item_acknowledged",
+        "report_filed",
+        "extension_requested",
+        "extension_approved",
+        "completion_requested",
+        "completion_approved",
+        "return_visit_failed",
     ]
     assert history[1]["from_status"] == "draft" and history[1]["to_status"] == "assigned"
     assert history[1]["actor"]["id"] == org["office"].pk
@@ -108,8 +141,15 @@ def _file(name: str, content: bytes = b"%PDF-1.4 evidence"):
 
 
 def _counts():
-    return (Instruction.objects.count(), Item.objects.count(), ProgressReport.objects.count(), ItemRequest.objects.count(),
-            ReturnVisit.objects.count(), Referral.objects.count(), AuditEvent.objects.count())
+    return (
+        Instruction.objects.count(),
+        Item.objects.count(),
+        ProgressReport.objects.count(),
+        ItemRequest.objects.count(),
+        ReturnVisit.objects.count(),
+        Referral.objects.count(),
+        AuditEvent.objects.count(),
+    )
 
 
 @pytest.fixture
@@ -124,22 +164,72 @@ def items(org):
 
 BAD_INPUT = [
     # (who, method, path template, body, field)
-    ("office", "post", "/api/v1/instructions/", {"title": "", "kind": "leader_instruction", "issued_on": "2026-01-01", "text": "x"}, "title"),
-    ("office", "post", "/api/v1/instructions/", {"title": "t", "kind": "nonsense", "issued_on": "2026-01-01", "text": "x"}, "kind"),
-    ("office", "post", "/api/v1/instructions/", {"title": "t", "kind": "leader_instruction", "issued_on": "2026-13-45", "text": "x"}, "issued_on"),
-    ("office", "post", "/api/v1/instructions/", {"title": "t", "kind": "leader_instruction", "issued_on": "2026-01-01", "text": "x",
-                                                  "issuing_leader_id": 999999}, "issuing_leader_id"),
-    ("office", "post", "/api/v1/instructions/", {"title": "t", "kind": "leader_instruction", "issued_on": "2026-01-01", "text": "x",
-                                                  "issuer_name": "市委书记", "classification": 9}, "classification"),
-    ("office", "post", "/api/v1/instructions/", {"title": "t", "kind": "leader_instruction", "issued_on": "2026-01-01", "text": "x"},
-     "issuing_leader"),
+    (
+        "office",
+        "post",
+        "/api/v1/instructions/",
+        {"title": "", "kind": "leader_instruction", "issued_on": "2026-01-01", "text": "x"},
+        "title",
+    ),
+    (
+        "office",
+        "post",
+        "/api/v1/instructions/",
+        {"title": "t", "kind": "nonsense", "issued_on": "2026-01-01", "text": "x"},
+        "kind",
+    ),
+    (
+        "office",
+        "post",
+        "/api/v1/instructions/",
+        {"title": "t", "kind": "leader_instruction", "issued_on": "2026-13-45", "text": "x"},
+        "issued_on",
+    ),
+    (
+        "office",
+        "post",
+        "/api/v1/instructions/",
+        {"title": "t", "kind": "leader_instruction", "issued_on": "2026-01-01", "text": "x", "issuing_leader_id": 999999},
+        "issuing_leader_id",
+    ),
+    (
+        "office",
+        "post",
+        "/api/v1/instructions/",
+        {
+            "title": "t",
+            "kind": "leader_instruction",
+            "issued_on": "2026-01-01",
+            "text": "x",
+            "issuer_name": "市委书记",
+            "classification": 9,
+        },
+        "classification",
+    ),
+    (
+        "office",
+        "post",
+        "/api/v1/instructions/",
+        {"title": "t", "kind": "leader_instruction", "issued_on": "2026-01-01", "text": "x"},
+        "issuing_leader",
+    ),
     ("office", "patch", "/api/v1/instructions/{instruction}/", {"issued_on": "yesterday"}, "issued_on"),
     ("office", "post", "/api/v1/items/", {"instruction_id": 999999, "title": "t"}, "instruction_id"),
     ("office", "post", "/api/v1/items/", {"instruction_id": "{instruction}", "title": "t", "deadline": "soon"}, "deadline"),
-    ("office", "post", "/api/v1/items/", {"instruction_id": "{instruction}", "title": "t", "lead_unit_id": "{edu}",
-                                           "owner_id": "{env_handler}"}, "owner"),
-    ("office", "post", "/api/v1/items/", {"instruction_id": "{instruction}", "title": "t", "lead_unit_id": "{edu}",
-                                           "supporting_unit_ids": ["{edu}"]}, "supporting_unit_ids"),
+    (
+        "office",
+        "post",
+        "/api/v1/items/",
+        {"instruction_id": "{instruction}", "title": "t", "lead_unit_id": "{edu}", "owner_id": "{env_handler}"},
+        "owner",
+    ),
+    (
+        "office",
+        "post",
+        "/api/v1/items/",
+        {"instruction_id": "{instruction}", "title": "t", "lead_unit_id": "{edu}", "supporting_unit_ids": ["{edu}"]},
+        "supporting_unit_ids",
+    ),
     ("office", "post", "/api/v1/items/", {"instruction_id": "{instruction}", "title": "t", "urgency": "whenever"}, "urgency"),
     ("office", "patch", "/api/v1/items/{draft}/", {"supporting_unit_ids": "not-a-list"}, "supporting_unit_ids"),
     ("office", "patch", "/api/v1/items/{draft}/", {"title": ""}, "title"),
@@ -147,15 +237,44 @@ BAD_INPUT = [
     ("edu_handler", "post", "/api/v1/items/{progress}/acknowledge/", {"version": "abc"}, "version"),
     ("edu_handler", "post", "/api/v1/items/{progress}/reports/", {"progress_text": ""}, "progress_text"),
     ("edu_handler", "post", "/api/v1/items/{progress}/reports/", {"progress_text": "x", "progress": 101}, "progress"),
-    ("edu_handler", "post", "/api/v1/items/{progress}/reports/", {"progress_text": "x", "attachment_ids": [999999]}, "attachment_ids"),
+    (
+        "edu_handler",
+        "post",
+        "/api/v1/items/{progress}/reports/",
+        {"progress_text": "x", "attachment_ids": [999999]},
+        "attachment_ids",
+    ),
     ("edu_handler", "post", "/api/v1/items/{progress}/requests/", {"kind": "holiday", "reason": "x"}, "kind"),
     ("edu_handler", "post", "/api/v1/items/{progress}/requests/", {"kind": "extension", "reason": "x"}, "requested_deadline"),
-    ("edu_handler", "post", "/api/v1/items/{progress}/requests/", {"kind": "extension", "reason": "x", "requested_deadline": "2000-01-01"},
-     "requested_deadline"),
-    ("edu_handler", "post", "/api/v1/items/{progress}/requests/", {"kind": "completion", "reason": "x", "outcome": "ok"}, "attachment_ids"),
-    ("edu_handler", "post", "/api/v1/items/{progress}/requests/", {"kind": "completion", "reason": "x", "attachment_ids": [1]}, "outcome"),
+    (
+        "edu_handler",
+        "post",
+        "/api/v1/items/{progress}/requests/",
+        {"kind": "extension", "reason": "x", "requested_deadline": "2000-01-01"},
+        "requested_deadline",
+    ),
+    (
+        "edu_handler",
+        "post",
+        "/api/v1/items/{progress}/requests/",
+        {"kind": "completion", "reason": "x", "outcome": "ok"},
+        "attachment_ids",
+    ),
+    (
+        "edu_handler",
+        "post",
+        "/api/v1/items/{progress}/requests/",
+        {"kind": "completion", "reason": "x", "attachment_ids": [1]},
+        "outcome",
+    ),
     ("office", "post", "/api/v1/items/{closed}/return-visits/", {"result": "maybe", "findings": "x"}, "result"),
-    ("office", "post", "/api/v1/items/{closed}/return-visits/", {"result": "passed", "findings": "x", "visited_on": "2999-01-01"}, "visited_on"),
+    (
+        "office",
+        "post",
+        "/api/v1/items/{closed}/return-visits/",
+        {"result": "passed", "findings": "x", "visited_on": "2999-01-01"},
+        "visited_on",
+    ),
     ("office", "post", "/api/v1/items/{progress}/referrals/", {"department": "police", "reason": "x"}, "department"),
     ("office", "post", "/api/v1/items/{progress}/referrals/", {"department": "discipline", "reason": "  "}, "reason"),
     ("office", "post", "/api/v1/items/{progress}/report-access/", {"unit_id": 999999, "may_view_all_reports": True}, "unit_id"),
@@ -166,8 +285,12 @@ BAD_INPUT = [
 @pytest.mark.parametrize("who,method,path,body,field", BAD_INPUT)
 def test_bad_input_is_a_400_naming_the_field_and_writes_nothing(org, items, who, method, path, body, field):
     instruction = items["draft"].instruction
-    ids = {"instruction": instruction.pk, "edu": org["edu"].pk, "env_handler": org["env_handler"].pk,
-           **{k: v.pk for k, v in items.items()}}
+    ids = {
+        "instruction": instruction.pk,
+        "edu": org["edu"].pk,
+        "env_handler": org["env_handler"].pk,
+        **{k: v.pk for k, v in items.items()},
+    }
 
     def fill(value):
         if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
@@ -193,12 +316,21 @@ def test_bad_input_is_a_400_naming_the_field_and_writes_nothing(org, items, who,
 
 @pytest.mark.parametrize(
     "payload,content_type",
-    [("{not json", "application/json"), ("<xml/>", "application/xml"), ('["a list"]', "application/json"), ("null", "application/json")],
+    [
+        ("{not json", "application/json"),
+        ("<xml/>", "application/xml"),
+        ('["a list"]', "application/json"),
+        ("null", "application/json"),
+    ],
 )
 def test_malformed_bodies_are_client_errors_not_500(org, items, payload, content_type):
     client = client_for(org["office"])
-    for path in ("/api/v1/items/", "/api/v1/instructions/", f"/api/v1/items/{items['draft'].pk}/assign/",
-                 f"/api/v1/items/{items['progress'].pk}/referrals/"):
+    for path in (
+        "/api/v1/items/",
+        "/api/v1/instructions/",
+        f"/api/v1/items/{items['draft'].pk}/assign/",
+        f"/api/v1/items/{items['progress'].pk}/referrals/",
+    ):
         response = client.generic("POST", path, payload, content_type=content_type)
         assert 400 <= response.status_code < 500, (path, payload, response.status_code)
         assert set(response.json()) == {"code", "detail", "fields"}
@@ -206,8 +338,13 @@ def test_malformed_bodies_are_client_errors_not_500(org, items, payload, content
 
 def test_non_numeric_and_huge_ids_are_404(org, items):
     client = client_for(org["office"])
-    for path in ("/api/v1/items/abc/", "/api/v1/items/99999999999999999999999/", "/api/v1/instructions/1.5/",
-                 "/api/v1/requests/-1/", "/api/v1/attachments/99999999999999999999/download/"):
+    for path in (
+        "/api/v1/items/abc/",
+        "/api/v1/items/99999999999999999999999/",
+        "/api/v1/instructions/1.5/",
+        "/api/v1/requests/-1/",
+        "/api/v1/attachments/99999999999999999999/download/",
+    ):
         response = client.get(path)
         assert response.status_code == 404, path
         assert response.json()["code"] == "not_found"
@@ -219,15 +356,30 @@ def test_forbidden_transitions_are_409_with_code(org, items):
     body = assert_error(office.post(f"/api/v1/items/{closed.pk}/assign/", {}, format="json"), 409, code="transition_not_allowed")
     assert closed.code in body["detail"] and "已销号" in body["detail"]
     assert_error(edu.post(f"/api/v1/items/{closed.pk}/reports/", {"progress_text": "x"}, format="json"), 409)
-    assert_error(office.post(f"/api/v1/items/{draft.pk}/return-visits/", {"result": "passed", "findings": "x"}, format="json"), 409)
+    assert_error(
+        office.post(f"/api/v1/items/{draft.pk}/return-visits/", {"result": "passed", "findings": "x"}, format="json"), 409
+    )
     assert_error(edu.post(f"/api/v1/items/{closed.pk}/acknowledge/", {}, format="json"), 409)
-    assert_error(office.patch(f"/api/v1/items/{items['progress'].pk}/", {"deadline": days(90)}, format="json"), 409,
-                 code="deadline_fixed_after_assignment")
-    r = edu.post(f"/api/v1/items/{items['progress'].pk}/requests/", {"kind": "extension", "reason": "x", "requested_deadline": days(60)},
-                 format="json")
+    assert_error(
+        office.patch(f"/api/v1/items/{items['progress'].pk}/", {"deadline": days(90)}, format="json"),
+        409,
+        code="deadline_fixed_after_assignment",
+    )
+    r = edu.post(
+        f"/api/v1/items/{items['progress'].pk}/requests/",
+        {"kind": "extension", "reason": "x", "requested_deadline": days(60)},
+        format="json",
+    )
     assert r.status_code == 201
-    assert_error(edu.post(f"/api/v1/items/{items['progress'].pk}/requests/",
-                          {"kind": "extension", "reason": "再次申请", "requested_deadline": days(70)}, format="json"), 409, code="request_pending")
+    assert_error(
+        edu.post(
+            f"/api/v1/items/{items['progress'].pk}/requests/",
+            {"kind": "extension", "reason": "再次申请", "requested_deadline": days(70)},
+            format="json",
+        ),
+        409,
+        code="request_pending",
+    )
     decide = f"/api/v1/requests/{r.json()['id']}/decide/"
     assert office.post(decide, {"approve": False, "comment": "理由不充分"}, format="json").status_code == 200
     assert_error(office.post(decide, {"approve": True}, format="json"), 409, code="request_decided")
@@ -236,14 +388,22 @@ def test_forbidden_transitions_are_409_with_code(org, items):
 def test_who_may_act_is_403(org, items):
     edu, env, leader = client_for(org["edu_handler"]), client_for(org["env_handler"]), client_for(org["leader"])
     progress = items["progress"]
-    assert_error(edu.post("/api/v1/instructions/", {"title": "t", "kind": "leader_instruction", "issued_on": days(0), "text": "x",
-                                                    "issuer_name": "某某"}, format="json"), 403, code="office_only")
+    assert_error(
+        edu.post(
+            "/api/v1/instructions/",
+            {"title": "t", "kind": "leader_instruction", "issued_on": days(0), "text": "x", "issuer_name": "某某"},
+            format="json",
+        ),
+        403,
+        code="office_only",
+    )
     assert_error(leader.post(f"/api/v1/items/{progress.pk}/assign/", {}, format="json"), 403, code="office_only")
     assert_error(leader.post(f"/api/v1/items/{progress.pk}/reports/", {"progress_text": "x"}, format="json"), 403)
     # 环保局 is no responsible unit of this item: it cannot even see it.
     assert env.post(f"/api/v1/items/{progress.pk}/reports/", {"progress_text": "x"}, format="json").status_code == 404
-    assert_error(edu.post(f"/api/v1/items/{items['closed'].pk}/return-visits/", {"result": "passed", "findings": "x"}, format="json"),
-                 403)
+    assert_error(
+        edu.post(f"/api/v1/items/{items['closed'].pk}/return-visits/", {"result": "passed", "findings": "x"}, format="json"), 403
+    )
 
 
 def test_stale_version_is_412_and_fresh_version_succeeds(org, items):
@@ -278,7 +438,9 @@ def test_attachment_upload_rules(org, settings):
     client = client_for(org["edu_handler"])
     assert_error(client.post("/api/v1/attachments/", {}, format="multipart"), 400, field="file")
     settings.DUBAN_MAX_ATTACHMENT_BYTES = 10
-    assert_error(client.post("/api/v1/attachments/", {"file": _file("big.pdf", b"x" * 11)}, format="multipart"), 400, field="file")
+    assert_error(
+        client.post("/api/v1/attachments/", {"file": _file("big.pdf", b"x" * 11)}, format="multipart"), 400, field="file"
+    )
     settings.DUBAN_MAX_ATTACHMENT_BYTES = 1024
     r = client.post("/api/v1/attachments/", {"file": _file("ok.pdf", b"abc")}, format="multipart")
     assert r.status_code == 201 and r.json()["size"] == 3
@@ -291,13 +453,19 @@ def test_attachment_upload_rules(org, settings):
 def test_reference_instruction_items_need_no_deadline(org):
     office = client_for(org["office"])
     instruction = make_instruction(office=org["office"], nature="reference", title="参阅件")
-    r = office.post("/api/v1/items/", {"instruction_id": instruction.pk, "title": "参阅落实", "lead_unit_id": org["edu"].pk,
-                                       "owner_id": org["edu_handler"].pk}, format="json")
+    r = office.post(
+        "/api/v1/items/",
+        {"instruction_id": instruction.pk, "title": "参阅落实", "lead_unit_id": org["edu"].pk, "owner_id": org["edu_handler"].pk},
+        format="json",
+    )
     assert r.status_code == 201
     assert office.post(f"/api/v1/items/{r.json()['id']}/assign/", {}, format="json").json()["status"] == "assigned"
     other = make_instruction(office=org["office"], title="批办件")
-    r = office.post("/api/v1/items/", {"instruction_id": other.pk, "title": "须限时", "lead_unit_id": org["edu"].pk,
-                                       "owner_id": org["edu_handler"].pk}, format="json")
+    r = office.post(
+        "/api/v1/items/",
+        {"instruction_id": other.pk, "title": "须限时", "lead_unit_id": org["edu"].pk, "owner_id": org["edu_handler"].pk},
+        format="json",
+    )
     assert_error(office.post(f"/api/v1/items/{r.json()['id']}/assign/", {}, format="json"), 400, field="deadline")
 
 
@@ -346,19 +514,31 @@ def test_dates_at_the_ends_of_the_calendar_are_400_not_500(org, items):
     count (500); every date that feeds the calendar is now checked to lie in 1900–2999."""
     office = client_for(org["office"])
     closed = items["closed"]
-    r = office.post(f"/api/v1/items/{closed.pk}/return-visits/", {"result": "failed", "findings": "反弹", "new_deadline": "9999-12-31"},
-                    format="json")
+    r = office.post(
+        f"/api/v1/items/{closed.pk}/return-visits/",
+        {"result": "failed", "findings": "反弹", "new_deadline": "9999-12-31"},
+        format="json",
+    )
     assert_error(r, 400, field="new_deadline")
     assert Item.objects.get(pk=closed.pk).status == ItemStatus.CLOSED
-    r = office.post("/api/v1/instructions/", {"title": "古件", "kind": "leader_instruction", "issued_on": "0001-01-01", "text": "x",
-                                              "issuer_name": "某领导"}, format="json")
+    r = office.post(
+        "/api/v1/instructions/",
+        {"title": "古件", "kind": "leader_instruction", "issued_on": "0001-01-01", "text": "x", "issuer_name": "某领导"},
+        format="json",
+    )
     assert_error(r, 400, field="issued_on")
-    r = office.post(f"/api/v1/items/{items['progress'].pk}/requests/", {"kind": "extension", "reason": "延期", "requested_deadline": "9999-12-31"},
-                    format="json")
+    r = office.post(
+        f"/api/v1/items/{items['progress'].pk}/requests/",
+        {"kind": "extension", "reason": "延期", "requested_deadline": "9999-12-31"},
+        format="json",
+    )
     assert_error(r, 400, field="requested_deadline")
     # The far end of the range still works.
-    r = office.post(f"/api/v1/items/{closed.pk}/return-visits/", {"result": "failed", "findings": "反弹", "new_deadline": "2999-12-31"},
-                    format="json")
+    r = office.post(
+        f"/api/v1/items/{closed.pk}/return-visits/",
+        {"result": "failed", "findings": "反弹", "new_deadline": "2999-12-31"},
+        format="json",
+    )
     assert r.status_code == 201 and Item.objects.get(pk=closed.pk).deadline == datetime.date(2999, 12, 31)
 
 
@@ -367,11 +547,17 @@ def test_text_postgresql_cannot_store_is_400_naming_the_field(org, items):
     PostgreSQL (DataError, 500). supervision/api/parsers.py now refuses NUL and unpaired
     surrogates anywhere in a JSON body, naming the field by its dotted path."""
     office = client_for(org["office"])
-    body = ('{"title": "\\u6279\\u793a", "kind": "leader_instruction", "issued_on": "2026-01-01", "text": "x",'
-            ' "items": [{"external_id": "A-1", "title": "t", "lead_unit": "\\u53bf\\u6559\\u80b2\\u5c40\\u0000"}]}')
+    body = (
+        '{"title": "\\u6279\\u793a", "kind": "leader_instruction", "issued_on": "2026-01-01", "text": "x",'
+        ' "items": [{"external_id": "A-1", "title": "t", "lead_unit": "\\u53bf\\u6559\\u80b2\\u5c40\\u0000"}]}'
+    )
     r = office.generic("POST", "/api/v1/intake/instructions/", body, content_type="application/json")
     assert_error(r, 400, field="items.0.lead_unit")
-    r = office.generic("POST", f"/api/v1/items/{items['progress'].pk}/reports/", '{"progress_text": "ok \\ud800"}',
-                       content_type="application/json")
+    r = office.generic(
+        "POST",
+        f"/api/v1/items/{items['progress'].pk}/reports/",
+        '{"progress_text": "ok \\ud800"}',
+        content_type="application/json",
+    )
     assert_error(r, 400, field="progress_text")
     assert not ProgressReport.objects.filter(progress_text__startswith="ok").exists()

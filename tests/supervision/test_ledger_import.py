@@ -780,7 +780,11 @@ def test_closing_date_errors(w):
     ]
     before = counts()
     result = run(w.office, workbook(rows))
-    assert [(e.row, e.column) for e in result.errors if e.column == "办结日期"] == [(2, "办结日期"), (3, "办结日期"), (4, "办结日期")]
+    assert [(e.row, e.column) for e in result.errors if e.column == "办结日期"] == [
+        (2, "办结日期"),
+        (3, "办结日期"),
+        (4, "办结日期"),
+    ]
     assert counts() == before
 
 

@@ -44,8 +44,14 @@ def light_of(item, now):
 def test_deadline_in_working_days_skips_the_national_day_holiday(world, clock):
     clock(at(2026, 9, 28))  # Monday before 国庆
     instruction = make_instruction(office=world.office)
-    item = services.item_create(actor=world.office, instruction=instruction, title="五个工作日内报送", lead_unit=world.edu,
-                                owner=world.edu_handler, deadline_workdays=5)
+    item = services.item_create(
+        actor=world.office,
+        instruction=instruction,
+        title="五个工作日内报送",
+        lead_unit=world.edu,
+        owner=world.edu_handler,
+        deadline_workdays=5,
+    )
     assert item.deadline is None
     services.item_assign(actor=world.office, item=item)
     item.refresh_from_db()
@@ -77,48 +83,67 @@ def test_warning_date_from_share_or_remaining_days(world):
     # 一般: 67% → 5th = 10-10; 3 days before 10-12 = 10-08 → 10-08 (not a date inside the holiday).
     assert warning_date_for(start=D(2026, 9, 28), deadline=D(2026, 10, 12), urgency=Urgency.NORMAL) == D(2026, 10, 8)
     # The admin's threshold is used when set.
-    WarningThreshold.objects.update_or_create(urgency=Urgency.NORMAL, defaults={"yellow_share": Decimal("0.25"), "yellow_workdays": 1})
+    WarningThreshold.objects.update_or_create(
+        urgency=Urgency.NORMAL, defaults={"yellow_share": Decimal("0.25"), "yellow_workdays": 1}
+    )
     assert warning_date_for(start=D(2026, 11, 2), deadline=D(2026, 11, 30), urgency=Urgency.NORMAL) == D(2026, 11, 9)
 
 
 def test_lights_through_an_items_life(world, clock):
     clock(at(2026, 11, 2))
-    item = make_item(ItemStatus.IN_PROGRESS, office=world.office, lead_unit=world.edu, owner=world.edu_handler,
-                     deadline=D(2026, 11, 30))
+    item = make_item(
+        ItemStatus.IN_PROGRESS, office=world.office, lead_unit=world.edu, owner=world.edu_handler, deadline=D(2026, 11, 30)
+    )
     assert item.warning_date == D(2026, 11, 20)
     assert light_of(item, at(2026, 11, 19)) == Light.GREEN
     assert light_of(item, at(2026, 11, 20)) == Light.YELLOW
     assert light_of(item, at(2026, 11, 30, 23, 59)) == Light.RED
     assert light_of(item, at(2026, 12, 1, 0, 1)) == Light.OVERDUE
     # Extension moves the deadline and the yellow date; the original stays.
-    request = services.item_request_create(actor=world.edu_handler, item=item, kind=RequestKind.EXTENSION, reason="等待批复",
-                                           requested_deadline=D(2026, 12, 31))
+    request = services.item_request_create(
+        actor=world.edu_handler, item=item, kind=RequestKind.EXTENSION, reason="等待批复", requested_deadline=D(2026, 12, 31)
+    )
     services.item_request_decide(actor=world.office, request=request, approve=True)
     item.refresh_from_db()
     assert item.original_deadline == D(2026, 11, 30) and item.deadline == D(2026, 12, 31)
     assert light_of(item, at(2026, 12, 1)) == Light.GREEN
     # Done items have no light.
     for moment in (at(2026, 11, 19), at(2027, 3, 1)):
-        draft = make_item(ItemStatus.DRAFT, office=world.office, lead_unit=world.edu, owner=world.edu_handler,
-                          deadline=D(2026, 11, 30))
+        draft = make_item(
+            ItemStatus.DRAFT, office=world.office, lead_unit=world.edu, owner=world.edu_handler, deadline=D(2026, 11, 30)
+        )
         assert light_of(draft, moment) == Light.NONE
 
 
 def test_extra_urgent_same_day_limit_is_overdue_after_the_hour(world, clock):
     clock(at(2026, 11, 23, 9, 0))
     instruction = make_instruction(office=world.office)
-    item = services.item_create(actor=world.office, instruction=instruction, title="当天反馈", lead_unit=world.edu,
-                                owner=world.edu_handler, deadline=D(2026, 11, 23), deadline_time=datetime.time(17, 30),
-                                urgency=Urgency.EXTRA_URGENT)
+    item = services.item_create(
+        actor=world.office,
+        instruction=instruction,
+        title="当天反馈",
+        lead_unit=world.edu,
+        owner=world.edu_handler,
+        deadline=D(2026, 11, 23),
+        deadline_time=datetime.time(17, 30),
+        urgency=Urgency.EXTRA_URGENT,
+    )
     services.item_assign(actor=world.office, item=item)
     assert light_of(item, at(2026, 11, 23, 17, 29)) == Light.RED
     assert light_of(item, at(2026, 11, 23, 17, 31)) == Light.OVERDUE  # 需要当天反馈的绝不能过夜
     assert Item.objects.overdue(at(2026, 11, 23, 17, 31)).filter(pk=item.pk).exists()
     # Assigning after the hour has passed is refused.
     clock(at(2026, 11, 23, 18, 0))
-    late = services.item_create(actor=world.office, instruction=instruction, title="已过时", lead_unit=world.edu,
-                                owner=world.edu_handler, deadline=D(2026, 11, 23), deadline_time=datetime.time(17, 30),
-                                urgency=Urgency.EXTRA_URGENT)
+    late = services.item_create(
+        actor=world.office,
+        instruction=instruction,
+        title="已过时",
+        lead_unit=world.edu,
+        owner=world.edu_handler,
+        deadline=D(2026, 11, 23),
+        deadline_time=datetime.time(17, 30),
+        urgency=Urgency.EXTRA_URGENT,
+    )
     with pytest.raises(InvalidInput) as info:
         services.item_assign(actor=world.office, item=late)
     assert "deadline_time" in info.value.fields
@@ -135,30 +160,56 @@ def test_failed_return_visit_can_set_a_rectification_deadline(world):
     item = make_item(ItemStatus.CLOSED, office=world.office, lead_unit=world.edu, owner=world.edu_handler)
     original = item.original_deadline
     new = timezone.localdate() + datetime.timedelta(days=15)
-    services.return_visit_create(actor=world.office, item=item, result=ReturnVisitResult.FAILED, findings="反弹", new_deadline=new)
+    services.return_visit_create(
+        actor=world.office, item=item, result=ReturnVisitResult.FAILED, findings="反弹", new_deadline=new
+    )
     item.refresh_from_db()
     assert item.deadline == new and item.original_deadline == original and item.light in (Light.GREEN, Light.YELLOW)
     with pytest.raises(InvalidInput):
         closed = make_item(ItemStatus.CLOSED, office=world.office, lead_unit=world.edu, owner=world.edu_handler)
-        services.return_visit_create(actor=world.office, item=closed, result=ReturnVisitResult.PASSED, findings="好", new_deadline=new)
+        services.return_visit_create(
+            actor=world.office, item=closed, result=ReturnVisitResult.PASSED, findings="好", new_deadline=new
+        )
 
 
 def test_api_light_field_and_filter_agree(world):
     office = world.office
     today = timezone.localdate()
-    soon = make_item(ItemStatus.IN_PROGRESS, office=office, lead_unit=world.edu, owner=world.edu_handler,
-                     deadline=today + datetime.timedelta(days=1), title="明天到期")
-    far = make_item(ItemStatus.IN_PROGRESS, office=office, lead_unit=world.edu, owner=world.edu_handler,
-                    deadline=today + datetime.timedelta(days=90), title="远期")
+    soon = make_item(
+        ItemStatus.IN_PROGRESS,
+        office=office,
+        lead_unit=world.edu,
+        owner=world.edu_handler,
+        deadline=today + datetime.timedelta(days=1),
+        title="明天到期",
+    )
+    far = make_item(
+        ItemStatus.IN_PROGRESS,
+        office=office,
+        lead_unit=world.edu,
+        owner=world.edu_handler,
+        deadline=today + datetime.timedelta(days=90),
+        title="远期",
+    )
     late = make_item(ItemStatus.IN_PROGRESS, office=office, lead_unit=world.edu, owner=world.edu_handler, title="已超期")
     Item.objects.filter(pk=late.pk).update(deadline=today - datetime.timedelta(days=2))
-    due = make_item(ItemStatus.ACKNOWLEDGED, office=office, lead_unit=world.edu, owner=world.edu_handler,
-                    deadline=today + datetime.timedelta(days=3), title="今天到期")
+    due = make_item(
+        ItemStatus.ACKNOWLEDGED,
+        office=office,
+        lead_unit=world.edu,
+        owner=world.edu_handler,
+        deadline=today + datetime.timedelta(days=3),
+        title="今天到期",
+    )
     Item.objects.filter(pk=due.pk).update(deadline=today)
     client = client_for(office)
     rows = {r["title"]: r for r in client.get("/api/v1/items/", {"page_size": 100}).json()["results"]}
     assert rows["明天到期"]["light"] == "yellow" and rows["远期"]["light"] == "green"
-    assert rows["已超期"]["light"] == "overdue" and rows["已超期"]["is_overdue"] is True and rows["已超期"]["light_display"] == "超期"
+    assert (
+        rows["已超期"]["light"] == "overdue"
+        and rows["已超期"]["is_overdue"] is True
+        and rows["已超期"]["light_display"] == "超期"
+    )
     assert rows["今天到期"]["light"] == "red"
     for light in ("green", "yellow", "red", "overdue"):
         filtered = {r["title"] for r in client.get("/api/v1/items/", {"light": light}).json()["results"]}
@@ -170,8 +221,13 @@ def test_api_light_field_and_filter_agree(world):
 
 
 def test_threshold_change_reschedules_open_items(world, django_capture_on_commit_callbacks):
-    item = make_item(ItemStatus.IN_PROGRESS, office=world.office, lead_unit=world.edu, owner=world.edu_handler,
-                     deadline=timezone.localdate() + datetime.timedelta(days=60))
+    item = make_item(
+        ItemStatus.IN_PROGRESS,
+        office=world.office,
+        lead_unit=world.edu,
+        owner=world.edu_handler,
+        deadline=timezone.localdate() + datetime.timedelta(days=60),
+    )
     before = item.warning_date
     threshold = WarningThreshold.objects.get(urgency=Urgency.NORMAL)
     threshold.yellow_share = Decimal("0.10")

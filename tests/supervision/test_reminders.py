@@ -61,8 +61,14 @@ def recipients(item, key_part):
 def assigned(world, clock):
     """A 一般 item assigned Mon 2026-11-02 09:30, due Mon 2026-11-30, lead 教育局 + supporting 环保局."""
     clock(at(2026, 11, 2, 9, 30))
-    item = make_item(ItemStatus.ASSIGNED, office=world.office, lead_unit=world.edu, supporting_units=[world.env],
-                     owner=world.edu_handler, deadline=D(2026, 11, 30))
+    item = make_item(
+        ItemStatus.ASSIGNED,
+        office=world.office,
+        lead_unit=world.edu,
+        supporting_units=[world.env],
+        owner=world.edu_handler,
+        deadline=D(2026, 11, 30),
+    )
     return item
 
 
@@ -111,8 +117,14 @@ def test_each_step_reaches_its_circle_once(world, assigned, clock):
 def test_classified_item_reminders_skip_uncleared_people(world, clock):
     clock(at(2026, 11, 2, 9, 30))
     cleared = UserFactory(username="edu_secret", unit=world.edu, roles=[Role.UNIT_HANDLER], clearance=Classification.SECRET)
-    item = make_item(ItemStatus.IN_PROGRESS, office=world.office, lead_unit=world.edu, owner=cleared,
-                     deadline=D(2026, 11, 30), classification=Classification.SECRET)
+    item = make_item(
+        ItemStatus.IN_PROGRESS,
+        office=world.office,
+        lead_unit=world.edu,
+        owner=cleared,
+        deadline=D(2026, 11, 30),
+        classification=Classification.SECRET,
+    )
     clock(at(2026, 12, 3, 9, 1))
     reminders_process_item(item_id=item.pk)
     got = recipients(item, "step-3")
@@ -134,8 +146,9 @@ def test_listing_for_supervision_after_the_last_step(world, assigned, clock):
     assert AuditEvent.objects.filter(item=item, action="item_listed_for_supervision").count() == 1
     assert Item.objects.get(pk=item.pk).next_reminder_at is None
     # An approved extension starts a new episode: the listing is lifted, reminders rescheduled.
-    request = services.item_request_create(actor=world.edu_handler, item=item, kind=RequestKind.EXTENSION, reason="客观原因",
-                                           requested_deadline=D(2026, 12, 31))
+    request = services.item_request_create(
+        actor=world.edu_handler, item=item, kind=RequestKind.EXTENSION, reason="客观原因", requested_deadline=D(2026, 12, 31)
+    )
     services.item_request_decide(actor=world.office, request=request, approve=True)
     item.refresh_from_db()
     assert item.listed_for_supervision_at is None and item.next_reminder_at is not None
@@ -145,13 +158,22 @@ def test_listing_for_supervision_after_the_last_step(world, assigned, clock):
 def test_quiet_hours_except_for_extra_urgent(world, clock):
     # Assigned Friday 11-27 17:00 with 24 hours to sign: Saturday 17:00 is quiet → Monday 09:00.
     clock(at(2026, 11, 27, 17, 0))
-    normal = make_item(ItemStatus.ASSIGNED, office=world.office, lead_unit=world.edu, owner=world.edu_handler, deadline=D(2026, 12, 30))
+    normal = make_item(
+        ItemStatus.ASSIGNED, office=world.office, lead_unit=world.edu, owner=world.edu_handler, deadline=D(2026, 12, 30)
+    )
     ack = [r for r in schedule(normal) if r.kind == "acknowledge"][0]
     assert timezone.localtime(ack.fire_at) == at(2026, 11, 30, 9, 0)
     # 特急: signed within one hour, reminded at 18:00 on a Friday evening, nights and weekends too.
     instruction = make_instruction(office=world.office)
-    urgent = services.item_create(actor=world.office, instruction=instruction, title="特急", lead_unit=world.edu,
-                                  owner=world.edu_handler, deadline=D(2026, 11, 28), urgency=Urgency.EXTRA_URGENT)
+    urgent = services.item_create(
+        actor=world.office,
+        instruction=instruction,
+        title="特急",
+        lead_unit=world.edu,
+        owner=world.edu_handler,
+        deadline=D(2026, 11, 28),
+        urgency=Urgency.EXTRA_URGENT,
+    )
     services.item_assign(actor=world.office, item=urgent)
     ack = [r for r in schedule(Item.objects.get(pk=urgent.pk)) if r.kind == "acknowledge"][0]
     assert timezone.localtime(ack.fire_at) == at(2026, 11, 27, 18, 0)
@@ -162,8 +184,14 @@ def test_quiet_hours_except_for_extra_urgent(world, clock):
 @pytest.mark.django_db
 def test_report_reminder_follows_the_cycle(world, clock):
     clock(at(2026, 11, 2, 9, 30))
-    item = make_item(ItemStatus.IN_PROGRESS, office=world.office, lead_unit=world.edu, owner=world.edu_handler,
-                     deadline=D(2026, 12, 30), reporting_cycle="weekly")
+    item = make_item(
+        ItemStatus.IN_PROGRESS,
+        office=world.office,
+        lead_unit=world.edu,
+        owner=world.edu_handler,
+        deadline=D(2026, 12, 30),
+        reporting_cycle="weekly",
+    )
     report = [r for r in schedule(item) if r.kind == "report"][0]
     assert timezone.localtime(report.fire_at) == at(2026, 11, 9, 9, 0)
     clock(at(2026, 11, 6, 10, 0))
@@ -175,8 +203,12 @@ def test_report_reminder_follows_the_cycle(world, clock):
 @pytest.mark.django_db
 def test_closed_items_are_not_reminded_and_claims_use_the_lease(world, clock):
     clock(at(2026, 11, 2, 9, 30))
-    done = make_item(ItemStatus.CLOSED, office=world.office, lead_unit=world.edu, owner=world.edu_handler, deadline=D(2026, 11, 30))
-    live = make_item(ItemStatus.IN_PROGRESS, office=world.office, lead_unit=world.edu, owner=world.edu_handler, deadline=D(2026, 11, 30))
+    done = make_item(
+        ItemStatus.CLOSED, office=world.office, lead_unit=world.edu, owner=world.edu_handler, deadline=D(2026, 11, 30)
+    )
+    live = make_item(
+        ItemStatus.IN_PROGRESS, office=world.office, lead_unit=world.edu, owner=world.edu_handler, deadline=D(2026, 11, 30)
+    )
     now = at(2026, 11, 25, 9, 1)
     assert reminders_claim_due(now=now) == [live.pk]
     assert reminders_claim_due(now=now) == []  # leased
@@ -189,9 +221,18 @@ def test_concurrent_sweeps_yield_exactly_the_expected_reminders(world, clock):
     """Two sweeps (two beat schedulers) at the same moment, each processing what it claimed, then
     both again: every (item, step, recipient) exactly once."""
     clock(at(2026, 11, 2, 9, 30))
-    items = [make_item(ItemStatus.IN_PROGRESS, office=world.office, lead_unit=world.edu, supporting_units=[world.env],
-                       owner=world.edu_handler, deadline=D(2026, 11, 25), title=f"事项{n}")
-             for n in range(12)]
+    items = [
+        make_item(
+            ItemStatus.IN_PROGRESS,
+            office=world.office,
+            lead_unit=world.edu,
+            supporting_units=[world.env],
+            owner=world.edu_handler,
+            deadline=D(2026, 11, 25),
+            title=f"事项{n}",
+        )
+        for n in range(12)
+    ]
     # Due Wed 11-25; on Mon 11-30 10:00 the item is 3 working days overdue (26, 27, 30).
     now = at(2026, 11, 30, 10, 0)
     clock(now)
@@ -233,10 +274,14 @@ def test_a_due_step_moved_into_the_past_is_not_missed(world, clock):
     """Reopened after a failed return visit at 10:00 with a rectification deadline of tomorrow:
     the "1 working day before" step (today 09:00) already lies in the past but was never sent."""
     clock(at(2026, 11, 2, 9, 30))
-    item = make_item(ItemStatus.CLOSED, office=world.office, lead_unit=world.edu, owner=world.edu_handler, deadline=D(2026, 11, 30))
+    item = make_item(
+        ItemStatus.CLOSED, office=world.office, lead_unit=world.edu, owner=world.edu_handler, deadline=D(2026, 11, 30)
+    )
     now = at(2026, 11, 24, 10, 0)  # Tuesday
     clock(now)
-    services.return_visit_create(actor=world.office, item=item, result="failed", findings="问题反弹", new_deadline=D(2026, 11, 25))
+    services.return_visit_create(
+        actor=world.office, item=item, result="failed", findings="问题反弹", new_deadline=D(2026, 11, 25)
+    )
     item.refresh_from_db()
     assert item.next_reminder_at == now
     assert reminders_claim_due(now=now) == [item.pk]

@@ -171,8 +171,9 @@ def test_services_refuse_records_above_the_actors_clearance(world):
     secret = make_instruction(office=world.office, classification=Classification.SECRET)
     with pytest.raises(NotVisible):
         services.instruction_update(actor=world.office_low, instruction=secret, title="越权修改")
-    item = make_item(ItemStatus.DRAFT, office=world.office, lead_unit=world.edu, owner=world.edu_handler,
-                     classification=Classification.SECRET)
+    item = make_item(
+        ItemStatus.DRAFT, office=world.office, lead_unit=world.edu, owner=world.edu_handler, classification=Classification.SECRET
+    )
     with pytest.raises(NotVisible):
         services.item_assign(actor=world.office_low, item=item)
     item.refresh_from_db()
