@@ -37,6 +37,20 @@ from .models import (
 )
 
 
+class ServiceErrorsAsMessagesMixin:
+    """Admin forms that save through a service: when the service refuses (and its transaction rolls
+    back), say why on the page instead of a 500."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as exc:
+            # The service refused (and its transaction rolled back): say why instead of a 500.
+            details = "；".join(f"{k}: {'，'.join(map(str, v))}" for k, v in exc.fields.items())
+            messages.error(request, f"{exc.message}{'（' + details + '）' if details else ''}")
+            return HttpResponseRedirect(request.get_full_path())
+
+
 class ReadOnlyAdminMixin:
     """Viewable, never added, changed or deleted from the admin."""
 
@@ -84,7 +98,7 @@ class InstructionAttachmentInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Instruction)
-class InstructionAdmin(admin.ModelAdmin):
+class InstructionAdmin(ServiceErrorsAsMessagesMixin, admin.ModelAdmin):
     form = InstructionAdminForm
     list_display = ("title", "kind", "nature", "issuing_leader", "document_number", "issued_on", "classification", "created_by")
     list_filter = ("kind", "nature", "classification", "issued_on")
@@ -122,15 +136,6 @@ class InstructionAdmin(admin.ModelAdmin):
         obj.version = saved.version
         obj.created_by_id = saved.created_by_id
         obj.created_at = saved.created_at
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except DomainError as exc:
-            # The service refused (and its transaction rolled back): say why instead of a 500.
-            details = "；".join(f"{k}: {'，'.join(map(str, v))}" for k, v in exc.fields.items())
-            messages.error(request, f"{exc.message}{'（' + details + '）' if details else ''}")
-            return HttpResponseRedirect(request.get_full_path())
 
 
 class AssignmentInline(ReadOnlyAdminMixin, admin.TabularInline):

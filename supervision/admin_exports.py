@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpResponseRedirect
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .admin import ServiceErrorsAsMessagesMixin  # defined before admin.py imports this module
 from .errors import DomainError
 from .models_exports import ExportApproval
 from .services_exports import export_approval_grant, export_approval_revoke
@@ -34,7 +34,7 @@ class ExportApprovalForm(forms.ModelForm):
 
 
 @admin.register(ExportApproval)
-class ExportApprovalAdmin(admin.ModelAdmin):
+class ExportApprovalAdmin(ServiceErrorsAsMessagesMixin, admin.ModelAdmin):
     form = ExportApprovalForm
     list_display = (
         "grantee",
@@ -89,15 +89,6 @@ class ExportApprovalAdmin(admin.ModelAdmin):
         obj.approved_by_id = saved.approved_by_id
         obj.approved_at = saved.approved_at
         obj.valid_from = saved.valid_from
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except DomainError as exc:
-            # The service refused (and its transaction rolled back): say why instead of a 500.
-            details = "；".join(f"{k}: {'，'.join(map(str, v))}" for k, v in exc.fields.items())
-            messages.error(request, f"{exc.message}{'（' + details + '）' if details else ''}")
-            return HttpResponseRedirect(request.get_full_path())
 
     @admin.action(description=_("撤销所选审批"))
     def revoke_selected(self, request, queryset):

@@ -55,6 +55,7 @@ from .choices import Light
 from .choices_accountability import ReasonKind, Ruling
 from .errors import InvalidInput, NotPermitted
 from .export_policy import detail_export_allowed
+from .ledger_export import XLSX_CONTENT_TYPE  # noqa: F401 - the workbook's content type, defined once
 from .models import Category, Item, OverdueExplanation, Referral
 from .querysets_accountability import explanations_visible_to
 from .workcalendar import workdays_in_range
@@ -76,7 +77,6 @@ from .xlsx_layout import (
 )
 
 Date = datetime.date
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 QUARTER_NAMES = {1: "第一季度", 2: "第二季度", 3: "第三季度", 4: "第四季度"}
 # Months shown around the period in the trend sheet (one before, one after: "in and around").
 TREND_MARGIN_MONTHS = 1

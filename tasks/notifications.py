@@ -55,11 +55,11 @@ def channel_reaches(user: User, channel: str) -> bool:
     return channel == Channel.INBOX
 
 
-def retry_delay(attempts: int) -> datetime.timedelta:
-    """Wait after the `attempts`-th failure: base·2^(n-1) capped, half of it jittered."""
-    ceiling = min(
-        settings.DUBAN_DELIVERY_RETRY_MAX_SECONDS, settings.DUBAN_DELIVERY_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)
-    )
+def retry_delay(attempts: int, *, max_seconds: int | None = None) -> datetime.timedelta:
+    """Wait after the `attempts`-th failure: base·2^(n-1) capped (at DUBAN_DELIVERY_RETRY_MAX_SECONDS
+    unless the channel says otherwise), half of it jittered so retries do not arrive together."""
+    cap = settings.DUBAN_DELIVERY_RETRY_MAX_SECONDS if max_seconds is None else max_seconds
+    ceiling = min(cap, settings.DUBAN_DELIVERY_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0))
     return datetime.timedelta(seconds=ceiling / 2 + random.uniform(0, ceiling / 2))
 
 

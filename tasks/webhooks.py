@@ -29,7 +29,6 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import json
-import random
 import secrets
 import socket
 import time
@@ -60,6 +59,7 @@ from .choices import OPEN_DELIVERY_STATUSES, DeliveryStatus
 from .choices_webhooks import WebhookEventType
 from .models_webhooks import WebhookDelivery, WebhookSubscription
 from .notifications import MAX_ERROR_LENGTH
+from .notifications import retry_delay as notification_retry_delay
 
 E = WebhookEventType
 
@@ -91,11 +91,9 @@ def max_attempts() -> int:
 
 
 def retry_delay(attempts: int) -> datetime.timedelta:
-    """Wait after the `attempts`-th failure: base·2^(n-1) capped, half of it jittered, so the
-    queued events of a receiver that comes back do not all arrive in the same second."""
-    cap = int(getattr(settings, "DUBAN_WEBHOOK_RETRY_MAX_SECONDS", 1800))
-    ceiling = min(cap, settings.DUBAN_DELIVERY_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0))
-    return datetime.timedelta(seconds=ceiling / 2 + random.uniform(0, ceiling / 2))
+    """The outbox's backoff with jitter, capped longer for OA systems (DUBAN_WEBHOOK_RETRY_MAX_SECONDS),
+    so the queued events of a receiver that comes back do not all arrive in the same second."""
+    return notification_retry_delay(attempts, max_seconds=settings.DUBAN_WEBHOOK_RETRY_MAX_SECONDS)
 
 
 # ---------------------------------------------------------------------------------------------
