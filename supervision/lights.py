@@ -39,12 +39,18 @@ def _now_parts(now: datetime.datetime | None) -> tuple[datetime.date, datetime.t
 RUNNING_Q = Q(status__in=OPEN_STATUSES, deadline__isnull=False)
 
 
+def _past_due_q(today: datetime.date, time_now: datetime.time) -> Q:
+    # Written as a range on the deadline (`<= today`) and a refinement, so the partial index on open
+    # deadlines is read only up to today instead of being filtered whole.
+    return Q(deadline__lte=today) & (Q(deadline__lt=today) | Q(deadline_time__isnull=False, deadline_time__lt=time_now))
+
+
 def running_light_q(light: str, now: datetime.datetime | None = None) -> Q:
     """Which running light (overdue, red, yellow, green) an item has, for an item already known to
     be running (open, with a deadline). `light_q` is this and `RUNNING_Q`; counts grouped by status
     use it alone and add up the open statuses, which saves testing the status on every row."""
     today, time_now = _now_parts(now)
-    past_due = Q(deadline__lt=today) | Q(deadline=today, deadline_time__isnull=False, deadline_time__lt=time_now)
+    past_due = _past_due_q(today, time_now)
     return {
         Light.OVERDUE: past_due,
         Light.RED: Q(deadline=today) & ~past_due,
@@ -54,16 +60,22 @@ def running_light_q(light: str, now: datetime.datetime | None = None) -> Q:
 
 
 def light_q(light: str, now: datetime.datetime | None = None) -> Q:
-    """The condition for one light; the `Case` below and the filters are built from these."""
+    """The condition for one light; filters and counts are built from these."""
     if Light(light) == Light.NONE:
         return ~RUNNING_Q
     return RUNNING_Q & running_light_q(light, now)
 
 
 def light_case(now: datetime.datetime | None = None) -> Case:
+    """The light of each row: the conditions of `light_q` taken in order, so each branch only adds
+    what tells it from the ones before (a much shorter expression for PostgreSQL to plan per list)."""
+    today, time_now = _now_parts(now)
     return Case(
-        *(When(light_q(light, now), then=Value(light.value)) for light in (Light.OVERDUE, Light.RED, Light.YELLOW, Light.GREEN)),
-        default=Value(Light.NONE.value),
+        When(~RUNNING_Q, then=Value(Light.NONE.value)),
+        When(_past_due_q(today, time_now), then=Value(Light.OVERDUE.value)),
+        When(deadline=today, then=Value(Light.RED.value)),
+        When(warning_date__lte=today, then=Value(Light.YELLOW.value)),
+        default=Value(Light.GREEN.value),
         output_field=CharField(),
     )
 

@@ -1,3 +1,4 @@
+from django.utils.translation import get_language
 from rest_framework import serializers
 
 from accounts.models import Unit, User
@@ -9,10 +10,16 @@ class LabelField(serializers.CharField):
 
     def __init__(self, choices, **kwargs):
         self.labels = dict(choices)
+        # The labels translated once per language, not once per row and field.
+        self.translated: dict[str | None, dict] = {}
         super().__init__(read_only=True, **kwargs)
 
     def to_representation(self, value) -> str:
-        return str(self.labels.get(value, value))
+        language = get_language()
+        labels = self.translated.get(language)
+        if labels is None:
+            labels = self.translated[language] = {key: str(label) for key, label in self.labels.items()}
+        return labels[value] if value in labels else str(value)
 
 
 class UnitBriefSerializer(serializers.ModelSerializer):

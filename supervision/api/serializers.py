@@ -39,6 +39,8 @@ from supervision.models import (
 )
 from supervision.workcalendar import EARLIEST_DATE, LATEST_DATE
 
+from .representation import CompiledOutputMixin
+
 # ---------------------------------------------------------------------------------------------
 # Output
 
@@ -70,7 +72,7 @@ class InstructionBriefSerializer(serializers.ModelSerializer):
         fields = ["id", "title", "kind", "kind_display", "nature", "document_number", "issuing_leader", "issuer_name"]
 
 
-class InstructionSerializer(serializers.ModelSerializer):
+class InstructionSerializer(CompiledOutputMixin, serializers.ModelSerializer):
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
     nature_display = serializers.CharField(source="get_nature_display", read_only=True)
     classification_display = serializers.CharField(source="get_classification_display", read_only=True)
@@ -112,14 +114,14 @@ class AssignmentSerializer(serializers.ModelSerializer):
         fields = ["unit", "role", "role_display", "acknowledged_at", "acknowledged_by", "may_view_all_reports"]
 
 
-class ItemSerializer(serializers.ModelSerializer):
+class ItemSerializer(CompiledOutputMixin, serializers.ModelSerializer):
     status_display = LabelField(ItemStatus.choices, source="status")
     urgency_display = LabelField(Urgency.choices, source="urgency")
     classification_display = LabelField(Classification.choices, source="classification")
     reporting_cycle_display = LabelField(ReportingCycle.choices, source="reporting_cycle")
     is_overdue = serializers.BooleanField(read_only=True)
     light = serializers.ChoiceField(choices=Light.choices, read_only=True, help_text=_("红黄绿灯，规则见 supervision/lights.py"))
-    light_display = serializers.SerializerMethodField()
+    light_display = LabelField(Light.choices, source="light")
     category = CategorySerializer(read_only=True)
     instruction = InstructionBriefSerializer(read_only=True)
     lead_unit = UnitBriefSerializer(read_only=True)
@@ -167,15 +169,12 @@ class ItemSerializer(serializers.ModelSerializer):
             "version",
         ]
 
-    def get_light_display(self, item) -> str:
-        return Light(item.light).label
-
     def get_supporting_units(self, item) -> list[dict]:
         # Read from the prefetched assignments: no query per row.
         return [{"id": a.unit.pk, "name": a.unit.name} for a in item.assignments.all() if a.role == "supporting"]
 
 
-class ProgressReportSerializer(serializers.ModelSerializer):
+class ProgressReportSerializer(CompiledOutputMixin, serializers.ModelSerializer):
     unit = UnitBriefSerializer(read_only=True)
     submitted_by = UserBriefSerializer(read_only=True)
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
@@ -199,7 +198,7 @@ class ProgressReportSerializer(serializers.ModelSerializer):
         ]
 
 
-class ItemRequestSerializer(serializers.ModelSerializer):
+class ItemRequestSerializer(CompiledOutputMixin, serializers.ModelSerializer):
     item = serializers.SerializerMethodField()
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)

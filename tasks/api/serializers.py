@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from accounts.api.serializers import UserBriefSerializer
+from supervision.api.representation import CompiledOutputMixin
 from supervision.models import Item
 from tasks.models import Delivery, Notification
 
@@ -15,7 +16,7 @@ class NotificationItemSerializer(serializers.ModelSerializer):
         fields = ["id", "code"]
 
 
-class NotificationSerializer(serializers.ModelSerializer):
+class NotificationSerializer(CompiledOutputMixin, serializers.ModelSerializer):
     item = NotificationItemSerializer(read_only=True, allow_null=True)
     is_read = serializers.BooleanField(read_only=True)
 

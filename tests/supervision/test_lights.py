@@ -241,3 +241,51 @@ def test_threshold_change_reschedules_open_items(world, django_capture_on_commit
     assert item.warning_date < before
     with pytest.raises(NotPermitted):
         services.warning_threshold_save(actor=world.edu_handler, threshold=threshold)
+
+
+def test_row_light_is_the_one_light_whose_filter_matches(world):
+    """`light_case` (the light on every list row) takes the conditions in order; `light_q` (the
+    filters and counts) states each one whole. They must give every item exactly the same light,
+    at the edges too: due today before and after the hour, no time of day, warning date today."""
+    from supervision.lights import light_case, light_q
+
+    now = at(2026, 11, 26, 10, 0)
+    today = now.date()
+    template = make_item(ItemStatus.IN_PROGRESS, office=world.office, lead_unit=world.edu, owner=world.edu_handler)
+    fields = {f.attname: getattr(template, f.attname) for f in Item._meta.concrete_fields if f.attname not in ("id", "code")}
+    grid = []
+    deadlines = [
+        None,
+        today - datetime.timedelta(days=3),
+        today,
+        today + datetime.timedelta(days=1),
+        today + datetime.timedelta(days=9),
+    ]
+    times = [None, datetime.time(9, 59), datetime.time(10, 1)]
+    warnings = [None, today - datetime.timedelta(days=1), today, today + datetime.timedelta(days=2)]
+    for status in ItemStatus.values:
+        for deadline in deadlines:
+            for deadline_time in times:
+                for warning_date in warnings:
+                    grid.append(
+                        Item(
+                            **{
+                                **fields,
+                                "code": f"L{len(grid):05d}",
+                                "status": status,
+                                "deadline": deadline,
+                                "deadline_time": deadline_time,
+                                "warning_date": warning_date,
+                            }
+                        )
+                    )
+    Item.objects.bulk_create(grid)
+    rows = dict(Item.objects.filter(code__startswith="L").annotate(row_light=light_case(now)).values_list("code", "row_light"))
+    matches = {code: [] for code in rows}
+    for light in Light.values:
+        for code in Item.objects.filter(code__startswith="L").filter(light_q(light, now)).values_list("code", flat=True):
+            matches[code].append(light)
+    assert len(rows) == len(grid) == len(ItemStatus.values) * 60
+    assert {code: [light] for code, light in rows.items()} == matches
+    # Every light occurs in the grid, so the comparison covers each branch.
+    assert set(rows.values()) == set(Light.values)
