@@ -52,6 +52,28 @@ def leader_tokens(db: str, n: int) -> list[str]:
         return tokens
 
 
+def writer_pairs(db: str, n: int = 50) -> list[str]:
+    """ "token:item" for unit handlers of the lead unit of open items (they may report on them)."""
+    with psycopg.connect(pg_url(db)) as conn:
+        rows = conn.execute(
+            "SELECT DISTINCT ON (u.id) u.id, i.id FROM supervision_item i JOIN accounts_user u ON u.unit_id = i.lead_unit_id "
+            "JOIN accounts_roleassignment r ON r.user_id = u.id AND r.role = 'unit_handler' "
+            "WHERE i.status IN ('acknowledged', 'in_progress') AND u.is_active AND u.clearance >= i.classification "
+            "ORDER BY u.id, i.id LIMIT %s",
+            [n],
+        ).fetchall()
+        pairs = []
+        for user_id, item_id in rows:
+            row = conn.execute("SELECT key FROM authtoken_token WHERE user_id = %s", [user_id]).fetchone()
+            if row is None:
+                row = conn.execute(
+                    "INSERT INTO authtoken_token (key, created, user_id) VALUES (%s, now(), %s) RETURNING key",
+                    [secrets.token_hex(20), user_id],
+                ).fetchone()
+            pairs.append(f"{row[0]}:{item_id}")
+        return pairs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", default="duban_bench_1m")
@@ -59,6 +81,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
     parser.add_argument("--stats-cache", type=int, default=60, help="seconds figures are shared (0: every request computes)")
+    parser.add_argument(
+        "--writes-per-minute", type=float, default=0, help="progress reports filed meanwhile by one unit handler (0: none)"
+    )
     args = parser.parse_args()
 
     tokens = leader_tokens(args.database, args.users)
@@ -68,7 +93,9 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             prefix = str(Path(tmp) / "run")
-            env = dict(os.environ, BENCH_TOKENS=",".join(tokens))
+            env = dict(os.environ, BENCH_TOKENS=",".join(tokens), BENCH_WRITES_PER_MINUTE=str(args.writes_per_minute))
+            if args.writes_per_minute > 0:
+                env["BENCH_WRITERS"] = ",".join(writer_pairs(args.database))
             log = open(Path(tmp) / "locust.log", "w")  # noqa: SIM115 - read back below on failure
             subprocess.run(
                 [
@@ -77,9 +104,9 @@ def main() -> None:
                     str(ROOT / "bench/locustfile_dashboard.py"),
                     "--headless",
                     "-u",
-                    str(args.users),
+                    str(args.users + (1 if args.writes_per_minute > 0 else 0)),
                     "-r",
-                    str(args.users),
+                    str(args.users + 1),
                     "-t",
                     f"{args.seconds}s",
                     "--host",
@@ -108,7 +135,7 @@ def main() -> None:
 
     print(
         f"{args.users} leaders (distinct tokens) for {args.seconds} s on {args.database}, gunicorn {args.workers} sync workers, "
-        f"think time 1–3 s; stats cache {args.stats_cache} s; load average before {load_before:.2f}, after {os.getloadavg()[0]:.2f}"
+        f"think time 1–3 s; stats cache {args.stats_cache} s; {args.writes_per_minute:g} ledger writes a minute; load average before {load_before:.2f}, after {os.getloadavg()[0]:.2f}"
     )
     print(f"{'request':<14} {'requests':>9} {'errors':>7} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
     for row in rows:

@@ -239,9 +239,12 @@ DUBAN_SMS_MAX_LENGTH = env.int("DUBAN_SMS_MAX_LENGTH", default=300)
 DUBAN_WEBHOOK_URL = env("DUBAN_WEBHOOK_URL", default="")
 DUBAN_WEBHOOK_SECRET = env("DUBAN_WEBHOOK_SECRET", default="")
 DUBAN_WEBHOOK_TIMEOUT = env.float("DUBAN_WEBHOOK_TIMEOUT", default=10.0)
-# Dashboard figures are shared between viewers of the same scope for this long at most (every
-# committed ledger write invalidates them at once; see supervision/stats_cache.py). 0 turns it off.
+# Dashboard figures are shared between viewers of the same scope for this long at most (the lights
+# move with the clock; see supervision/stats_cache.py). 0 turns sharing off.
 DUBAN_STATS_CACHE_SECONDS = env.int("DUBAN_STATS_CACHE_SECONDS", default=60)
+# After a ledger write, shared figures computed before it are served at most this long (seconds)
+# after they were computed; supervision/stats_cache.py says why. 0: a write is seen at once.
+DUBAN_STATS_MAX_LAG_SECONDS = env.int("DUBAN_STATS_MAX_LAG_SECONDS", default=30)
 # Webhook subscriptions of OA systems (tasks/webhooks.py): more patient than the person-facing
 # channels, so an OA system down for a maintenance window still gets every event in order: 12
 # attempts, backoff capped at 30 min (≈1.5–3 h in all). The cap stays under the Redis visibility

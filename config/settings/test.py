@@ -13,3 +13,4 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = BASE_DIR / "var" / "test-media"
 # Figures computed afresh in every test (tests/supervision/test_stats_cache.py turns the cache on).
 DUBAN_STATS_CACHE_SECONDS = 0
+DUBAN_STATS_MAX_LAG_SECONDS = 0

@@ -104,8 +104,17 @@ def _rate(key: str) -> serializers.FloatField:
     return serializers.FloatField(allow_null=True, min_value=0, max_value=1, help_text=DEFINITIONS[key])
 
 
-class SummarySerializer(serializers.Serializer):
+class FiguresSerializer(serializers.Serializer):
     period = PeriodSerializer()
+    as_of = serializers.DateTimeField(
+        help_text=_(
+            "这些数字的计算时间。相同范围的查看者共用统计结果：台账有变动后，之前算出的数字至多再用 "
+            "DUBAN_STATS_MAX_LAG_SECONDS 秒（默认 30 秒），不论有无变动至多用 DUBAN_STATS_CACHE_SECONDS 秒（默认 60 秒）"
+        )
+    )
+
+
+class SummarySerializer(FiguresSerializer):
     total = FigureSerializer(help_text=_("统计范围内的全部事项"))
     by_status = StatusCountSerializer(many=True, help_text=_("各状态事项数（当前）"))
     by_light = LightCountSerializer(many=True, help_text=_("红黄绿灯事项数（当前）"))
@@ -160,26 +169,22 @@ class CategoryRowSerializer(GroupFiguresSerializer):
     category = NamedRefSerializer(allow_null=True, help_text=_("类别；null 为未分类"))
 
 
-class UnitRankingSerializer(serializers.Serializer):
-    period = PeriodSerializer()
+class UnitRankingSerializer(FiguresSerializer):
     order = serializers.CharField()
     results = UnitRowSerializer(many=True)
 
 
-class LeaderRankingSerializer(serializers.Serializer):
-    period = PeriodSerializer()
+class LeaderRankingSerializer(FiguresSerializer):
     order = serializers.CharField()
     results = LeaderRowSerializer(many=True)
 
 
-class KindRankingSerializer(serializers.Serializer):
-    period = PeriodSerializer()
+class KindRankingSerializer(FiguresSerializer):
     order = serializers.CharField()
     results = KindRowSerializer(many=True)
 
 
-class CategoryRankingSerializer(serializers.Serializer):
-    period = PeriodSerializer()
+class CategoryRankingSerializer(FiguresSerializer):
     order = serializers.CharField()
     results = CategoryRowSerializer(many=True)
 
@@ -191,6 +196,5 @@ class TrendMonthSerializer(serializers.Serializer):
     overdue_at_month_end = NullableFigureSerializer(help_text=_("月末超期事项"))
 
 
-class TrendSerializer(serializers.Serializer):
-    period = PeriodSerializer()
+class TrendSerializer(FiguresSerializer):
     months = TrendMonthSerializer(many=True)

@@ -55,8 +55,8 @@ class StatsView(GenericAPIView):
 
 def _ranking(view: StatsView, request, selector) -> Response:
     scope, data = view.parse(request)
-    results = cached(scope, selector, order=data["order"])
-    return Response({"period": stats.period_out(scope.period), "order": data["order"], "results": results})
+    results, as_of = cached(scope, selector, order=data["order"])
+    return Response({"period": stats.period_out(scope.period), "as_of": as_of, "order": data["order"], "results": results})
 
 
 class SummaryView(StatsView):
@@ -83,7 +83,8 @@ class SummaryView(StatsView):
     )
     def get(self, request):
         scope, _ = self.parse(request)
-        return Response(cached(scope, stats.summary))
+        figures, as_of = cached(scope, stats.summary)
+        return Response({**figures, "as_of": as_of})
 
 
 class UnitRankingView(StatsView):
@@ -162,4 +163,5 @@ class TrendView(StatsView):
         scope, data = self.parse(request)
         months = stats.trend_months(period=scope.period, months=data["months"], today=scope.today)
         covered = stats.Period(months[0], stats.month_last_day(months[-1]), scope.period.quarter)
-        return Response({"period": stats.period_out(covered), "months": cached(scope, stats.trend, months)})
+        months_out, as_of = cached(scope, stats.trend, months)
+        return Response({"period": stats.period_out(covered), "as_of": as_of, "months": months_out})

@@ -248,12 +248,17 @@ def dashboard(*, user: User, params: Mapping) -> dict:
     """Everything the dashboard shows, from the stats functions the API calls with the same scope."""
     scope, data = parse(user=user, params=params)
     months = stats.trend_months(period=scope.period, months=data["months"], today=scope.today)
-    summary = with_page_links(cached(scope, stats.summary))
-    units = with_rate_texts(with_page_links(cached(scope, stats.by_unit, order=data["order"])))
-    trend = with_page_links(cached(scope, stats.trend, months))
+    summary, summary_at = cached(scope, stats.summary)
+    units, units_at = cached(scope, stats.by_unit, order=data["order"])
+    trend, trend_at = cached(scope, stats.trend, months)
+    summary = with_page_links(summary)
+    units = with_rate_texts(with_page_links(units))
+    trend = with_page_links(trend)
     quarter, workbook = workbook_url(params=params, period=scope.period, today=scope.today)
     return {
         "period": scope.period,
+        # The oldest of the figures shown (shared figures may lag a recent write by a few seconds).
+        "as_of": min(summary_at, units_at, trend_at),
         "summary": summary,
         "rates": [
             _rate("implementation_rate", _("落实率"), summary["implementation_rate"]),

@@ -135,7 +135,13 @@ def test_dashboard_figures_equal_the_stats_api(viewer_client, ledger, world, par
     response = viewer_client.get("/dashboard/", params)
     assert response.status_code == 200
     context = response.context
-    assert strip_links(context["summary"]) == api(ledger.viewer, "/api/v1/stats/summary/", params)
+    summary_api = api(ledger.viewer, "/api/v1/stats/summary/", params)
+    # When the figures were computed: on the page too (here computed per request, so the page's
+    # are no later than the API's that came after).
+    as_of = summary_api.pop("as_of")
+    assert context["as_of"].isoformat() <= as_of
+    assert f"数据截至 {context['as_of']:%Y-%m-%d %H:%M:%S}" in response.content.decode()
+    assert strip_links(context["summary"]) == summary_api
     units_api = api(ledger.viewer, "/api/v1/stats/units/", params)
     assert strip_links(context["units"]) == units_api["results"]
     trend_api = api(ledger.viewer, "/api/v1/stats/trend/", params)
