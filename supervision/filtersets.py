@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django_filters import fields as django_filters_fields
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -33,25 +34,36 @@ class IdFilter(filters.NumberFilter):
     field_class = forms.IntegerField
 
 
+class _ChoicesField(django_filters_fields.MultipleChoiceField):
+    def clean(self, value):
+        # `?urgency=` (a form or an OA system sending an empty field) means no filter, as it does for
+        # every other filter; Django would answer "  不在可用的选项中" for the empty value.
+        return super().clean([v for v in (value or []) if v not in ("", None)])
+
+
+class ChoicesFilter(filters.MultipleChoiceFilter):
+    """One or more of the choices (`?status=a&status=b`); empty values are ignored."""
+
+    field_class = _ChoicesField
+
+
 class ItemFilterSet(filters.FilterSet):
-    status = filters.MultipleChoiceFilter(choices=ItemStatus.choices, label=_("状态"))
+    status = ChoicesFilter(choices=ItemStatus.choices, label=_("状态"))
     unit = IdFilter(method="filter_unit", label=_("责任单位（含下级单位，牵头或配合）"))
     lead_unit = IdFilter(field_name="lead_unit_id", label=_("牵头单位"))
     owner = IdFilter(field_name="owner_id", label=_("责任人"))
     category = IdFilter(field_name="category_id", label=_("类别"))
     instruction = IdFilter(field_name="instruction_id", label=_("批示件"))
-    instruction_kind = filters.MultipleChoiceFilter(
-        field_name="instruction__kind", choices=InstructionKind.choices, label=_("来源类型")
-    )
+    instruction_kind = ChoicesFilter(field_name="instruction__kind", choices=InstructionKind.choices, label=_("来源类型"))
     issuing_leader = IdFilter(field_name="instruction__issuing_leader_id", label=_("批示领导"))
-    urgency = filters.MultipleChoiceFilter(choices=Urgency.choices, label=_("紧急程度"))
+    urgency = ChoicesFilter(choices=Urgency.choices, label=_("紧急程度"))
     classification = filters.TypedChoiceFilter(choices=Classification.choices, coerce=int, label=_("密级"))
     deadline = filters.DateFromToRangeFilter(label=_("办理时限范围（deadline_after / deadline_before）"))
     overdue = filters.BooleanFilter(method="filter_overdue", label=_("是否超期"))
     listed = filters.BooleanFilter(
         field_name="listed_for_supervision_at", lookup_expr="isnull", exclude=True, label=_("是否挂牌督办")
     )
-    light = filters.MultipleChoiceFilter(choices=Light.choices, method="filter_light", label=_("红黄绿灯"))
+    light = ChoicesFilter(choices=Light.choices, method="filter_light", label=_("红黄绿灯"))
     q = filters.CharFilter(method="filter_text", label=_("搜索事项名称或台账编号"))
     # The statistics' drill-downs (supervision/stats.py) use these, so a figure and its list agree.
     supporting_unit = IdFilter(method="filter_supporting_unit", label=_("配合单位（不含下级单位）"))
@@ -113,7 +125,7 @@ class ItemFilterSet(filters.FilterSet):
 
 
 class InstructionFilterSet(filters.FilterSet):
-    kind = filters.MultipleChoiceFilter(choices=InstructionKind.choices, label=_("来源类型"))
+    kind = ChoicesFilter(choices=InstructionKind.choices, label=_("来源类型"))
     nature = filters.ChoiceFilter(choices=InstructionNature.choices, label=_("批示性质"))
     issuing_leader = IdFilter(field_name="issuing_leader_id", label=_("批示领导"))
     issued_on = filters.DateFromToRangeFilter(label=_("批示日期范围"))
@@ -129,8 +141,8 @@ class InstructionFilterSet(filters.FilterSet):
 
 
 class ItemRequestFilterSet(filters.FilterSet):
-    kind = filters.MultipleChoiceFilter(choices=RequestKind.choices, label=_("申请类型"))
-    status = filters.MultipleChoiceFilter(choices=RequestStatus.choices, label=_("审批状态"))
+    kind = ChoicesFilter(choices=RequestKind.choices, label=_("申请类型"))
+    status = ChoicesFilter(choices=RequestStatus.choices, label=_("审批状态"))
     item = IdFilter(field_name="item_id", label=_("事项"))
 
     class Meta:

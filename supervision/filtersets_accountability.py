@@ -7,13 +7,13 @@ from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 
 from .choices_accountability import ExplanationStatus, NoticeKind, NoticeStatus, ReasonKind, Ruling
-from .filtersets import IdFilter
+from .filtersets import ChoicesFilter, IdFilter
 from .models import Notice, OverdueExplanation
 from .querysets_accountability import notice_entries_visible_to
 
 
 class OverdueExplanationFilterSet(filters.FilterSet):
-    status = filters.MultipleChoiceFilter(choices=ExplanationStatus.choices, label=_("状态"))
+    status = ChoicesFilter(choices=ExplanationStatus.choices, label=_("状态"))
     item = IdFilter(field_name="item_id", label=_("事项"))
     unit = IdFilter(field_name="unit_id", label=_("责任单位"))
     reason_kind = filters.ChoiceFilter(choices=ReasonKind.choices, label=_("原因类型"))
@@ -26,7 +26,7 @@ class OverdueExplanationFilterSet(filters.FilterSet):
 
 
 class NoticeFilterSet(filters.FilterSet):
-    kind = filters.MultipleChoiceFilter(choices=NoticeKind.choices, label=_("通报类型"))
+    kind = ChoicesFilter(choices=NoticeKind.choices, label=_("通报类型"))
     status = filters.ChoiceFilter(choices=NoticeStatus.choices, label=_("状态"))
     year = filters.NumberFilter(field_name="year", label=_("年度"))
     item = IdFilter(method="filter_entries", label=_("涉及事项"))

@@ -3,7 +3,7 @@
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
-from supervision.filtersets import IdFilter
+from supervision.filtersets import ChoicesFilter, IdFilter
 
 from .choices import Channel, DeliveryStatus
 from .models import Delivery, Notification
@@ -22,8 +22,8 @@ class InboxFilterSet(django_filters.FilterSet):
 
 
 class DeliveryFilterSet(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=DeliveryStatus.choices, label=_("状态（dead 为失败待处理）"))
-    channel = django_filters.MultipleChoiceFilter(choices=Channel.choices, label=_("渠道"))
+    status = ChoicesFilter(choices=DeliveryStatus.choices, label=_("状态（dead 为失败待处理）"))
+    channel = ChoicesFilter(choices=Channel.choices, label=_("渠道"))
     recipient = IdFilter(field_name="notification__recipient_id", label=_("接收人"))
     item = IdFilter(field_name="notification__item_id", label=_("督办事项"))
 

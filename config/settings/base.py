@@ -166,6 +166,13 @@ SPECTACULAR_SETTINGS = {
         "DepartmentEnum": "supervision.choices.ReferralDepartment",
         "ApprovableClassificationEnum": "supervision.models_exports.APPROVABLE_CHOICES",
         "WebhookEventTypeEnum": "tasks.choices_webhooks.WebhookEventType",
+        # Every "status" field has its own choices; named after them, not numbered by a hash.
+        "ItemStatusEnum": "supervision.choices.ItemStatus",
+        "RequestStatusEnum": "supervision.choices.RequestStatus",
+        "ExplanationStatusEnum": "supervision.choices_accountability.ExplanationStatus",
+        "NoticeStatusEnum": "supervision.choices_accountability.NoticeStatus",
+        "ImportJobStatusEnum": "supervision.models_imports.ImportJobStatus",
+        "DeliveryStatusEnum": "tasks.choices.DeliveryStatus",
     },
 }
 

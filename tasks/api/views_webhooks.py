@@ -15,6 +15,7 @@ from accounts.choices import IntegrationOperation
 from accounts.models import IntegrationClient
 from supervision.api.views import parse
 from supervision.errors import NotPermitted
+from supervision.filtersets import ChoicesFilter
 from tasks import selectors_webhooks, webhooks
 from tasks.choices import DeliveryStatus
 from tasks.choices_webhooks import WebhookEventType
@@ -26,8 +27,8 @@ MAX_ID = 2**63 - 1
 
 
 class WebhookDeliveryFilterSet(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=DeliveryStatus.choices, label=_("状态（dead 为失败待处理）"))
-    event_type = django_filters.MultipleChoiceFilter(choices=WebhookEventType.choices, label=_("事件类型"))
+    status = ChoicesFilter(choices=DeliveryStatus.choices, label=_("状态（dead 为失败待处理）"))
+    event_type = ChoicesFilter(choices=WebhookEventType.choices, label=_("事件类型"))
     # Bounded like the bigint columns, so an absurd number is a 400, not a database error.
     subscription = django_filters.NumberFilter(field_name="subscription_id", label=_("事件订阅"), min_value=1, max_value=MAX_ID)
     item = django_filters.NumberFilter(field_name="item_id", label=_("督办事项"), min_value=1, max_value=MAX_ID)

@@ -517,6 +517,20 @@ def test_invalid_parameters_are_400_with_chinese_messages(world, path, params, f
     assert_error(response, 400, code="invalid", field=field)
 
 
+def test_an_empty_choice_parameter_means_no_filter_on_figures_and_lists(world, ledger):
+    """`?urgency=` (an empty form field, an OA system sending every key) filters nothing, as an empty
+    `unit=` already did, on the figures and on the list they drill down to; a wrong value is still a 400."""
+    client = client_for(world.office)
+    everything = client.get("/api/v1/stats/summary/", Q3).json()
+    empty = client.get("/api/v1/stats/summary/", {**Q3, "urgency": "", "status": "", "instruction_kind": ""}).json()
+    assert empty["total"]["count"] == everything["total"]["count"] > 0
+    listed = client.get("/api/v1/items/", {"urgency": "", "light": ""})
+    assert listed.status_code == 200 and listed.json()["count"] == client.get("/api/v1/items/").json()["count"]
+    mixed = client.get("/api/v1/items/", {"status": ["", "in_progress"]}).json()["results"]
+    assert mixed and {row["status"] for row in mixed} == {"in_progress"}
+    assert_error(client.get("/api/v1/items/", {"urgency": ["", "soon"]}), 400, code="invalid", field="urgency")
+
+
 # ---------------------------------------------------------------------------------------------
 # Cost: a constant number of queries whatever the ledger size
 
