@@ -28,6 +28,8 @@ app.conf.beat_schedule = {
         "task": "tasks.housekeeping.purge_expired_idempotency_keys",
         "schedule": crontab(minute=17),
     },
+    # Background export files (they may hold classified rows) are deleted 24 h after they were written.
+    "purge-export-files": {"task": "tasks.exports.purge_export_files", "schedule": crontab(minute=23)},
     # A broken audit chain must be noticed the same day, not when someone next looks.
     "verify-audit-chain-nightly": {
         "task": "tasks.audit.verify_audit_chain",

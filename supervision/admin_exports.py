@@ -11,9 +11,9 @@ from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .admin import ServiceErrorsAsMessagesMixin  # defined before admin.py imports this module
+from .admin import ReadOnlyAdminMixin, ServiceErrorsAsMessagesMixin  # defined before admin.py imports this module
 from .errors import DomainError
-from .models_exports import ExportApproval
+from .models_exports import ExportApproval, ExportJob
 from .services_exports import export_approval_grant, export_approval_revoke
 
 GRANT_FIELDS = ("grantee", "classification", "reason", "valid_from", "valid_until")
@@ -101,3 +101,39 @@ class ExportApprovalAdmin(ServiceErrorsAsMessagesMixin, admin.ModelAdmin):
                 messages.error(request, f"{approval}：{exc.message}")
         if revoked:
             messages.success(request, _("已撤销 %(n)s 项审批。") % {"n": revoked})
+
+
+@admin.register(ExportJob)
+class ExportJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """台账导出任务, read-only: jobs are asked for over the API; the file is the requester's alone."""
+
+    list_display = [
+        "id",
+        "created_by",
+        "file_format",
+        "status",
+        "rows",
+        "omitted",
+        "created_at",
+        "finished_at",
+        "file_deleted_at",
+    ]
+    list_filter = ["status", "file_format"]
+    search_fields = ["created_by__username", "created_by__full_name"]
+    # Not the file: it holds ledger rows under the export rule, and only its requester downloads it.
+    fields = readonly_fields = [
+        "file_format",
+        "filters",
+        "status",
+        "rows",
+        "omitted",
+        "filename",
+        "sha256",
+        "error",
+        "audit_seq",
+        "created_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "file_deleted_at",
+    ]

@@ -410,7 +410,7 @@ class AuditChainHead(models.Model):
 
 from .models_accountability import ExplanationAttachment, Notice, NoticeCounter, NoticeEntry, OverdueExplanation  # noqa: E402,F401
 from .models_calendar import CalendarDay  # noqa: E402,F401
-from .models_exports import ExportApproval  # noqa: E402,F401
+from .models_exports import ExportApproval, ExportJob  # noqa: E402,F401
 from .models_imports import ImportJob  # noqa: E402,F401
 from .models_intake import IntakeItem, IntakeRecord  # noqa: E402,F401
 from .models_reminders import ReminderPolicy, ReminderStep  # noqa: E402,F401

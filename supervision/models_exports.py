@@ -95,3 +95,65 @@ class ExportApproval(models.Model):
     def is_active(self, on: datetime.date | None = None) -> bool:
         on = on or timezone.localdate()
         return self.revoked_at is None and self.valid_from <= on <= self.valid_until
+
+
+class ExportJobStatus(models.TextChoices):
+    QUEUED = "queued", _("排队中")
+    RUNNING = "running", _("导出中")
+    SUCCEEDED = "succeeded", _("已完成")
+    FAILED = "failed", _("失败")
+
+
+def export_file_path(instance: ExportJob, filename: str) -> str:
+    today = datetime.date.today()
+    return f"exports/{today:%Y/%m}/{instance.created_by_id}-{filename}"
+
+
+class ExportJob(models.Model):
+    """A ledger export written in the background (tasks/exports.py), for files too big to build
+    within one request: a province's whole ledger is a million rows and a quarter of an hour of
+    writing. The same rule as the immediate export (supervision/ledger_export.py) decides what the
+    file holds, evaluated when the job runs; only the person who asked may download it, and the file
+    is deleted DUBAN_EXPORT_JOB_KEEP_HOURS after it was written (the job row and the audit event,
+    with the file's SHA-256, stay)."""
+
+    file_format = models.CharField(_("格式"), max_length=8)
+    filters = models.JSONField(_("筛选条件"), default=dict, blank=True)
+    status = models.CharField(_("状态"), max_length=16, choices=ExportJobStatus.choices, default=ExportJobStatus.QUEUED)
+    rows = models.PositiveIntegerField(_("导出行数"), null=True, blank=True)
+    omitted = models.PositiveIntegerField(_("未导出的涉密事项"), null=True, blank=True)
+    file = models.FileField(_("文件"), upload_to=export_file_path, blank=True)
+    filename = models.CharField(_("文件名"), max_length=200, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    error = models.TextField(_("失败原因"), blank=True)
+    audit_seq = models.PositiveBigIntegerField(null=True, blank=True)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("导出人"))
+    created_at = models.DateTimeField(_("申请时间"), default=timezone.now)
+    started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    file_deleted_at = models.DateTimeField(_("文件删除时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("台账导出任务")
+        verbose_name_plural = _("台账导出任务")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["created_by", "created_at"], name="exportjob_owner_time"),
+            models.Index(fields=["finished_at"], name="exportjob_finished_at", condition=Q(file_deleted_at__isnull=True)),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "running", "succeeded", "failed"]), name="exportjob_status_valid"
+            ),
+            models.CheckConstraint(condition=Q(file_format__in=["xlsx", "csv"]), name="exportjob_format_valid"),
+            # A finished job has a finishing time; a succeeded one says what its file held.
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "running"]) | Q(finished_at__isnull=False), name="exportjob_finished_at"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="succeeded") | (Q(rows__isnull=False) & ~Q(sha256="")), name="exportjob_succeeded_has_file"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.filename or self.file_format}（{self.get_status_display()}）"

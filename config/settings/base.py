@@ -248,6 +248,8 @@ DUBAN_WEBHOOK_SECRET = env("DUBAN_WEBHOOK_SECRET", default="")
 DUBAN_WEBHOOK_TIMEOUT = env.float("DUBAN_WEBHOOK_TIMEOUT", default=10.0)
 # Dashboard figures are shared between viewers of the same scope for this long at most (the lights
 # move with the clock; see supervision/stats_cache.py). 0 turns sharing off.
+# Background ledger export files (supervision/export_jobs.py) are deleted this many hours after they were written.
+DUBAN_EXPORT_JOB_KEEP_HOURS = env.int("DUBAN_EXPORT_JOB_KEEP_HOURS", default=24)
 DUBAN_STATS_CACHE_SECONDS = env.int("DUBAN_STATS_CACHE_SECONDS", default=60)
 # After a ledger write, shared figures computed before it are served at most this long (seconds)
 # after they were computed; supervision/stats_cache.py says why. 0: a write is seen at once.

@@ -3,6 +3,7 @@ parses; the views hand validated data to supervision.services_exports / ledger_e
 
 from __future__ import annotations
 
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -10,7 +11,7 @@ from rest_framework import serializers
 from accounts.api.serializers import UserBriefSerializer
 from accounts.models import User
 from supervision.ledger_export import FORMATS
-from supervision.models_exports import APPROVABLE_CHOICES, ExportApproval
+from supervision.models_exports import APPROVABLE_CHOICES, ExportApproval, ExportJob, ExportJobStatus
 
 
 class ExportApprovalSerializer(serializers.ModelSerializer):
@@ -59,4 +60,47 @@ class LedgerExportQueryInput(serializers.Serializer):
 
     format = serializers.ChoiceField(
         choices=[(f, f) for f in FORMATS], required=False, default="xlsx", help_text=_("导出格式：xlsx（默认）或 csv")
+    )
+
+
+class ExportJobSerializer(serializers.ModelSerializer):
+    format = serializers.CharField(source="file_format")
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    download_url = serializers.SerializerMethodField(help_text=_("完成后下载文件的地址；未完成或文件已删除时为 null"))
+
+    class Meta:
+        model = ExportJob
+        fields = [
+            "id",
+            "format",
+            "filters",
+            "status",
+            "status_display",
+            "rows",
+            "omitted",
+            "filename",
+            "sha256",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "file_deleted_at",
+            "download_url",
+        ]
+
+    def get_download_url(self, job) -> str | None:
+        if job.status != ExportJobStatus.SUCCEEDED or job.file_deleted_at is not None:
+            return None
+        return reverse("export-job-download", args=[job.pk])
+
+
+class ExportJobInput(serializers.Serializer):
+    format = serializers.ChoiceField(
+        choices=[(f, f) for f in FORMATS], required=False, default="xlsx", help_text=_("导出格式：xlsx（默认）或 csv")
+    )
+    filters = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField(max_length=200, allow_blank=True), max_length=50),
+        required=False,
+        default=dict,
+        help_text=_('事项列表的筛选条件，每个参数一个字符串列表，如 {"status": ["in_progress"], "unit": ["12"]}'),
     )

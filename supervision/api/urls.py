@@ -4,7 +4,7 @@ from rest_framework.routers import DefaultRouter
 from . import views_reports, views_stats
 from .views import AttachmentViewSet, CategoryViewSet, InstructionViewSet, ItemRequestViewSet, ItemViewSet
 from .views_accountability import NoticeViewSet, OverdueExplanationViewSet
-from .views_exports import ExportApprovalViewSet, ItemExportView
+from .views_exports import ExportApprovalViewSet, ExportJobViewSet, ItemExportView
 from .views_imports import ImportJobViewSet
 from .views_intake import IntakeInstructionViewSet
 
@@ -20,6 +20,7 @@ router.register("notices", NoticeViewSet, basename="notice")
 router.register("intake/instructions", IntakeInstructionViewSet, basename="intake-instruction")
 router.register("imports", ImportJobViewSet, basename="import")
 router.register("export-approvals", ExportApprovalViewSet, basename="export-approval")
+router.register("export-jobs", ExportJobViewSet, basename="export-job")
 
 urlpatterns = router.urls + [
     path("items/export/", ItemExportView.as_view(), name="item-export"),
