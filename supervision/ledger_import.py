@@ -58,6 +58,7 @@ from .ledger_columns import LEDGER_COLUMNS, LIST_SEPARATORS, LedgerColumn
 from .lights import thresholds, warning_date_for
 from .models import Category, Instruction, Item, ItemAssignment, LedgerCounter, ProgressReport
 from .models_imports import ImportJob, ImportJobStatus, ImportPhase
+from .stored_files import deleted_if_not_kept
 
 # How many rows above the data may hold titles, notes and the header itself.
 HEADER_SEARCH_ROWS = 30
@@ -1092,10 +1093,11 @@ def import_job_create(*, actor: User, uploaded_file, dry_run: bool) -> ImportJob
         original_name=name, size=len(data), sha256=hashlib.sha256(data).hexdigest(), dry_run=bool(dry_run), created_by=actor
     )
     job.file.save(name, uploaded_file, save=False)
-    job.save()
-    audit_record(
-        actor=actor, action="ledger_import_queued", obj=job, data={"file": name, "sha256": job.sha256, "dry_run": job.dry_run}
-    )
+    with deleted_if_not_kept(job.file):
+        job.save()
+        audit_record(
+            actor=actor, action="ledger_import_queued", obj=job, data={"file": name, "sha256": job.sha256, "dry_run": job.dry_run}
+        )
     from tasks.imports import run_import_job
 
     transaction.on_commit(lambda: run_import_job.delay(job.pk))

@@ -47,6 +47,7 @@ from .models import (
     ReturnVisit,
     WarningThreshold,
 )
+from .stored_files import deleted_if_not_kept
 from .workcalendar import add_workdays
 
 # ---------------------------------------------------------------------------------------------
@@ -166,8 +167,9 @@ def attachment_upload(*, actor: User, uploaded_file) -> Attachment:
     name = (uploaded_file.name or "file").rsplit("/", 1)[-1][:200]
     attachment = Attachment(original_name=name, size=uploaded_file.size, sha256=digest.hexdigest(), uploaded_by=actor)
     attachment.file.save(name, uploaded_file, save=False)
-    attachment.save()
-    audit_record(actor=actor, action="attachment_uploaded", obj=attachment, data={"name": name, "sha256": attachment.sha256})
+    with deleted_if_not_kept(attachment.file):
+        attachment.save()
+        audit_record(actor=actor, action="attachment_uploaded", obj=attachment, data={"name": name, "sha256": attachment.sha256})
     return attachment
 
 
