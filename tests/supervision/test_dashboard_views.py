@@ -5,6 +5,8 @@ The ledger is in tests/e2e/ledger.py (hand counts in its docstring)."""
 
 from __future__ import annotations
 
+import html as html_lib
+import io
 import json
 import re
 from html.parser import HTMLParser
@@ -13,7 +15,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.contrib.staticfiles import finders
 from django.core.serializers.json import DjangoJSONEncoder
+from openpyxl import load_workbook
 
+from supervision.ledger_columns import LEDGER_COLUMNS
+from supervision.ledger_export import HEADER_ROW, XLSX_CONTENT_TYPE
+from supervision.models import AuditEvent
 from supervision.web.selectors import page_url, with_page_links
 from tests.api_helpers import CJK, client_for
 from tests.e2e.ledger import VIEWER_PASSWORD, build_dashboard_ledger
@@ -233,6 +239,21 @@ def test_drilldown_list_pages_and_shows_the_columns(viewer_client, ledger, world
     assert 'data-light="overdue"' in html and 'data-light="green"' in html
     done = viewer_client.get("/dashboard/items/", {"status": ["closed", "verified"]})
     assert set(parsed(done).codes) == {ledger.closed.code, ledger.verified.code}
+
+
+def test_drilldown_list_exports_exactly_its_items_as_the_ledger_workbook(viewer_client, ledger):
+    """The list a figure opened can be taken away as the ledger workbook: same filters, same items
+    (the export's own rule: visibility, approvals for classified items, audited)."""
+    page = viewer_client.get("/dashboard/items/", {"overdue": "true", "urgency": ""})
+    href = html_lib.unescape(re.search(r'id="export-link" href="([^"]+)"', page.content.decode()).group(1))
+    assert href.startswith("/api/v1/items/export/?") and "overdue=true" in href and href.endswith("format=xlsx")
+    response = viewer_client.get(href)  # the page's session is enough
+    assert response.status_code == 200 and response["Content-Type"] == XLSX_CONTENT_TYPE
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    code = [c.key for c in LEDGER_COLUMNS].index("code")
+    codes = {row[code] for row in sheet.iter_rows(min_row=HEADER_ROW + 1, values_only=True) if row[code]}
+    assert codes == set(parsed(page).codes) and codes
+    assert AuditEvent.objects.filter(action="ledger_exported", actor=ledger.viewer).count() == 1
 
 
 def test_drilldown_list_is_paged_and_keeps_its_filters(viewer_client, ledger, world, monkeypatch):
