@@ -28,6 +28,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dashboard import ROOT, free_port, pg_url, start_gunicorn, stop  # noqa: E402
 
 
+def token_for(conn, user_id: int) -> str:
+    """The user's API token, made if they have none."""
+    row = conn.execute("SELECT key FROM authtoken_token WHERE user_id = %s", [user_id]).fetchone()
+    if row is None:
+        row = conn.execute(
+            "INSERT INTO authtoken_token (key, created, user_id) VALUES (%s, now(), %s) RETURNING key",
+            [secrets.token_hex(20), user_id],
+        ).fetchone()
+    return row[0]
+
+
 def leader_tokens(db: str, n: int) -> list[str]:
     with psycopg.connect(pg_url(db)) as conn:
         ids = [
@@ -40,16 +51,7 @@ def leader_tokens(db: str, n: int) -> list[str]:
         ]
         if len(ids) < n:
             raise SystemExit(f"only {len(ids)} leaders in {db}")
-        tokens = []
-        for user_id in ids:
-            row = conn.execute("SELECT key FROM authtoken_token WHERE user_id = %s", [user_id]).fetchone()
-            if row is None:
-                row = conn.execute(
-                    "INSERT INTO authtoken_token (key, created, user_id) VALUES (%s, now(), %s) RETURNING key",
-                    [secrets.token_hex(20), user_id],
-                ).fetchone()
-            tokens.append(row[0])
-        return tokens
+        return [token_for(conn, user_id) for user_id in ids]
 
 
 def writer_pairs(db: str, n: int = 50) -> list[str]:
@@ -62,16 +64,7 @@ def writer_pairs(db: str, n: int = 50) -> list[str]:
             "ORDER BY u.id, i.id LIMIT %s",
             [n],
         ).fetchall()
-        pairs = []
-        for user_id, item_id in rows:
-            row = conn.execute("SELECT key FROM authtoken_token WHERE user_id = %s", [user_id]).fetchone()
-            if row is None:
-                row = conn.execute(
-                    "INSERT INTO authtoken_token (key, created, user_id) VALUES (%s, now(), %s) RETURNING key",
-                    [secrets.token_hex(20), user_id],
-                ).fetchone()
-            pairs.append(f"{row[0]}:{item_id}")
-        return pairs
+        return [f"{token_for(conn, user_id)}:{item_id}" for user_id, item_id in rows]
 
 
 def main() -> None:

@@ -55,3 +55,9 @@ class StaleVersion(DomainError):
     status_code = 412
     default_code = "stale_version"
     default_message = _("记录已被他人修改，请刷新后重试。")
+
+
+def require_signed_in(user) -> None:
+    """403 `not_authenticated` for no user, an anonymous one or a deactivated account."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        raise NotPermitted(_("请先登录。"), code="not_authenticated")

@@ -12,7 +12,6 @@ DUBAN_EXPORT_JOB_KEEP_HOURS (24) after it was written, the job and its audit eve
 from __future__ import annotations
 
 import datetime
-import hashlib
 import tempfile
 from collections.abc import Mapping
 
@@ -26,8 +25,19 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 
 from .audit import audit_record
-from .errors import DomainError, NotPermitted, NotVisible
-from .ledger_export import XLSX, _param_lists, _record, check_format, csv_stream, export_scope, write_xlsx
+from .errors import DomainError, NotVisible, require_signed_in
+from .jobs import job_claim
+from .ledger_export import (
+    XLSX,
+    _param_lists,
+    _record,
+    check_format,
+    csv_stream,
+    export_filenames,
+    export_scope,
+    file_sha256,
+    write_xlsx,
+)
 from .models_exports import ExportJob, ExportJobStatus
 
 # Longer than the task's hard time limit (tasks/exports.py): a job still "running" after this lost
@@ -39,11 +49,6 @@ def _keep_hours() -> int:
     return int(getattr(settings, "DUBAN_EXPORT_JOB_KEEP_HOURS", 24))
 
 
-def _require_signed_in(actor: User | None) -> None:
-    if actor is None or not actor.is_authenticated or not actor.is_active:
-        raise NotPermitted(_("请先登录。"), code="not_authenticated")
-
-
 def _as_query(filters: Mapping) -> QueryDict:
     query = QueryDict(mutable=True)
     for key, values in filters.items():
@@ -52,7 +57,7 @@ def _as_query(filters: Mapping) -> QueryDict:
 
 
 def export_job_list(*, actor: User):
-    _require_signed_in(actor)
+    require_signed_in(actor)
     return ExportJob.objects.filter(created_by=actor).order_by("-created_at", "-id")
 
 
@@ -67,7 +72,7 @@ def export_job_get(*, actor: User, pk) -> ExportJob:
 def export_job_create(*, actor: User, filters: Mapping, file_format: str | None) -> ExportJob:
     """Check the format and the filters now (a 400 here, not a failed job later), record the request
     in the audit chain, and queue the job after commit."""
-    _require_signed_in(actor)
+    require_signed_in(actor)
     file_format = check_format(file_format)
     query = _as_query(filters)
     scope = export_scope(user=actor, params=query)  # validates the filters; the rows are counted again when it runs
@@ -84,31 +89,17 @@ def export_job_create(*, actor: User, filters: Mapping, file_format: str | None)
     return job
 
 
-def _claimable(job: ExportJob) -> bool:
-    if job.status == ExportJobStatus.QUEUED:
-        return True
-    return (
-        job.status == ExportJobStatus.RUNNING
-        and job.started_at is not None
-        and job.started_at < timezone.now() - STALE_RUNNING_AFTER
-    )
-
-
 def export_job_run(*, job_id: int) -> ExportJob | None:
     """Run a queued job once: claimed queued → running under a row lock, so a repeated or concurrent
     task finds it no longer queued and does nothing. The file is written to a temporary file first;
     it is stored, and the export audited, in one transaction with the job's success."""
-    with transaction.atomic():
-        job = ExportJob.objects.select_for_update().filter(pk=job_id).first()
-        if job is None or not _claimable(job):
-            return job
-        job.status = ExportJobStatus.RUNNING
-        job.started_at = timezone.now()
-        job.save(update_fields=["status", "started_at"])
+    job, claimed = job_claim(ExportJob, job_id, stale_after=STALE_RUNNING_AFTER)
+    if not claimed:
+        return job
     try:
-        _require_signed_in(job.created_by)
+        require_signed_in(job.created_by)
         scope = export_scope(user=job.created_by, params=_as_query(job.filters))
-        stamp = timezone.localtime(scope.now).strftime("%Y%m%d-%H%M")
+        filename, ascii_filename = export_filenames(scope, job.file_format)
         with tempfile.TemporaryFile(prefix="duban-export-job-") as out:
             if job.file_format == XLSX:
                 rows = write_xlsx(scope, out)
@@ -116,15 +107,10 @@ def export_job_run(*, job_id: int) -> ExportJob | None:
                 rows = scope.rows
                 for piece in csv_stream(scope):
                     out.write(piece)
-            out.seek(0)
-            digest = hashlib.sha256()
-            for block in iter(lambda: out.read(1 << 20), b""):
-                digest.update(block)
-            out.seek(0)
-            filename = f"{_('督查台账')}_{stamp}.{job.file_format}"
+            sha256 = file_sha256(out)
             with transaction.atomic():
-                job.file.save(f"{job.pk}-{stamp}.{job.file_format}", File(out), save=False)
-                job.filename, job.rows, job.omitted, job.sha256 = filename, rows, scope.omitted, digest.hexdigest()
+                job.file.save(f"{job.pk}-{ascii_filename}", File(out), save=False)
+                job.filename, job.rows, job.omitted, job.sha256 = filename, rows, scope.omitted, sha256
                 job.audit_seq = _record(scope, file_format=job.file_format, filename=filename, rows=rows, sha256=job.sha256)
                 job.status, job.finished_at = ExportJobStatus.SUCCEEDED, timezone.now()
                 job.save()

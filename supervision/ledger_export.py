@@ -57,7 +57,7 @@ from accounts.models import User
 
 from .audit import audit_record
 from .choices import AssignmentRole, InstructionKind, InstructionNature, ItemStatus, Urgency
-from .errors import InvalidInput, NotPermitted
+from .errors import InvalidInput, require_signed_in
 from .export_policy import ExportRights, export_rights
 from .filtersets import ItemFilterSet
 from .ledger_columns import LEDGER_COLUMNS
@@ -418,6 +418,22 @@ class LedgerExport:
     audit_seq: int | None = None
 
 
+def export_filenames(scope: ExportScope, file_format: str) -> tuple[str, str]:
+    """(督查台账_<time>.<format>, its ASCII stand-in) for Content-Disposition and storage."""
+    stamp = timezone.localtime(scope.now).strftime("%Y%m%d-%H%M")
+    return f"{TITLE}_{stamp}.{file_format}", f"duban-ledger-{stamp}.{file_format}"
+
+
+def file_sha256(out: IO[bytes]) -> str:
+    """The SHA-256 of a file just written, read from the start; left at the start for sending."""
+    out.seek(0)
+    digest = hashlib.sha256()
+    for block in iter(lambda: out.read(1 << 20), b""):
+        digest.update(block)
+    out.seek(0)
+    return digest.hexdigest()
+
+
 def check_format(file_format: str | None) -> str:
     file_format = (file_format or XLSX).strip().lower()
     if file_format not in FORMATS:
@@ -456,23 +472,15 @@ def ledger_export(
     .xlsx is written whole to a temporary file first (constant memory), then audited with the
     rows written and the file's SHA-256. CSV is audited before its first byte is sent, with the
     rows counted in the same query as the omitted ones (it is generated while it is sent)."""
-    if actor is None or not actor.is_authenticated or not actor.is_active:
-        raise NotPermitted(_("请先登录。"), code="not_authenticated")
+    require_signed_in(actor)
     file_format = check_format(file_format)
     scope = export_scope(user=actor, params=params, now=now)
-    stamp = timezone.localtime(scope.now).strftime("%Y%m%d-%H%M")
-    filename = f"{TITLE}_{stamp}.{file_format}"
-    ascii_filename = f"duban-ledger-{stamp}.{file_format}"
+    filename, ascii_filename = export_filenames(scope, file_format)
     if file_format == XLSX:
         out = tempfile.TemporaryFile(prefix="duban-export-", suffix=".xlsx")
         try:
             rows = write_xlsx(scope, out)
-            out.seek(0)
-            digest = hashlib.sha256()
-            for block in iter(lambda: out.read(1 << 20), b""):
-                digest.update(block)
-            out.seek(0)
-            seq = _record(scope, file_format=file_format, filename=filename, rows=rows, sha256=digest.hexdigest())
+            seq = _record(scope, file_format=file_format, filename=filename, rows=rows, sha256=file_sha256(out))
         except BaseException:
             out.close()
             raise

@@ -54,6 +54,7 @@ from . import workcalendar
 from .audit import PendingEvent, audit_record, audit_record_many
 from .choices import OPEN_STATUSES, AssignmentRole, InstructionKind, InstructionNature, ItemStatus, ReportKind, Urgency
 from .errors import DomainError, InvalidInput, NotPermitted
+from .jobs import job_claim
 from .ledger_columns import LEDGER_COLUMNS, LIST_SEPARATORS, LedgerColumn
 from .lights import thresholds, warning_date_for
 from .models import Category, Instruction, Item, ItemAssignment, LedgerCounter, ProgressReport
@@ -1153,14 +1154,9 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
     or concurrent task finds the job no longer queued and does nothing. For a real import the
     outcome is saved in the same transaction as the ledger rows: either both or neither, which is
     also why a job left "running" by a dead worker may be claimed again once it is stale."""
-    with transaction.atomic():
-        job = ImportJob.objects.select_for_update().filter(pk=job_id).first()
-        if job is None or not _claimable(job):
-            return job
-        job.status = ImportJobStatus.RUNNING
-        job.phase = ImportPhase.READING
-        job.started_at = timezone.now()
-        job.save(update_fields=["status", "phase", "started_at"])
+    job, claimed = job_claim(ImportJob, job_id, stale_after=STALE_RUNNING_AFTER, phase=ImportPhase.READING)
+    if not claimed:
+        return job
     writer = _ProgressWriter(job.pk)
     try:
         with transaction.atomic():
@@ -1194,16 +1190,6 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
 # its worker (killed, machine restarted) before its transaction committed, so nothing of it was
 # written and the redelivered task may run it again.
 STALE_RUNNING_AFTER = datetime.timedelta(seconds=1900)
-
-
-def _claimable(job: ImportJob) -> bool:
-    if job.status == ImportJobStatus.QUEUED:
-        return True
-    return (
-        job.status == ImportJobStatus.RUNNING
-        and job.started_at is not None
-        and job.started_at < timezone.now() - STALE_RUNNING_AFTER
-    )
 
 
 def _finish(job: ImportJob) -> None:

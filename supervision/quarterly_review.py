@@ -53,7 +53,7 @@ from . import stats
 from .audit import audit_record
 from .choices import Light
 from .choices_accountability import ReasonKind, Ruling
-from .errors import InvalidInput, NotPermitted
+from .errors import InvalidInput, require_signed_in
 from .export_policy import detail_export_allowed
 from .ledger_export import XLSX_CONTENT_TYPE  # noqa: F401 - the workbook's content type, defined once
 from .models import Category, Item, OverdueExplanation, Referral
@@ -781,8 +781,7 @@ def quarterly_review_export(*, actor: User, params: Mapping, now: datetime.datet
     rule 14: who took it is on the record). The audit chain has no "workbook" row, so the event
     is filed under the exporting user, with the period, the filters, the rows written and held
     back, and the file's SHA-256."""
-    if actor is None or not actor.is_authenticated or not actor.is_active:
-        raise NotPermitted(_("请先登录。"), code="not_authenticated")
+    require_signed_in(actor)
     review = build_quarterly_review(user=actor, params=params, now=now)
     period = review.period
     audit_record(

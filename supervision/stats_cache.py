@@ -92,8 +92,9 @@ def _usable(entry: dict | None, generation: int, now: float) -> bool:
     return entry["generation"] == generation or age < settings.DUBAN_STATS_MAX_LAG_SECONDS
 
 
-def _compute(scope: Scope, compute: Callable[..., Any], args, kwargs) -> tuple[Any, datetime.datetime]:
-    started = timezone.localtime()
+def _compute(scope: Scope, compute: Callable[..., Any], args, kwargs) -> tuple[Any, float]:
+    """The figures and when their computation started (what `as_of` says), on the one clock."""
+    started = time.time()
     return compute(scope, *args, **kwargs), started
 
 
@@ -103,7 +104,8 @@ def cached(scope: Scope, compute: Callable[..., Any], *args, **kwargs) -> tuple[
     lifetime = settings.DUBAN_STATS_CACHE_SECONDS
     key = _key(scope, compute.__qualname__, args, kwargs) if lifetime > 0 else None
     if key is None:
-        return _compute(scope, compute, args, kwargs)
+        value, started = _compute(scope, compute, args, kwargs)
+        return value, _as_datetime(started)
     # Read the generation before computing: a write committed during the computation moves it, and
     # the entry stored below then counts as older than that write.
     generation = _generation()
@@ -113,8 +115,7 @@ def cached(scope: Scope, compute: Callable[..., Any], *args, **kwargs) -> tuple[
     lock = key + ":computing"
     if cache.add(lock, 1, timeout=int(WAIT_SECONDS * 2)):
         try:
-            started = time.time()
-            value = compute(scope, *args, **kwargs)
+            value, started = _compute(scope, compute, args, kwargs)
             # Kept twice its lifetime so that, while one request recomputes it, the others still have
             # the previous figures to show.
             cache.set(key, {"generation": generation, "at": started, "value": value}, lifetime * 2)
@@ -131,7 +132,8 @@ def cached(scope: Scope, compute: Callable[..., Any], *args, **kwargs) -> tuple[
             return entry["value"], _as_datetime(entry["at"])
         if cache.get(lock) is None:  # the other request failed: compute ourselves
             break
-    return _compute(scope, compute, args, kwargs)
+    value, started = _compute(scope, compute, args, kwargs)
+    return value, _as_datetime(started)
 
 
 def _as_datetime(epoch: float) -> datetime.datetime:

@@ -43,6 +43,15 @@ class LedgerExportErrorSerializer(serializers.Serializer):
     fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
 
 
+def ledger_file_response(response, *, filename: str, ascii_filename: str, rows: int, omitted: int):
+    """A ledger file as an attachment, with what it holds in headers, never cached on the way."""
+    as_attachment(response, filename=filename, ascii_filename=ascii_filename)
+    response[OMITTED_HEADER] = str(omitted)
+    response[ROWS_HEADER] = str(rows)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 class ItemExportView(FileErrorsAsJsonMixin, GenericAPIView):
     """督查台账导出: the items list's view as a file, in the import's column layout."""
 
@@ -99,11 +108,9 @@ class ItemExportView(FileErrorsAsJsonMixin, GenericAPIView):
             response = FileResponse(export.body, content_type=XLSX_CONTENT_TYPE)
         else:
             response = StreamingHttpResponse(export.body, content_type=CSV_CONTENT_TYPE)
-        as_attachment(response, filename=export.filename, ascii_filename=export.ascii_filename)
-        response[OMITTED_HEADER] = str(export.omitted)
-        response[ROWS_HEADER] = str(export.rows)
-        response["Cache-Control"] = "no-store"
-        return response
+        return ledger_file_response(
+            response, filename=export.filename, ascii_filename=export.ascii_filename, rows=export.rows, omitted=export.omitted
+        )
 
 
 class ExportApprovalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
@@ -197,8 +204,10 @@ class ExportJobViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         job = self.get_object()
         handle = export_jobs.export_job_file(actor=request.user, job=job)
         response = FileResponse(handle, content_type=XLSX_CONTENT_TYPE if job.file_format == XLSX else CSV_CONTENT_TYPE)
-        as_attachment(response, filename=job.filename, ascii_filename=f"duban-ledger-job-{job.pk}.{job.file_format}")
-        response[OMITTED_HEADER] = str(job.omitted or 0)
-        response[ROWS_HEADER] = str(job.rows or 0)
-        response["Cache-Control"] = "no-store"
-        return response
+        return ledger_file_response(
+            response,
+            filename=job.filename,
+            ascii_filename=f"duban-ledger-job-{job.pk}.{job.file_format}",
+            rows=job.rows or 0,
+            omitted=job.omitted or 0,
+        )
