@@ -7,12 +7,12 @@ from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 
 from .choices_accountability import ExplanationStatus, NoticeKind, NoticeStatus, ReasonKind, Ruling
-from .filtersets import ChoicesFilter, IdFilter
+from .filtersets import ChoicesFilter, FilterSet, IdFilter
 from .models import Notice, OverdueExplanation
 from .querysets_accountability import notice_entries_visible_to
 
 
-class OverdueExplanationFilterSet(filters.FilterSet):
+class OverdueExplanationFilterSet(FilterSet):
     status = ChoicesFilter(choices=ExplanationStatus.choices, label=_("状态"))
     item = IdFilter(field_name="item_id", label=_("事项"))
     unit = IdFilter(field_name="unit_id", label=_("责任单位"))
@@ -25,7 +25,7 @@ class OverdueExplanationFilterSet(filters.FilterSet):
         fields: list[str] = []
 
 
-class NoticeFilterSet(filters.FilterSet):
+class NoticeFilterSet(FilterSet):
     kind = ChoicesFilter(choices=NoticeKind.choices, label=_("通报类型"))
     status = filters.ChoiceFilter(choices=NoticeStatus.choices, label=_("状态"))
     year = filters.NumberFilter(field_name="year", label=_("年度"))

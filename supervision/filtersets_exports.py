@@ -6,11 +6,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 
-from .filtersets import IdFilter
+from .filtersets import FilterSet, IdFilter
 from .models_exports import ExportApproval
 
 
-class ExportApprovalFilterSet(filters.FilterSet):
+class ExportApprovalFilterSet(FilterSet):
     grantee = IdFilter(field_name="grantee_id", label=_("被批准人"))
     active = filters.BooleanFilter(method="filter_active", label=_("今天是否有效"))
 

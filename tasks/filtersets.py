@@ -3,13 +3,13 @@
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
-from supervision.filtersets import ChoicesFilter, IdFilter
+from supervision.filtersets import ChoicesFilter, FilterSet, IdFilter
 
 from .choices import Channel, DeliveryStatus
 from .models import Delivery, Notification
 
 
-class InboxFilterSet(django_filters.FilterSet):
+class InboxFilterSet(FilterSet):
     unread = django_filters.BooleanFilter(method="filter_unread", label=_("仅未读（true）或仅已读（false）"))
     kind = django_filters.CharFilter(label=_("类型"))
 
@@ -21,7 +21,7 @@ class InboxFilterSet(django_filters.FilterSet):
         return queryset.filter(read_at__isnull=value)
 
 
-class DeliveryFilterSet(django_filters.FilterSet):
+class DeliveryFilterSet(FilterSet):
     status = ChoicesFilter(choices=DeliveryStatus.choices, label=_("状态（dead 为失败待处理）"))
     channel = ChoicesFilter(choices=Channel.choices, label=_("渠道"))
     recipient = IdFilter(field_name="notification__recipient_id", label=_("接收人"))

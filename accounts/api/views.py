@@ -10,12 +10,12 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from accounts.choices import Role, UnitKind
 from accounts.models import RoleAssignment, Unit, User
-from supervision.filtersets import IdFilter
+from supervision.filtersets import FilterSet, IdFilter
 
 from .serializers import UnitSerializer, UserSerializer
 
 
-class UnitFilterSet(filters.FilterSet):
+class UnitFilterSet(FilterSet):
     parent = IdFilter(field_name="parent_id", label="上级单位")
     kind = filters.ChoiceFilter(choices=UnitKind.choices, label="类型")
     within = IdFilter(method="filter_within", label="某单位及其下级单位")
@@ -39,7 +39,7 @@ class UnitViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = UnitFilterSet
 
 
-class UserFilterSet(filters.FilterSet):
+class UserFilterSet(FilterSet):
     unit = IdFilter(field_name="unit_id", label="所属单位")
     role = filters.ChoiceFilter(choices=Role.choices, field_name="role_assignments__role", label="角色", distinct=True)
     q = filters.CharFilter(field_name="full_name", lookup_expr="icontains", label="姓名")

@@ -15,7 +15,7 @@ from accounts.choices import IntegrationOperation
 from accounts.models import IntegrationClient
 from supervision.api.views import parse
 from supervision.errors import NotPermitted
-from supervision.filtersets import ChoicesFilter
+from supervision.filtersets import ChoicesFilter, FilterSet
 from tasks import selectors_webhooks, webhooks
 from tasks.choices import DeliveryStatus
 from tasks.choices_webhooks import WebhookEventType
@@ -26,7 +26,7 @@ from . import serializers_webhooks as s
 MAX_ID = 2**63 - 1
 
 
-class WebhookDeliveryFilterSet(django_filters.FilterSet):
+class WebhookDeliveryFilterSet(FilterSet):
     status = ChoicesFilter(choices=DeliveryStatus.choices, label=_("状态（dead 为失败待处理）"))
     event_type = ChoicesFilter(choices=WebhookEventType.choices, label=_("事件类型"))
     # Bounded like the bigint columns, so an absurd number is a 400, not a database error.
