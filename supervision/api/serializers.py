@@ -127,7 +127,7 @@ class ItemSerializer(CompiledOutputMixin, serializers.ModelSerializer):
     lead_unit = UnitBriefSerializer(read_only=True)
     supporting_units = serializers.SerializerMethodField()
     owner = UserBriefSerializer(read_only=True)
-    assignments = AssignmentSerializer(many=True, read_only=True)
+    assignments = AssignmentSerializer(many=True, read_only=True, source="assignment_list")  # for_list prefetches it
 
     class Meta:
         model = Item
@@ -171,7 +171,7 @@ class ItemSerializer(CompiledOutputMixin, serializers.ModelSerializer):
 
     def get_supporting_units(self, item) -> list[dict]:
         # Read from the prefetched assignments: no query per row.
-        return [{"id": a.unit.pk, "name": a.unit.name} for a in item.assignments.all() if a.role == "supporting"]
+        return [{"id": a.unit.pk, "name": a.unit.name} for a in item.assignment_list if a.role == "supporting"]
 
 
 class ProgressReportSerializer(CompiledOutputMixin, serializers.ModelSerializer):
