@@ -107,10 +107,12 @@ class User(AbstractUser):
         """Supervision office staff or administrators: they run the ledger."""
         return self.has_role(Role.OFFICE_STAFF, Role.ADMINISTRATOR)
 
+    # Office staff, leaders and administrators see every item within their clearance.
+    WHOLE_LEDGER_ROLES = (Role.OFFICE_STAFF, Role.LEADER, Role.ADMINISTRATOR)
+
     @property
     def sees_whole_ledger(self) -> bool:
-        """Office staff, leaders and administrators see every item within their clearance."""
-        return self.has_role(Role.OFFICE_STAFF, Role.LEADER, Role.ADMINISTRATOR)
+        return self.has_role(*self.WHOLE_LEDGER_ROLES)
 
     @property
     def is_unit_user(self) -> bool:

@@ -30,6 +30,10 @@ app.conf.beat_schedule = {
     },
     # Background export files (they may hold classified rows) are deleted 24 h after they were written.
     "purge-export-files": {"task": "tasks.exports.purge_export_files", "schedule": crontab(minute=23)},
+    # The leaders' dashboard figures, kept computed in office hours; a run finds them fresh and does
+    # nothing unless they are stale (a minute old, or half a minute after a write). expires: a run
+    # that waited behind a long one is dropped rather than run twice in a row.
+    "warm-dashboards": {"task": "tasks.stats.warm_dashboards", "schedule": 20.0, "options": {"expires": 20}},
     # A broken audit chain must be noticed the same day, not when someone next looks.
     "verify-audit-chain-nightly": {
         "task": "tasks.audit.verify_audit_chain",

@@ -38,7 +38,8 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import EmptyResultSet
 from django.db import transaction
 from django.utils import timezone
@@ -69,6 +70,12 @@ def ledger_changed() -> None:
     transaction commits (a reader between the write and its commit would otherwise cache the old
     figures under the new generation)."""
     transaction.on_commit(_bump)
+
+
+def shared() -> bool:
+    """Figures are shared between processes: caching is on and the cache is not one process's memory
+    (the embedded default without Redis has a cache per process)."""
+    return settings.DUBAN_STATS_CACHE_SECONDS > 0 and not isinstance(caches["default"], LocMemCache)
 
 
 def _key(scope: Scope, name: str, args: tuple, kwargs: dict) -> str | None:
