@@ -36,13 +36,17 @@ def cache_on(settings):
     cache.clear()
 
 
+def item_queries(captured: CaptureQueriesContext) -> list[str]:
+    """The SQL of the captured queries that read the items."""
+    return [q["sql"] for q in captured.captured_queries if "supervision_item" in q["sql"]]
+
+
 def summary_of(user, params="") -> tuple[dict, int]:
     api = client_for(user)
     with CaptureQueriesContext(connection) as queries:
         response = api.get(SUMMARY + params)
     assert response.status_code == 200, response.content
-    counted = [q for q in queries.captured_queries if "supervision_item" in q["sql"]]
-    return response.json(), len(counted)
+    return response.json(), len(item_queries(queries))
 
 
 def test_viewers_of_the_same_scope_share_figures_and_get_the_same_numbers(world, settings):
@@ -209,7 +213,7 @@ def dashboard_queries(user) -> int:
     with CaptureQueriesContext(connection) as queries:
         for path in (SUMMARY, "/api/v1/stats/units/", "/api/v1/stats/trend/"):
             assert api.get(path).status_code == 200
-    return len([q for q in queries.captured_queries if "supervision_item" in q["sql"]])
+    return len(item_queries(queries))
 
 
 @pytest.fixture
@@ -245,7 +249,7 @@ def test_warming_computes_each_whole_ledger_scope_once_and_leaders_then_count_no
 
     with CaptureQueriesContext(connection) as warming:
         assert web_selectors.dashboards_warm(now=AT_TEN) == len(expected)
-    assert len([q for q in warming.captured_queries if "supervision_item" in q["sql"]]) > 0
+    assert len(item_queries(warming)) > 0
     assert dashboard_queries(world.leader) == 0
     assert dashboard_queries(second_leader) == 0  # the same scope: warmed once, for both
     assert dashboard_queries(world.office) == 0 and dashboard_queries(world.office_low) == 0
@@ -254,7 +258,7 @@ def test_warming_computes_each_whole_ledger_scope_once_and_leaders_then_count_no
     # A second run finds everything fresh and counts nothing.
     with CaptureQueriesContext(connection) as again:
         assert web_selectors.dashboards_warm(now=AT_TEN) == len(expected)
-    assert [q for q in again.captured_queries if "supervision_item" in q["sql"] and "COUNT" in q["sql"].upper()] == []
+    assert [sql for sql in item_queries(again) if "COUNT" in sql.upper()] == []
 
 
 def test_warming_recomputes_stale_figures_and_leaders_see_the_write(world, signed_in, django_capture_on_commit_callbacks, clock):
