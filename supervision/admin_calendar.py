@@ -10,7 +10,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from .models_calendar import CalendarDay
+from supervision.models import CalendarDay
+
 from .services_calendar import calendar_day_delete, calendar_day_save
 
 

@@ -11,9 +11,10 @@ from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from supervision.models import ExportApproval, ExportJob
+
 from .admin import ReadOnlyAdminMixin, ServiceErrorsAsMessagesMixin  # defined before admin.py imports this module
 from .errors import DomainError
-from .models_exports import ExportApproval, ExportJob
 from .services_exports import export_approval_grant, export_approval_revoke
 
 GRANT_FIELDS = ("grantee", "classification", "reason", "valid_from", "valid_until")

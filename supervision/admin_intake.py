@@ -3,7 +3,7 @@
 
 from django.contrib import admin
 
-from .models_intake import IntakeItem, IntakeRecord
+from supervision.models import IntakeItem, IntakeRecord
 
 
 class IntakeItemInline(admin.TabularInline):

@@ -3,6 +3,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from accounts.choices import Classification
+
 
 class InstructionKind(models.TextChoices):
     """Where an instruction comes from (DOMAIN.md rule 3, 16)."""
@@ -106,3 +108,75 @@ class ReturnVisitResult(models.TextChoices):
 class ReferralDepartment(models.TextChoices):
     DISCIPLINE = "discipline", _("纪检监察机关")
     ORGANIZATION = "organization", _("组织部门")
+
+
+# Overdue explanations, rulings and notices (DOMAIN.md rules 7, 8, 9).
+class ExplanationStatus(models.TextChoices):
+    AWAITING = "awaiting", _("待说明")
+    SUBMITTED = "submitted", _("已说明")
+    RULED = "ruled", _("已认定")
+
+
+class ReasonKind(models.TextChoices):
+    """The unit's own account of why the deadline was missed; the office decides what follows."""
+
+    OBJECTIVE = "objective", _("客观原因")
+    SUBJECTIVE = "subjective", _("主观原因")
+
+
+class Ruling(models.TextChoices):
+    EXEMPTION = "exemption", _("免责")
+    ACCOUNTABILITY = "accountability", _("问责")
+
+
+class NoticeKind(models.TextChoices):
+    CRITICISM = "criticism", _("批评通报")
+    PRAISE = "praise", _("表扬通报")
+    REMINDER = "reminder", _("提醒")
+
+
+class NoticeStatus(models.TextChoices):
+    DRAFT = "draft", _("草稿")
+    ISSUED = "issued", _("已印发")
+
+
+# The working-day calendar.
+class CalendarDayKind(models.TextChoices):
+    HOLIDAY = "holiday", _("法定节假日")
+    MAKEUP_WORKDAY = "makeup_workday", _("调休上班日")
+
+
+class CalendarDaySource(models.TextChoices):
+    CHINESE_CALENDAR = "chinese_calendar", _("chinese-calendar 数据包")
+    ANNOUNCEMENT = "announcement", _("国务院办公厅通知")
+    MANUAL = "manual", _("手工录入")
+
+
+# Ledger exchange: export approvals and jobs, import jobs.
+# Only classified levels need an approval: 公开 and 内部 items are exported without one.
+APPROVABLE_CLASSIFICATIONS = (Classification.SECRET, Classification.CONFIDENTIAL)
+APPROVABLE_CHOICES = [(c.value, c.label) for c in APPROVABLE_CLASSIFICATIONS]
+
+
+class ExportJobStatus(models.TextChoices):
+    QUEUED = "queued", _("排队中")
+    RUNNING = "running", _("导出中")
+    SUCCEEDED = "succeeded", _("已完成")
+    FAILED = "failed", _("失败")
+
+
+class ImportJobStatus(models.TextChoices):
+    QUEUED = "queued", _("排队中")
+    RUNNING = "running", _("导入中")
+    SUCCEEDED = "succeeded", _("已完成")
+    FAILED = "failed", _("未通过")
+
+
+class ImportPhase(models.TextChoices):
+    """What the job is doing now, for the progress display."""
+
+    WAITING = "waiting", _("等待开始")
+    READING = "reading", _("读取文件")
+    VALIDATING = "validating", _("逐行校验")
+    WRITING = "writing", _("写入台账")
+    DONE = "done", _("结束")

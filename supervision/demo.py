@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.choices import Classification, Role, UnitKind
 from accounts.models import RoleAssignment, Unit, User
+from supervision.warning_dates import warning_dates_refresh
 
 from . import services
 from .choices import (
@@ -32,7 +33,6 @@ from .choices import (
     ReturnVisitResult,
     Urgency,
 )
-from .lights import warning_dates_refresh
 from .models import Category, Instruction, Item, ItemAssignment, ItemRequest
 from .reminders import reminders_reschedule_open
 

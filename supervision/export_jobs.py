@@ -23,6 +23,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from supervision.choices import ExportJobStatus
+from supervision.models import ExportJob
 
 from .audit import audit_record
 from .errors import DomainError, NotVisible, require_signed_in
@@ -38,7 +40,6 @@ from .ledger_export import (
     file_sha256,
     write_xlsx,
 )
-from .models_exports import ExportJob, ExportJobStatus
 
 # Longer than the task's hard time limit (tasks/exports.py): a job still "running" after this lost
 # its worker, wrote nothing, and the redelivered task may run it again.

@@ -7,7 +7,7 @@ not details and are not filtered here (the visibility rule already applies to th
 
 The rule: items classified 内部 or lower are exported by anyone who may see them; above that, only
 up to the classification of an active `ExportApproval` recorded for the user by the office
-(supervision/models_exports.py), and never above the user's own clearance.
+(supervision/models/exchange.py), and never above the user's own clearance.
 
 The answer is computed once per user object (one query) and kept on it, so callers that ask per
 row (`detail_export_allowed`) and callers that filter in SQL (`exportable_classification`) cost
@@ -51,7 +51,7 @@ def export_rights(user, *, today: datetime.date | None = None) -> ExportRights:
         return cached
     rights = ExportRights(EXPORTABLE_WITHOUT_APPROVAL, None, today)
     if user is not None and user.is_authenticated and user.is_active:
-        from .models_exports import ExportApproval
+        from supervision.models import ExportApproval
 
         # The approval that allows the most; never above the user's clearance now (a clearance
         # lowered after the grant narrows the approval with it).

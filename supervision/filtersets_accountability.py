@@ -6,10 +6,11 @@ from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 
-from .choices_accountability import ExplanationStatus, NoticeKind, NoticeStatus, ReasonKind, Ruling
+from supervision.choices import ExplanationStatus, NoticeKind, NoticeStatus, ReasonKind, Ruling
+from supervision.querysets import notice_entries_visible_to
+
 from .filtersets import ChoicesFilter, FilterSet, IdFilter
 from .models import Notice, OverdueExplanation
-from .querysets_accountability import notice_entries_visible_to
 
 
 class OverdueExplanationFilterSet(FilterSet):

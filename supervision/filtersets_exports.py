@@ -6,8 +6,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 
+from supervision.models import ExportApproval
+
 from .filtersets import FilterSet, IdFilter
-from .models_exports import ExportApproval
 
 
 class ExportApprovalFilterSet(FilterSet):

@@ -31,13 +31,13 @@ from django.utils.translation import gettext as _
 
 from accounts.choices import Classification, Role
 from accounts.models import IntegrationClient, Unit, User
+from supervision.models import IntakeItem, IntakeRecord
 
 from . import services
 from .audit import audit_record
 from .choices import InstructionNature, Urgency
 from .errors import InvalidInput, NotPermitted, NotVisible, TransitionNotAllowed
 from .models import Category, Instruction, Item
-from .models_intake import IntakeItem, IntakeRecord
 
 MAX_ITEMS = 200
 

@@ -49,6 +49,9 @@ from django.utils.translation import gettext as _
 
 from accounts.choices import Classification, Role
 from accounts.models import Unit, User
+from supervision.choices import ImportJobStatus, ImportPhase
+from supervision.models import ImportJob
+from supervision.warning_dates import thresholds, warning_date_for
 
 from . import workcalendar
 from .audit import PendingEvent, audit_record, audit_record_many
@@ -56,9 +59,7 @@ from .choices import OPEN_STATUSES, AssignmentRole, InstructionKind, Instruction
 from .errors import DomainError, InvalidInput, NotPermitted
 from .jobs import job_claim
 from .ledger_columns import LEDGER_COLUMNS, LIST_SEPARATORS, LedgerColumn
-from .lights import thresholds, warning_date_for
 from .models import Category, Instruction, Item, ItemAssignment, LedgerCounter, ProgressReport
-from .models_imports import ImportJob, ImportJobStatus, ImportPhase
 from .stored_files import deleted_if_not_kept
 
 # How many rows above the data may hold titles, notes and the header itself.

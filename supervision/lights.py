@@ -10,18 +10,19 @@
 The light itself is a SQL expression (`light_q`, `light_case`) so lists, filters, counts and the
 dashboard all compute it the same way in the database. `warning_date` is the one calendar-dependent
 input; it is stored on the item and recomputed whenever the deadline, urgency, thresholds or the
-calendar change (`warning_date_for`, `warning_dates_refresh`)."""
+calendar change (supervision/warning_dates.py).
+
+This module reads no table and imports no model: the querysets build every list's light from it."""
 
 from __future__ import annotations
 
 import datetime
-import math
 from decimal import Decimal
 
 from django.db.models import Case, CharField, Q, Value, When
 from django.utils import timezone
 
-from .choices import OPEN_STATUSES, Light, Urgency
+from supervision.choices import OPEN_STATUSES, Light, Urgency
 
 # Used when the admin has not set a threshold for an urgency.
 DEFAULT_THRESHOLDS: dict[str, tuple[Decimal, int]] = {
@@ -78,49 +79,3 @@ def light_case(now: datetime.datetime | None = None) -> Case:
         default=Value(Light.GREEN.value),
         output_field=CharField(),
     )
-
-
-def thresholds() -> dict[str, tuple[Decimal, int]]:
-    from .models import WarningThreshold
-
-    table = dict(DEFAULT_THRESHOLDS)
-    for row in WarningThreshold.objects.all():
-        table[row.urgency] = (row.yellow_share, row.yellow_workdays)
-    return table
-
-
-def warning_date_for(
-    *, start: datetime.date, deadline: datetime.date | None, urgency: str, table: dict | None = None
-) -> datetime.date | None:
-    """First yellow day for an item assigned on `start` and due on `deadline`."""
-    from .workcalendar import add_workdays, workdays_between
-
-    if deadline is None:
-        return None
-    share, few_days = (table or thresholds())[urgency]
-    total = workdays_between(start, deadline)
-    candidates = [add_workdays(deadline, -few_days)] if few_days else [deadline]
-    if total > 0:
-        candidates.append(add_workdays(start, max(1, math.ceil(Decimal(total) * share))))
-    return min(max(min(candidates), start), deadline)
-
-
-def warning_dates_refresh(queryset=None) -> int:
-    """Recompute warning_date for open items (after a threshold or calendar change). Returns the count."""
-    from .models import Item
-
-    table = thresholds()
-    items = (queryset if queryset is not None else Item.objects.all()).filter(status__in=OPEN_STATUSES, deadline__isnull=False)
-    changed = []
-    for item in items.only("pk", "assigned_at", "created_at", "deadline", "urgency", "warning_date").iterator(chunk_size=2000):
-        start = timezone.localdate(item.assigned_at or item.created_at)
-        new = warning_date_for(start=start, deadline=item.deadline, urgency=item.urgency, table=table)
-        if new != item.warning_date:
-            item.warning_date = new
-            changed.append(item)
-        if len(changed) >= 2000:
-            Item.objects.bulk_update(changed, ["warning_date"])
-            changed = []
-    if changed:
-        Item.objects.bulk_update(changed, ["warning_date"])
-    return len(changed)

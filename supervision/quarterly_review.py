@@ -48,16 +48,16 @@ from openpyxl.chart.label import DataLabelList
 
 from accounts.choices import Classification
 from accounts.models import Unit, User
+from supervision.choices import ReasonKind, Ruling
+from supervision.querysets import explanations_visible_to
 
 from . import stats
 from .audit import audit_record
 from .choices import Light
-from .choices_accountability import ReasonKind, Ruling
 from .errors import InvalidInput, require_signed_in
 from .export_policy import detail_export_allowed
 from .ledger_export import XLSX_CONTENT_TYPE  # noqa: F401 - the workbook's content type, defined once
 from .models import Category, Item, OverdueExplanation, Referral
-from .querysets_accountability import explanations_visible_to
 from .workcalendar import workdays_in_range
 from .xlsx_layout import (
     BORDER,

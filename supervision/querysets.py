@@ -1,21 +1,35 @@
-"""Reads scoped to the viewer. `ItemQuerySet.visible_to` is THE visibility rule (DOMAIN.md
-rule 13); every other record is visible through the items it belongs to. Lists, searches,
-counts and exports all start from these methods, so a number never leaks an item."""
+"""Every visibility rule (DOMAIN.md rule 13, 不得层层复制下传或者横传), side by side.
+
+`ItemQuerySet.visible_to` is THE rule; every other record is visible through the items it belongs
+to, narrowed further where units must not read each other's records (reports, explanations).
+Lists, searches, counts and exports all start from these functions, so a number never leaks an
+item. The doors, in order: items, instructions, progress reports, overdue explanations, notices
+and their entries, export approvals.
+
+Models are looked up through the app registry (`_model`), not imported: the models module uses
+these querysets as its managers."""
 
 from __future__ import annotations
 
 import datetime
 from typing import TYPE_CHECKING
 
+from django.apps import apps
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 
 from accounts.choices import Role
-
-from .choices import OPEN_STATUSES, AssignmentRole, ItemStatus, Light, ReferralDepartment
+from supervision.choices import OPEN_STATUSES, AssignmentRole, ItemStatus, Light, NoticeKind, NoticeStatus, ReferralDepartment
+from supervision.lights import light_case, light_q
 
 if TYPE_CHECKING:
     from accounts.models import User
+
+
+def _model(name: str) -> type[models.Model]:
+    return apps.get_model("supervision", name)
+
 
 # Which role sees which referrals (纪检 sees what was referred to 纪检, 组织部门 to 组织部门).
 REFERRAL_VIEWER_ROLES = {
@@ -49,8 +63,7 @@ class ItemQuerySet(models.QuerySet):
             return qs
         if user.has_role(Role.LEADER):
             return qs.exclude(status=ItemStatus.DRAFT)
-        from .models import ItemAssignment, Referral
-
+        ItemAssignment, Referral = _model("ItemAssignment"), _model("Referral")
         scope = Q(pk__in=[])
         if user.is_unit_user and user.unit_id:
             scope |= Exists(ItemAssignment.objects.filter(item=OuterRef("pk"), unit_id=user.unit_id))
@@ -64,13 +77,9 @@ class ItemQuerySet(models.QuerySet):
 
     def with_light(self, now: datetime.datetime | None = None) -> ItemQuerySet:
         """Annotate `light` (红黄绿灯) with the one rule in lights.py."""
-        from .lights import light_case
-
         return self.annotate(light=light_case(now))
 
     def light(self, *lights: str, now: datetime.datetime | None = None) -> ItemQuerySet:
-        from .lights import light_q
-
         condition = Q(pk__in=[])
         for light in lights:
             condition |= light_q(light, now)
@@ -81,14 +90,11 @@ class ItemQuerySet(models.QuerySet):
         return self.light(Light.OVERDUE, now=now)
 
     def not_overdue(self, now: datetime.datetime | None = None) -> ItemQuerySet:
-        from .lights import light_q
-
         return self.exclude(light_q(Light.OVERDUE, now))
 
     def in_unit_subtree(self, unit) -> ItemQuerySet:
         """Items where the unit or one of its sub-units is lead or supporting."""
-        from .models import ItemAssignment
-
+        ItemAssignment = _model("ItemAssignment")
         return self.filter(Exists(ItemAssignment.objects.filter(item=OuterRef("pk"), unit__path__startswith=unit.path)))
 
     def for_list(self) -> ItemQuerySet:
@@ -99,8 +105,7 @@ class ItemQuerySet(models.QuerySet):
         instruction's full text and a dozen timestamps nobody shows, which cost more to decode than
         the item itself. Anything else is still there when asked for, at one query more. The
         assignments are a list, `item.assignment_list`; `item.assignments` still queries afresh."""
-        from .models import Item, ItemAssignment
-
+        Item, ItemAssignment = _model("Item"), _model("ItemAssignment")
         brief = {
             "category": ("name",),
             "lead_unit": ("name",),
@@ -140,8 +145,7 @@ class InstructionQuerySet(models.QuerySet):
         qs = self.filter(classification__lte=user.clearance)
         if user.is_office or user.has_role(Role.LEADER):
             return qs
-        from .models import Item
-
+        Item = _model("Item")
         return qs.filter(Exists(Item.objects.visible_to(user).filter(instruction=OuterRef("pk"))))
 
 
@@ -150,8 +154,7 @@ def reports_visible_to(user: User, qs: models.QuerySet) -> models.QuerySet:
 
     No sideways copying (rule 13): a supporting unit reads only its own unit's reports, unless
     the office allowed it on that item; the lead unit coordinates and reads all of them."""
-    from .models import Item, ItemAssignment
-
+    Item, ItemAssignment = _model("Item"), _model("ItemAssignment")
     qs = qs.filter(item__in=Item.objects.visible_to(user))
     if user.is_office or user.has_role(Role.LEADER) or any(user.has_role(r) for r in REFERRAL_VIEWER_ROLES):
         return qs
@@ -163,6 +166,82 @@ def reports_visible_to(user: User, qs: models.QuerySet) -> models.QuerySet:
     return qs.filter(Q(unit_id=user.unit_id) | Exists(may_see_all))
 
 
+def explanations_visible_to(user: User, qs: models.QuerySet | None = None) -> models.QuerySet:
+    """Overdue explanations the user may read.
+
+    - Only on items the user can see at all.
+    - Office, leaders and administrators: all of them.
+    - Discipline / organization users: all explanations on items referred to their department
+      (the item is visible to them exactly then): they judge the case on the whole record.
+    - Unit handlers and heads: their own unit's explanation only; no sideways copying between
+      the lead and supporting units (rule 13), as for progress reports.
+    """
+    Item, OverdueExplanation = _model("Item"), _model("OverdueExplanation")
+    qs = OverdueExplanation.objects.all() if qs is None else qs
+    if not _is_signed_in(user):
+        return qs.none()
+    qs = qs.filter(item__in=Item.objects.visible_to(user))
+    if user.sees_whole_ledger or any(user.has_role(r) for r in REFERRAL_VIEWER_ROLES):
+        return qs
+    if user.is_unit_user and user.unit_id:
+        return qs.filter(unit_id=user.unit_id)
+    return qs.none()
+
+
+def notices_visible_to(user: User, qs: models.QuerySet | None = None) -> models.QuerySet:
+    """Notices the user may read.
+
+    - Never a notice above the user's clearance, nor one naming any item above it (checked on the
+      items themselves, so raising an item's classification later hides the notice at once).
+    - Office staff, leaders and administrators: every notice, drafts included (leaders sign off).
+    - Issued notices only, for everyone else:
+      - unit handlers and heads: notices naming their unit on an item they can see;
+      - discipline users: criticism notices (不作为、慢作为 cases are theirs to follow up);
+      - organization users: praise recommended to them (rule 8; inaction reaches them as referrals).
+
+    The entries a viewer sees are narrowed further by `notice_entries_visible_to`."""
+    Item, Notice, NoticeEntry = _model("Item"), _model("Notice"), _model("NoticeEntry")
+    qs = Notice.objects.all() if qs is None else qs
+    if not _is_signed_in(user):
+        return qs.none()
+    above_clearance = NoticeEntry.objects.filter(notice=OuterRef("pk"), item__classification__gt=user.clearance)
+    qs = qs.filter(classification__lte=user.clearance).exclude(Exists(above_clearance))
+    if user.sees_whole_ledger:
+        return qs
+    scope = Q(pk__in=[])
+    if user.is_unit_user and user.unit_id:
+        named = NoticeEntry.objects.filter(notice=OuterRef("pk"), unit_id=user.unit_id, item__in=Item.objects.visible_to(user))
+        scope |= Exists(named)
+    if user.has_role(Role.DISCIPLINE):
+        scope |= Q(kind=NoticeKind.CRITICISM)
+    if user.has_role(Role.ORGANIZATION):
+        scope |= Q(kind=NoticeKind.PRAISE, recommend_to_organization=True)
+    return qs.filter(scope, status=NoticeStatus.ISSUED)
+
+
+def notice_entries_visible_to(user: User, qs: models.QuerySet | None = None) -> models.QuerySet:
+    """The rows of a (visible) notice the user may read: those whose item they can see. A unit
+    reading a criticism notice does not learn of another unit's items it is not involved in."""
+    Item, NoticeEntry = _model("Item"), _model("NoticeEntry")
+    qs = NoticeEntry.objects.all() if qs is None else qs
+    return qs.filter(item__in=Item.objects.visible_to(user))
+
+
 class AuditEventQuerySet(models.QuerySet):
     def for_item(self, item) -> AuditEventQuerySet:
         return self.filter(item=item).select_related("actor").order_by("seq")
+
+
+class ExportApprovalQuerySet(models.QuerySet):
+    def active(self, on: datetime.date | None = None) -> ExportApprovalQuerySet:
+        """In force on the day `on` (today): not revoked, valid_from ≤ day ≤ valid_until."""
+        on = on or timezone.localdate()
+        return self.filter(revoked_at__isnull=True, valid_from__lte=on, valid_until__gte=on)
+
+    def visible_to(self, user) -> ExportApprovalQuerySet:
+        """The office (who grants them) sees every approval; anyone else only their own."""
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_office:
+            return self
+        return self.filter(grantee_id=user.pk)

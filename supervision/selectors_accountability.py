@@ -7,10 +7,10 @@ import datetime
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from accounts.models import User
+from supervision.querysets import explanations_visible_to, notice_entries_visible_to, notices_visible_to
 
 from .errors import NotVisible
 from .models import Attachment, Item, ItemAssignment, Notice, NoticeEntry, OverdueExplanation, Referral
-from .querysets_accountability import explanations_visible_to, notice_entries_visible_to, notices_visible_to
 
 
 def explanation_list(*, user: User) -> QuerySet[OverdueExplanation]:

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from accounts.choices import Classification, Role
 from accounts.models import Unit, User
+from supervision.warning_dates import warning_date_for
 
 from .audit import audit_record
 from .choices import (
@@ -33,7 +34,6 @@ from .choices import (
     Urgency,
 )
 from .errors import InvalidInput, NotPermitted, NotVisible, StaleVersion, TransitionNotAllowed
-from .lights import warning_date_for
 from .models import (
     Attachment,
     Category,

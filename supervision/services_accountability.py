@@ -23,10 +23,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Unit, User
+from supervision.choices import ExplanationStatus, NoticeKind, NoticeStatus, ReasonKind, Ruling
+from supervision.querysets import notices_visible_to
 
 from .audit import audit_record
 from .choices import ItemStatus, ReferralDepartment
-from .choices_accountability import ExplanationStatus, NoticeKind, NoticeStatus, ReasonKind, Ruling
 from .errors import InvalidInput, NotPermitted, NotVisible, TransitionNotAllowed
 from .models import (
     Attachment,
@@ -39,7 +40,6 @@ from .models import (
     OverdueExplanation,
     Referral,
 )
-from .querysets_accountability import notices_visible_to
 from .services import _lock_item, _require_office, _require_text, referral_create
 from .workcalendar import add_workdays
 

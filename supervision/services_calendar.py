@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from supervision.choices import CalendarDayKind, CalendarDaySource
+from supervision.models import WEEKDAY_NAMES, CalendarDay
+
 from .audit import audit_record
 from .errors import InvalidInput
-from .models_calendar import WEEKDAY_NAMES, CalendarDay, CalendarDayKind, CalendarDaySource
 
 Date = datetime.date
 MIN_YEAR, MAX_YEAR = 2000, 2100

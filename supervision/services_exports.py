@@ -20,11 +20,12 @@ from django.utils.translation import gettext as _
 
 from accounts.choices import Classification
 from accounts.models import User
+from supervision.choices import APPROVABLE_CLASSIFICATIONS
+from supervision.models import ExportApproval
 
 from .audit import audit_record
 from .errors import InvalidInput, NotPermitted, TransitionNotAllowed
 from .export_policy import forget_export_rights
-from .models_exports import APPROVABLE_CLASSIFICATIONS, ExportApproval
 from .services import _require_office, _require_text
 
 

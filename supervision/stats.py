@@ -82,11 +82,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Unit, User
+from supervision.lights import light_q, running_light_q
 
 from .choices import DONE_STATUSES, OPEN_STATUSES, AssignmentRole, InstructionKind, ItemStatus, Light
 from .errors import InvalidInput
 from .filtersets import ItemFilterSet
-from .lights import light_q, running_light_q
 from .models import Item, ItemAssignment
 from .workcalendar import workdays_in_range
 

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 
 from django.utils import timezone
 
-from .models_calendar import CalendarDay
+from supervision.models import CalendarDay
 
 Date = datetime.date
 ONE_DAY = datetime.timedelta(days=1)

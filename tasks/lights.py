@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from supervision.lights import warning_dates_refresh
+from supervision.warning_dates import warning_dates_refresh
 
 
 @shared_task(name="tasks.lights.refresh_warning_dates", acks_late=True)

@@ -265,7 +265,7 @@ def _event_key(event: AuditEvent, event_type: str, item: Item) -> str:
 def instruction_external_ids(client: IntegrationClient, instruction_ids: Iterable[int]) -> dict[int, str]:
     """The client's own id for instructions it pushed in through OA intake (supervision/intake.py),
     so its OA system can match our events to its records."""
-    from supervision.models_intake import IntakeRecord
+    from supervision.models import IntakeRecord
 
     rows = IntakeRecord.objects.filter(client=client, instruction_id__in=list(instruction_ids))
     return dict(rows.values_list("instruction_id", "external_id"))
@@ -324,7 +324,7 @@ def webhook_events_publish(events: Sequence[AuditEvent]) -> list[WebhookDelivery
     No query for events of no webhook type; one when nothing subscribes to them; otherwise a fixed
     few per subscription, whatever the number of events (a bulk import passes them all at once,
     and then every row's item snapshot is the item as the import leaves it)."""
-    from supervision.querysets_accountability import notices_visible_to
+    from supervision.querysets import notices_visible_to
 
     mapped = [(event, EVENT_FOR_ACTION[event.action]) for event in events if event.action in EVENT_FOR_ACTION]
     if not mapped:

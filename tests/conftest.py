@@ -81,7 +81,7 @@ def reference_data(django_db_blocker):
     from django.apps import apps
     from django.db import connection
 
-    from supervision.models_calendar import CalendarDay
+    from supervision.models import CalendarDay
 
     with django_db_blocker.unblock():
         if not CalendarDay.objects.exists():

@@ -18,8 +18,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from schemathesis import checks
 
-from supervision.choices import ItemStatus, RequestKind
-from supervision.choices_accountability import NoticeKind
+from supervision.choices import ItemStatus, NoticeKind, RequestKind
 from supervision.models import Item
 from supervision.services import item_request_create
 from supervision.services_accountability import notice_create, overdue_explanations_open

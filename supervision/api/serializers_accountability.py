@@ -10,8 +10,7 @@ from rest_framework import serializers
 
 from accounts.api.serializers import UnitBriefSerializer, UserBriefSerializer
 from accounts.models import Unit
-from supervision.choices import ReferralDepartment
-from supervision.choices_accountability import NoticeKind, ReasonKind, Ruling
+from supervision.choices import NoticeKind, ReasonKind, ReferralDepartment, Ruling
 from supervision.models import Item, Notice, NoticeEntry, OverdueExplanation
 
 from .serializers import ReferralSerializer

@@ -10,8 +10,9 @@ from rest_framework import serializers
 
 from accounts.api.serializers import UserBriefSerializer
 from accounts.models import User
+from supervision.choices import APPROVABLE_CHOICES, ExportJobStatus
 from supervision.ledger_export import FORMATS
-from supervision.models_exports import APPROVABLE_CHOICES, ExportApproval, ExportJob, ExportJobStatus
+from supervision.models import ExportApproval, ExportJob
 
 
 class ExportApprovalSerializer(serializers.ModelSerializer):

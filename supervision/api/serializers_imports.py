@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.api.serializers import UserBriefSerializer
-from supervision.models_imports import ImportJob
+from supervision.models import ImportJob
 
 
 class ImportErrorSerializer(serializers.Serializer):

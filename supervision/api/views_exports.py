@@ -29,8 +29,7 @@ from supervision.ledger_export import (
     XLSX_CONTENT_TYPE,
     ledger_export,
 )
-from supervision.models import Item
-from supervision.models_exports import ExportApproval, ExportJob
+from supervision.models import ExportApproval, ExportJob, Item
 
 from . import serializers_exports as s
 from .downloads import CsvRenderer, FileErrorsAsJsonMixin, XlsxRenderer, as_attachment

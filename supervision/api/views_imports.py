@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from accounts.choices import IntegrationOperation
 from supervision.errors import NotPermitted, NotVisible
 from supervision.ledger_import import error_report_workbook, import_job_create
-from supervision.models_imports import ImportJob
+from supervision.models import ImportJob
 
 from .serializers_imports import ImportJobInput, ImportJobSerializer
 from .views import parse

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import supervision.models_imports
+import supervision.models
 from django.conf import settings
 from django.db import migrations, models
 
@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
             name='ImportJob',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.FileField(upload_to=supervision.models_imports.import_file_path, verbose_name='文件')),
+                ('file', models.FileField(upload_to=supervision.models.import_file_path, verbose_name='文件')),
                 ('original_name', models.CharField(max_length=255, verbose_name='文件名')),
                 ('size', models.PositiveBigIntegerField(verbose_name='大小')),
                 ('sha256', models.CharField(max_length=64)),

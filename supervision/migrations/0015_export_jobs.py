@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import supervision.models_exports
+import supervision.models
 from django.conf import settings
 from django.db import migrations, models
 
@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
                 ('status', models.CharField(choices=[('queued', '排队中'), ('running', '导出中'), ('succeeded', '已完成'), ('failed', '失败')], default='queued', max_length=16, verbose_name='状态')),
                 ('rows', models.PositiveIntegerField(blank=True, null=True, verbose_name='导出行数')),
                 ('omitted', models.PositiveIntegerField(blank=True, null=True, verbose_name='未导出的涉密事项')),
-                ('file', models.FileField(blank=True, upload_to=supervision.models_exports.export_file_path, verbose_name='文件')),
+                ('file', models.FileField(blank=True, upload_to=supervision.models.export_file_path, verbose_name='文件')),
                 ('filename', models.CharField(blank=True, max_length=200, verbose_name='文件名')),
                 ('sha256', models.CharField(blank=True, max_length=64)),
                 ('error', models.TextField(blank=True, verbose_name='失败原因')),

@@ -11,8 +11,7 @@ from django.utils import timezone
 
 from accounts.choices import Classification
 from supervision import services
-from supervision.choices import ItemStatus, ReferralDepartment
-from supervision.choices_accountability import ExplanationStatus, ReasonKind, Ruling
+from supervision.choices import ExplanationStatus, ItemStatus, ReasonKind, ReferralDepartment, Ruling
 from supervision.errors import InvalidInput, NotPermitted, NotVisible, TransitionNotAllowed
 from supervision.models import AuditEvent, Item, OverdueExplanation, Referral
 from supervision.services_accountability import (

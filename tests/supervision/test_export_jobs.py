@@ -16,10 +16,10 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from supervision.audit import audit_verify
+from supervision.choices import ExportJobStatus
 from supervision.export_jobs import export_job_files_purge
 from supervision.ledger_export import XLSX_CONTENT_TYPE
-from supervision.models import AuditEvent
-from supervision.models_exports import ExportJob, ExportJobStatus
+from supervision.models import AuditEvent, ExportJob
 from tasks.exports import purge_export_files, run_export_job
 from tests.api_helpers import assert_error, client_for
 from tests.supervision.test_ledger_export import COL, HEADER_ROW, body_of, export, grant, ledger  # noqa: F401 - fixture

@@ -21,8 +21,7 @@ from accounts.integration import integration_client_create
 from supervision import intake, services
 from supervision.choices import InstructionKind, ItemStatus
 from supervision.errors import InvalidInput
-from supervision.models import AuditEvent, Instruction, Item, ItemAssignment
-from supervision.models_intake import IntakeItem, IntakeRecord
+from supervision.models import AuditEvent, Instruction, IntakeItem, IntakeRecord, Item, ItemAssignment
 from tests.api_helpers import CJK, assert_error, client_for
 from tests.factories import CategoryFactory, UserFactory
 

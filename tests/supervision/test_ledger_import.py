@@ -20,19 +20,19 @@ from django.utils import timezone
 from accounts.choices import Classification, Role
 from supervision import ledger_import as li
 from supervision.audit import audit_verify
-from supervision.choices import AssignmentRole, InstructionKind, ItemStatus, ReportKind
+from supervision.choices import AssignmentRole, ImportJobStatus, InstructionKind, ItemStatus, ReportKind
 from supervision.errors import InvalidInput, NotPermitted
 from supervision.ledger_columns import LEDGER_COLUMNS
-from supervision.lights import warning_date_for
 from supervision.models import (
     AuditEvent,
+    ImportJob,
     Instruction,
     Item,
     ItemAssignment,
     LedgerCounter,
     ProgressReport,
 )
-from supervision.models_imports import ImportJob, ImportJobStatus
+from supervision.warning_dates import warning_date_for
 from tasks.imports import run_import_job
 from tests.api_helpers import CJK, assert_error, client_for
 from tests.conftest import build_world

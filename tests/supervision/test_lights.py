@@ -13,8 +13,8 @@ from django.utils import timezone
 from supervision import services
 from supervision.choices import ItemStatus, Light, RequestKind, ReturnVisitResult, Urgency
 from supervision.errors import InvalidInput, NotPermitted, TransitionNotAllowed
-from supervision.lights import warning_date_for
 from supervision.models import Item, WarningThreshold
+from supervision.warning_dates import warning_date_for
 from tests.api_helpers import client_for
 from tests.factories import make_instruction, make_item
 

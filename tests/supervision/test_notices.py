@@ -12,8 +12,7 @@ from django.utils import timezone
 from docx import Document
 
 from accounts.choices import Classification
-from supervision.choices import ItemStatus
-from supervision.choices_accountability import NoticeKind, NoticeStatus
+from supervision.choices import ItemStatus, NoticeKind, NoticeStatus
 from supervision.documents import notice_docx
 from supervision.errors import InvalidInput, NotPermitted, NotVisible, TransitionNotAllowed
 from supervision.models import Item, Notice

@@ -47,8 +47,7 @@ from django.utils import timezone
 from openpyxl.chart import BarChart, LineChart, PieChart
 
 from accounts.choices import Classification, Role
-from supervision.choices import InstructionKind, ItemStatus
-from supervision.choices_accountability import ReasonKind, Ruling
+from supervision.choices import InstructionKind, ItemStatus, ReasonKind, Ruling
 from supervision.models import AuditEvent, Item, OverdueExplanation
 from supervision.quarterly_review import XLSX_CONTENT_TYPE, quarterly_review_workbook
 from supervision.services_accountability import (

@@ -15,8 +15,8 @@ from django.apps import apps as django_apps
 from django.core.management import CommandError, call_command
 
 from supervision.audit import audit_verify
-from supervision.models import AuditEvent
-from supervision.models_calendar import CalendarDay, CalendarDayKind, CalendarDaySource
+from supervision.choices import CalendarDayKind, CalendarDaySource
+from supervision.models import AuditEvent, CalendarDay
 from supervision.workcalendar import (
     add_workdays,
     is_workday,

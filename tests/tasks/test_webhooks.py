@@ -24,8 +24,7 @@ from rest_framework.test import APIClient
 from accounts.choices import Classification, IntegrationOperation
 from accounts.integration import integration_client_create, integration_client_update
 from supervision import services
-from supervision.choices import ItemStatus
-from supervision.choices_accountability import NoticeKind
+from supervision.choices import ItemStatus, NoticeKind
 from supervision.models import AuditEvent, Item
 from supervision.services_accountability import notice_create, notice_issue, overdue_explanations_open
 from tasks import webhooks

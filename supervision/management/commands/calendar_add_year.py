@@ -19,8 +19,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from supervision.choices import CalendarDaySource
 from supervision.errors import InvalidInput
-from supervision.models_calendar import CalendarDaySource
 from supervision.services_calendar import CalendarYearResult, calendar_year_seed_from_package, calendar_year_set
 
 Date = datetime.date

@@ -8,9 +8,9 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from accounts.models import User
+from supervision.choices import ImportPhase
 from supervision.errors import DomainError
 from supervision.ledger_import import ledger_import
-from supervision.models_imports import ImportPhase
 
 PHASES = {
     ImportPhase.READING: "读取文件",

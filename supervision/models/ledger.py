@@ -1,5 +1,5 @@
-"""The supervision ledger (督查台账): instructions, items, assignments, reports, requests,
-return visits, referrals, attachments and the hash-chained audit trail."""
+"""The ledger itself (督查台账): instructions, items, their responsible units, progress reports,
+requests, return visits, referrals and attachments."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import Classification
-
-from .choices import (
+from supervision.choices import (
     OPEN_STATUSES,
     AssignmentRole,
     InstructionKind,
@@ -28,7 +27,7 @@ from .choices import (
     ReturnVisitResult,
     Urgency,
 )
-from .querysets import AuditEventQuerySet, InstructionQuerySet, ItemQuerySet
+from supervision.querysets import InstructionQuerySet, ItemQuerySet
 
 User = settings.AUTH_USER_MODEL
 
@@ -179,28 +178,6 @@ class Item(models.Model):
     @property
     def etag(self) -> str:
         return f'"{self.pk}-{self.version}"'
-
-
-class WarningThreshold(models.Model):
-    """When the light turns yellow, per urgency: after a share of the working time has passed, or
-    when only a few working days remain, whichever comes first. Editable in the admin."""
-
-    urgency = models.CharField(_("紧急程度"), max_length=16, choices=Urgency.choices, unique=True)
-    yellow_share = models.DecimalField(
-        _("黄灯：已用时间占比"), max_digits=3, decimal_places=2, help_text=_("例如 0.67 表示已过三分之二的办理时间")
-    )
-    yellow_workdays = models.PositiveSmallIntegerField(_("黄灯：剩余工作日"), help_text=_("剩余工作日不多于此数时亮黄灯"))
-
-    class Meta:
-        verbose_name = _("红黄绿灯阈值")
-        verbose_name_plural = _("红黄绿灯阈值")
-        ordering = ["urgency"]
-        constraints = [
-            models.CheckConstraint(condition=Q(yellow_share__gt=0, yellow_share__lte=1), name="threshold_share_in_range"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.get_urgency_display()}：{self.yellow_share:.0%} / {self.yellow_workdays} 个工作日"
 
 
 class ItemAssignment(models.Model):
@@ -354,63 +331,11 @@ class Attachment(models.Model):
     @property
     def is_linked(self) -> bool:
         """Filed somewhere already: on a record here, or with an overdue explanation (link table)."""
-
+        # The link table is reached through its reverse relation (models/accountability.py).
+        explanation_links = self._meta.get_field("explanation_link").related_model
         return bool(
             self.instruction_id
             or self.report_id
             or self.request_id
-            or ExplanationAttachment.objects.filter(attachment_id=self.pk).exists()
+            or explanation_links.objects.filter(attachment_id=self.pk).exists()
         )
-
-
-class AuditEvent(models.Model):
-    """One append-only, hash-chained entry of who did what, when, from which state to which
-    (DOMAIN.md rule 14: 签字就是责任). Never updated or deleted; `verify_audit` checks the chain."""
-
-    seq = models.BigAutoField(primary_key=True)
-    occurred_at = models.DateTimeField(default=timezone.now)
-    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("操作人"))
-    actor_name = models.CharField(_("操作人姓名"), max_length=100, blank=True)
-    action = models.CharField(_("操作"), max_length=64)
-    object_type = models.CharField(max_length=32)
-    object_id = models.BigIntegerField()
-    item = models.ForeignKey(Item, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events")
-    from_status = models.CharField(max_length=20, blank=True)
-    to_status = models.CharField(max_length=20, blank=True)
-    comment = models.TextField(blank=True)
-    data = models.JSONField(default=dict, blank=True)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
-
-    objects = AuditEventQuerySet.as_manager()
-
-    class Meta:
-        verbose_name = _("审计记录")
-        verbose_name_plural = _("审计记录")
-        ordering = ["seq"]
-        indexes = [models.Index(fields=["item", "seq"], name="audit_item_seq")]
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise RuntimeError("Audit events are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise RuntimeError("Audit events are append-only.")
-
-
-class AuditChainHead(models.Model):
-    """The newest link of the audit chain, so deleting the last rows is detected too."""
-
-    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
-    last_seq = models.BigIntegerField(default=0)
-    last_hash = models.CharField(max_length=64, default="0" * 64)
-    count = models.BigIntegerField(default=0)
-
-
-from .models_accountability import ExplanationAttachment, Notice, NoticeCounter, NoticeEntry, OverdueExplanation  # noqa: E402,F401
-from .models_calendar import CalendarDay  # noqa: E402,F401
-from .models_exports import ExportApproval, ExportJob  # noqa: E402,F401
-from .models_imports import ImportJob  # noqa: E402,F401
-from .models_intake import IntakeItem, IntakeRecord  # noqa: E402,F401
-from .models_reminders import ReminderPolicy, ReminderStep  # noqa: E402,F401

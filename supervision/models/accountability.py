@@ -12,8 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import Classification
-
-from .choices_accountability import ExplanationStatus, NoticeKind, NoticeStatus, ReasonKind, Ruling
+from supervision.choices import ExplanationStatus, NoticeKind, NoticeStatus, ReasonKind, Ruling
 
 User = settings.AUTH_USER_MODEL
 

@@ -1,15 +1,41 @@
-"""Reminder policies (催办规则): when and to whom reminders and escalations go, per urgency and
-category. Editable in the admin; the schedule built from them lives in reminders.py."""
+"""The office's timing rules, edited in the admin: warning-light thresholds (红黄绿灯) and reminder
+policies (催办规则: when and to whom reminders and escalations go, per urgency and category).
+The schedule built from them lives in supervision/reminders.py, the lights in supervision/lights.py."""
 
 from __future__ import annotations
 
 import datetime
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .choices import Urgency
+from supervision.choices import Urgency
+
+User = settings.AUTH_USER_MODEL
+
+
+class WarningThreshold(models.Model):
+    """When the light turns yellow, per urgency: after a share of the working time has passed, or
+    when only a few working days remain, whichever comes first. Editable in the admin."""
+
+    urgency = models.CharField(_("紧急程度"), max_length=16, choices=Urgency.choices, unique=True)
+    yellow_share = models.DecimalField(
+        _("黄灯：已用时间占比"), max_digits=3, decimal_places=2, help_text=_("例如 0.67 表示已过三分之二的办理时间")
+    )
+    yellow_workdays = models.PositiveSmallIntegerField(_("黄灯：剩余工作日"), help_text=_("剩余工作日不多于此数时亮黄灯"))
+
+    class Meta:
+        verbose_name = _("红黄绿灯阈值")
+        verbose_name_plural = _("红黄绿灯阈值")
+        ordering = ["urgency"]
+        constraints = [
+            models.CheckConstraint(condition=Q(yellow_share__gt=0, yellow_share__lte=1), name="threshold_share_in_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_urgency_display()}：{self.yellow_share:.0%} / {self.yellow_workdays} 个工作日"
 
 
 class ReminderPolicy(models.Model):

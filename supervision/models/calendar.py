@@ -5,26 +5,18 @@ Monday to Friday and a rest day on Saturday and Sunday. Deadlines counted in wor
 (DOMAIN.md rule 5, 限时办结) are computed by `supervision.workcalendar` from these rows, so a year
 with no rows at all (e.g. one the chinese-calendar package does not know yet) still works:
 weekends only, until the State Council's announcement is entered (`manage.py calendar_add_year`).
-
-Imported at the end of `supervision/models.py` so Django registers the model with the app.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from supervision.choices import CalendarDayKind, CalendarDaySource
 
-class CalendarDayKind(models.TextChoices):
-    HOLIDAY = "holiday", _("法定节假日")
-    MAKEUP_WORKDAY = "makeup_workday", _("调休上班日")
-
-
-class CalendarDaySource(models.TextChoices):
-    CHINESE_CALENDAR = "chinese_calendar", _("chinese-calendar 数据包")
-    ANNOUNCEMENT = "announcement", _("国务院办公厅通知")
-    MANUAL = "manual", _("手工录入")
+User = settings.AUTH_USER_MODEL
 
 
 WEEKDAY_NAMES = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")

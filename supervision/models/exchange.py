@@ -1,4 +1,7 @@
-"""Export approvals (涉密事项导出审批): DOMAIN.md rule 13, "未经批准不得擅自公开".
+"""Ledger exchange with the outside: export approvals (涉密事项导出审批) and background export jobs,
+Excel import jobs, and OA intake records.
+
+Export approvals (涉密事项导出审批): DOMAIN.md rule 13, "未经批准不得擅自公开".
 
 A cleared user sees 秘密/机密 items on screen, but a file leaves the building. The supervision office
 records, per person, up to which classification that person may take item details out in exported
@@ -17,28 +20,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.choices import Classification
+from supervision.choices import APPROVABLE_CHOICES, APPROVABLE_CLASSIFICATIONS, ExportJobStatus, ImportJobStatus, ImportPhase
+from supervision.querysets import ExportApprovalQuerySet
 
 User = settings.AUTH_USER_MODEL
-
-# Only classified levels need an approval: 公开 and 内部 items are exported without one.
-APPROVABLE_CLASSIFICATIONS = (Classification.SECRET, Classification.CONFIDENTIAL)
-APPROVABLE_CHOICES = [(c.value, c.label) for c in APPROVABLE_CLASSIFICATIONS]
-
-
-class ExportApprovalQuerySet(models.QuerySet):
-    def active(self, on: datetime.date | None = None) -> ExportApprovalQuerySet:
-        """In force on the day `on` (today): not revoked, valid_from ≤ day ≤ valid_until."""
-        on = on or timezone.localdate()
-        return self.filter(revoked_at__isnull=True, valid_from__lte=on, valid_until__gte=on)
-
-    def visible_to(self, user) -> ExportApprovalQuerySet:
-        """The office (who grants them) sees every approval; anyone else only their own."""
-        if user is None or not user.is_authenticated or not user.is_active:
-            return self.none()
-        if user.is_office:
-            return self
-        return self.filter(grantee_id=user.pk)
 
 
 class ExportApproval(models.Model):
@@ -97,13 +82,6 @@ class ExportApproval(models.Model):
         return self.revoked_at is None and self.valid_from <= on <= self.valid_until
 
 
-class ExportJobStatus(models.TextChoices):
-    QUEUED = "queued", _("排队中")
-    RUNNING = "running", _("导出中")
-    SUCCEEDED = "succeeded", _("已完成")
-    FAILED = "failed", _("失败")
-
-
 def export_file_path(instance: ExportJob, filename: str) -> str:
     today = datetime.date.today()
     return f"exports/{today:%Y/%m}/{instance.created_by_id}-{filename}"
@@ -157,3 +135,114 @@ class ExportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename or self.file_format}（{self.get_status_display()}）"
+
+
+def import_file_path(instance: ImportJob, filename: str) -> str:
+    today = datetime.date.today()
+    return f"imports/{today:%Y/%m}/{instance.sha256[:16]}-{filename}"
+
+
+class ImportJob(models.Model):
+    """One upload of a ledger workbook (.xlsx), imported — or only checked (dry run) — by a
+    Celery task. A job runs once: the task claims it from `queued` under a row lock."""
+
+    file = models.FileField(_("文件"), upload_to=import_file_path)
+    original_name = models.CharField(_("文件名"), max_length=255)
+    size = models.PositiveBigIntegerField(_("大小"))
+    sha256 = models.CharField(max_length=64)
+    dry_run = models.BooleanField(_("仅试导入"), default=False, help_text=_("只校验并列出将创建的内容，不写入台账"))
+    status = models.CharField(_("状态"), max_length=16, choices=ImportJobStatus.choices, default=ImportJobStatus.QUEUED)
+    phase = models.CharField(_("阶段"), max_length=16, choices=ImportPhase.choices, default=ImportPhase.WAITING)
+    rows_total = models.PositiveIntegerField(_("数据行数"), default=0)
+    rows_validated = models.PositiveIntegerField(_("已校验行数"), default=0)
+    rows_written = models.PositiveIntegerField(_("已写入行数"), default=0)
+    # [{"row": 12, "column": "牵头单位", "message": "…"}]; row is None for a problem with the whole file.
+    errors = models.JSONField(_("错误报告"), default=list, blank=True)
+    summary = models.JSONField(_("导入结果"), default=dict, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("导入人"))
+    created_at = models.DateTimeField(_("上传时间"), default=timezone.now)
+    started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("台账导入")
+        verbose_name_plural = _("台账导入")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["created_by", "created_at"], name="importjob_owner_time")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "running", "succeeded", "failed"]), name="importjob_status_valid"
+            ),
+            # A finished job has a finishing time; a queued one has not started.
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "running"]) | Q(finished_at__isnull=False), name="importjob_finished_at"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.original_name}（{self.get_status_display()}）"
+
+    @property
+    def percent(self) -> int:
+        """0–100: validation is the first half of the work, writing the second (a dry run: all of it)."""
+        if not self.rows_total:
+            return 100 if self.status in (ImportJobStatus.SUCCEEDED, ImportJobStatus.FAILED) else 0
+        if self.dry_run:
+            return min(100, self.rows_validated * 100 // self.rows_total)
+        return min(100, (self.rows_validated + self.rows_written) * 50 // self.rows_total)
+
+
+class IntakeRecord(models.Model):
+    """An instruction pushed in by a sender (an OA system's service account, or a person testing
+    the endpoint) under the sender's own id, with a digest of the body it was created from, so a
+    retry with the same body is recognised and a different body under the same id is refused."""
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("推送方"), on_delete=models.PROTECT, related_name="+")
+    client = models.ForeignKey(
+        "accounts.IntegrationClient",
+        verbose_name=_("对接系统"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="intake_records",
+    )
+    external_id = models.CharField(_("外部编号"), max_length=100)
+    body_digest = models.CharField(_("请求体摘要"), max_length=64)
+    # Null only inside the creating transaction: the record is inserted first so that a racing
+    # twin waits on the unique index instead of doing the whole intake for nothing.
+    instruction = models.OneToOneField(
+        "supervision.Instruction",
+        verbose_name=_("批示件"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="intake_record",
+    )
+    created_at = models.DateTimeField(_("接收时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("OA 推送记录")
+        verbose_name_plural = _("OA 推送记录")
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["actor", "external_id"], name="uniq_intake_actor_external_id")]
+
+    def __str__(self) -> str:
+        return f"{self.external_id} → {self.instruction_id}"
+
+
+class IntakeItem(models.Model):
+    """One item of an intake record under the sender's id for it (unique within the instruction)."""
+
+    record = models.ForeignKey(IntakeRecord, verbose_name=_("推送记录"), on_delete=models.CASCADE, related_name="items")
+    external_id = models.CharField(_("外部编号"), max_length=100)
+    item = models.OneToOneField("supervision.Item", verbose_name=_("事项"), on_delete=models.PROTECT, related_name="intake")
+    position = models.PositiveSmallIntegerField(_("序号"), default=0)
+
+    class Meta:
+        verbose_name = _("OA 推送事项")
+        verbose_name_plural = _("OA 推送事项")
+        ordering = ["record", "position"]
+        constraints = [models.UniqueConstraint(fields=["record", "external_id"], name="uniq_intake_item_external_id")]
+
+    def __str__(self) -> str:
+        return f"{self.external_id} → {self.item_id}"
