@@ -6,11 +6,10 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
+from accounts.choices import Classification, IntegrationOperation
+from accounts.integration import integration_client_create, integration_client_rotate_key, integration_client_update
+from accounts.models import IntegrationClient, RoleAssignment, Unit, User
 from supervision.errors import DomainError
-
-from .choices import Classification, IntegrationOperation
-from .integration import integration_client_create, integration_client_rotate_key, integration_client_update
-from .models import IntegrationClient, RoleAssignment, Unit, User
 
 
 @admin.register(Unit)

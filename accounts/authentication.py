@@ -12,8 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
-from .integration import client_for_key, integration_client_touch
-from .models import IntegrationClient
+from accounts.integration import client_for_key, integration_client_touch
+from accounts.models import IntegrationClient
 
 HEADER_SCHEME = "api-key"
 

@@ -44,3 +44,8 @@ class IntegrationOperation(models.TextChoices):
     READ_LEDGER = "read_ledger", _("查询督办事项和批示件")
     WEBHOOKS = "webhooks", _("管理事件订阅")
     IMPORT_LEDGER = "import_ledger", _("导入 Excel 台账")
+
+
+class IdempotencyKeyStatus(models.TextChoices):
+    IN_PROGRESS = "in_progress", _("处理中")
+    COMPLETED = "completed", _("已完成")

@@ -19,7 +19,7 @@ authenticates inside the view; so for POSTs carrying the header it authenticates
 view's own authenticators (the same classes DRF will use), and keys are scoped to that user.
 Existing packages (django-idempotency-key, the DRF ones) key on Django's session user or keep
 keys in a cache, and none answers in this API's error shape; the guarantee here is the unique
-constraint (user, key) in PostgreSQL (accounts/models_idempotency.py).
+constraint (user, key) in PostgreSQL (accounts/models/idempotency.py).
 
 How a request runs: the key row is inserted "in progress" and committed at once (the insert is
 the lock: a concurrent twin fails on the constraint and sees the row). The view then runs in one
@@ -46,7 +46,8 @@ from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from .models_idempotency import IdempotencyKey, IdempotencyKeyStatus
+from accounts.choices import IdempotencyKeyStatus
+from accounts.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"

@@ -17,11 +17,10 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from accounts.choices import Classification, IntegrationOperation, Role
+from accounts.models import IntegrationClient, RoleAssignment, Unit, User
 from supervision.audit import audit_record
 from supervision.errors import InvalidInput, NotPermitted
-
-from .choices import Classification, IntegrationOperation, Role
-from .models import IntegrationClient, RoleAssignment, Unit, User
 
 KEY_SCHEME = "dbk"
 

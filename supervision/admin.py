@@ -16,11 +16,10 @@ from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import Role
-
-from . import services
-from .choices import Light
-from .errors import DomainError
-from .models import (
+from supervision import services
+from supervision.choices import Light
+from supervision.errors import DomainError
+from supervision.models import (
     Attachment,
     AuditEvent,
     Category,
@@ -308,11 +307,3 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if request.user.is_office:
             return qs
         return qs.filter(item__in=Item.objects.visible_to(request.user))
-
-
-from . import (  # noqa: E402
-    admin_calendar,  # noqa: F401
-    admin_exports,  # noqa: F401
-    admin_imports,  # noqa: F401
-    admin_intake,  # noqa: F401
-)

@@ -11,8 +11,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from supervision.models import CalendarDay
-
-from .services_calendar import calendar_day_delete, calendar_day_save
+from supervision.services_calendar import calendar_day_delete, calendar_day_save
 
 
 class YearListFilter(admin.SimpleListFilter):

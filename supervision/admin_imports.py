@@ -11,10 +11,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from supervision.choices import ImportJobStatus
+from supervision.errors import InvalidInput
+from supervision.ledger_import import _validate_upload, import_job_create
 from supervision.models import ImportJob
-
-from .errors import InvalidInput
-from .ledger_import import _validate_upload, import_job_create
 
 # The admin shows the first errors; the API and the .xlsx error report carry all of them.
 ERRORS_SHOWN = 300

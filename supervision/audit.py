@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from .models import AuditChainHead, AuditEvent
+from supervision.models import AuditChainHead, AuditEvent
 
 GENESIS_HASH = "0" * 64
 
@@ -94,7 +94,7 @@ def _after_change(events: list[AuditEvent]) -> None:
     systems, and (after commit) fresh dashboard figures."""
     _publish_webhooks(events)
     if any(e.item_id or e.object_type == "instruction" for e in events):
-        from .stats_cache import ledger_changed
+        from supervision.stats_cache import ledger_changed
 
         ledger_changed()
 

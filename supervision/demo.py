@@ -17,10 +17,8 @@ from django.utils import timezone
 
 from accounts.choices import Classification, Role, UnitKind
 from accounts.models import RoleAssignment, Unit, User
-from supervision.warning_dates import warning_dates_refresh
-
-from . import services
-from .choices import (
+from supervision import services
+from supervision.choices import (
     OPEN_STATUSES,
     InstructionKind,
     InstructionNature,
@@ -33,8 +31,9 @@ from .choices import (
     ReturnVisitResult,
     Urgency,
 )
-from .models import Category, Instruction, Item, ItemAssignment, ItemRequest
-from .reminders import reminders_reschedule_open
+from supervision.models import Category, Instruction, Item, ItemAssignment, ItemRequest
+from supervision.reminders import reminders_reschedule_open
+from supervision.warning_dates import warning_dates_refresh
 
 DEMO_PASSWORD = "duban2026"
 MARKER_USERNAME = "duchashi"

@@ -23,13 +23,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from supervision.audit import audit_record
 from supervision.choices import ExportJobStatus
-from supervision.models import ExportJob
-
-from .audit import audit_record
-from .errors import DomainError, NotVisible, require_signed_in
-from .jobs import job_claim
-from .ledger_export import (
+from supervision.errors import DomainError, NotVisible, require_signed_in
+from supervision.jobs import job_claim
+from supervision.ledger_export import (
     XLSX,
     _param_lists,
     _record,
@@ -40,6 +38,7 @@ from .ledger_export import (
     file_sha256,
     write_xlsx,
 )
+from supervision.models import ExportJob
 
 # Longer than the task's hard time limit (tasks/exports.py): a job still "running" after this lost
 # its worker, wrote nothing, and the redelivered task may run it again.

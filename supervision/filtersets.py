@@ -5,8 +5,9 @@ from __future__ import annotations
 import copy
 
 from django import forms
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import QueryDict
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters import fields as django_filters_fields
 from django_filters import rest_framework as filters
@@ -16,9 +17,23 @@ from drf_spectacular.utils import extend_schema_field
 
 from accounts.choices import Classification
 from accounts.models import Unit
-
-from .choices import InstructionKind, InstructionNature, ItemStatus, Light, RequestKind, RequestStatus, Urgency
-from .models import Instruction, Item, ItemRequest
+from supervision.choices import (
+    ExplanationStatus,
+    InstructionKind,
+    InstructionNature,
+    ItemStatus,
+    Light,
+    NoticeKind,
+    NoticeStatus,
+    ReasonKind,
+    RequestKind,
+    RequestStatus,
+    Ruling,
+    Urgency,
+)
+from supervision.conditions import closed_on_time_q, supporting_unit_q
+from supervision.models import ExportApproval, Instruction, Item, ItemRequest, Notice, OverdueExplanation
+from supervision.querysets import notice_entries_visible_to
 
 
 class FilterSet(filters.FilterSet):
@@ -164,13 +179,9 @@ class ItemFilterSet(FilterSet):
         return queryset.filter(Q(title__icontains=value) | Q(code__icontains=value))
 
     def filter_supporting_unit(self, queryset, name, value):
-        from .stats import supporting_unit_q
-
         return queryset.filter(supporting_unit_q(int(value)))
 
     def filter_closed_on_time(self, queryset, name, value):
-        from .stats import closed_on_time_q
-
         return queryset.filter(closed_on_time_q(value)) if value else queryset
 
     def filter_reopened(self, queryset, name, value):
@@ -203,3 +214,55 @@ class ItemRequestFilterSet(FilterSet):
     class Meta:
         model = ItemRequest
         fields: list[str] = []
+
+
+# Overdue explanations and notices.
+
+
+class OverdueExplanationFilterSet(FilterSet):
+    status = ChoicesFilter(choices=ExplanationStatus.choices, label=_("状态"))
+    item = IdFilter(field_name="item_id", label=_("事项"))
+    unit = IdFilter(field_name="unit_id", label=_("责任单位"))
+    reason_kind = filters.ChoiceFilter(choices=ReasonKind.choices, label=_("原因类型"))
+    ruling = filters.ChoiceFilter(choices=Ruling.choices, label=_("认定结果"))
+    due_by = filters.DateFromToRangeFilter(label=_("说明截止日期范围（due_by_after / due_by_before）"))
+
+    class Meta:
+        model = OverdueExplanation
+        fields: list[str] = []
+
+
+class NoticeFilterSet(FilterSet):
+    kind = ChoicesFilter(choices=NoticeKind.choices, label=_("通报类型"))
+    status = filters.ChoiceFilter(choices=NoticeStatus.choices, label=_("状态"))
+    year = filters.NumberFilter(field_name="year", label=_("年度"))
+    item = IdFilter(method="filter_entries", label=_("涉及事项"))
+    unit = IdFilter(method="filter_entries", label=_("涉及单位"))
+
+    class Meta:
+        model = Notice
+        fields: list[str] = []
+
+    def filter_entries(self, queryset, name, value):
+        # Match only entries the viewer may see: filtering on a hidden item must not reveal
+        # that a visible notice names it.
+        entries = notice_entries_visible_to(self.request.user).filter(**{f"{name}_id": value})
+        return queryset.filter(Exists(entries.filter(notice_id=OuterRef("pk"))))
+
+
+# Export approvals.
+
+
+class ExportApprovalFilterSet(FilterSet):
+    grantee = IdFilter(field_name="grantee_id", label=_("被批准人"))
+    active = filters.BooleanFilter(method="filter_active", label=_("今天是否有效"))
+
+    class Meta:
+        model = ExportApproval
+        fields: list[str] = []
+
+    def filter_active(self, queryset, name, value):
+        if value is None:
+            return queryset
+        active = queryset.active(timezone.localdate())
+        return active if value else queryset.exclude(pk__in=active.values("pk"))

@@ -31,13 +31,11 @@ from django.utils.translation import gettext as _
 
 from accounts.choices import Classification, Role
 from accounts.models import IntegrationClient, Unit, User
-from supervision.models import IntakeItem, IntakeRecord
-
-from . import services
-from .audit import audit_record
-from .choices import InstructionNature, Urgency
-from .errors import InvalidInput, NotPermitted, NotVisible, TransitionNotAllowed
-from .models import Category, Instruction, Item
+from supervision import services
+from supervision.audit import audit_record
+from supervision.choices import InstructionNature, Urgency
+from supervision.errors import InvalidInput, NotPermitted, NotVisible, TransitionNotAllowed
+from supervision.models import Category, Instruction, IntakeItem, IntakeRecord, Item
 
 MAX_ITEMS = 200
 

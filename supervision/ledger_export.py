@@ -54,15 +54,14 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from accounts.choices import Classification
 from accounts.models import User
-
-from .audit import audit_record
-from .choices import AssignmentRole, InstructionKind, InstructionNature, ItemStatus, Urgency
-from .errors import InvalidInput, require_signed_in
-from .export_policy import ExportRights, export_rights
-from .filtersets import ItemFilterSet
-from .ledger_columns import LEDGER_COLUMNS
-from .models import Item, ItemAssignment, ProgressReport
-from .querysets import reports_visible_to
+from supervision.audit import audit_record
+from supervision.choices import AssignmentRole, InstructionKind, InstructionNature, ItemStatus, Urgency
+from supervision.errors import InvalidInput, require_signed_in
+from supervision.export_policy import ExportRights, export_rights
+from supervision.filtersets import ItemFilterSet
+from supervision.ledger_columns import LEDGER_COLUMNS
+from supervision.models import Item, ItemAssignment, ProgressReport
+from supervision.querysets import reports_visible_to
 
 XLSX = "xlsx"
 CSV = "csv"

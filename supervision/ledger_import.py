@@ -49,18 +49,25 @@ from django.utils.translation import gettext as _
 
 from accounts.choices import Classification, Role
 from accounts.models import Unit, User
-from supervision.choices import ImportJobStatus, ImportPhase
-from supervision.models import ImportJob
+from supervision import workcalendar
+from supervision.audit import PendingEvent, audit_record, audit_record_many
+from supervision.choices import (
+    OPEN_STATUSES,
+    AssignmentRole,
+    ImportJobStatus,
+    ImportPhase,
+    InstructionKind,
+    InstructionNature,
+    ItemStatus,
+    ReportKind,
+    Urgency,
+)
+from supervision.errors import DomainError, InvalidInput, NotPermitted
+from supervision.jobs import job_claim
+from supervision.ledger_columns import LEDGER_COLUMNS, LIST_SEPARATORS, LedgerColumn
+from supervision.models import Category, ImportJob, Instruction, Item, ItemAssignment, LedgerCounter, ProgressReport
+from supervision.stored_files import deleted_if_not_kept
 from supervision.warning_dates import thresholds, warning_date_for
-
-from . import workcalendar
-from .audit import PendingEvent, audit_record, audit_record_many
-from .choices import OPEN_STATUSES, AssignmentRole, InstructionKind, InstructionNature, ItemStatus, ReportKind, Urgency
-from .errors import DomainError, InvalidInput, NotPermitted
-from .jobs import job_claim
-from .ledger_columns import LEDGER_COLUMNS, LIST_SEPARATORS, LedgerColumn
-from .models import Category, Instruction, Item, ItemAssignment, LedgerCounter, ProgressReport
-from .stored_files import deleted_if_not_kept
 
 # How many rows above the data may hold titles, notes and the header itself.
 HEADER_SEARCH_ROWS = 30
@@ -877,7 +884,7 @@ class _Validator:
 
         Both depend only on the fields in the memo keys (all items start today), and ledgers share
         a few deadlines among many rows (end of a month, a quarter), so each is computed once per key."""
-        from .reminders import policy_for, schedule
+        from supervision.reminders import policy_for, schedule
 
         if item.status == ItemStatus.DRAFT:
             return

@@ -48,18 +48,16 @@ from openpyxl.chart.label import DataLabelList
 
 from accounts.choices import Classification
 from accounts.models import Unit, User
-from supervision.choices import ReasonKind, Ruling
+from supervision import stats
+from supervision.audit import audit_record
+from supervision.choices import Light, ReasonKind, Ruling
+from supervision.errors import InvalidInput, require_signed_in
+from supervision.export_policy import detail_export_allowed
+from supervision.ledger_export import XLSX_CONTENT_TYPE  # noqa: F401 - the workbook's content type, defined once
+from supervision.models import Category, Item, OverdueExplanation, Referral
 from supervision.querysets import explanations_visible_to
-
-from . import stats
-from .audit import audit_record
-from .choices import Light
-from .errors import InvalidInput, require_signed_in
-from .export_policy import detail_export_allowed
-from .ledger_export import XLSX_CONTENT_TYPE  # noqa: F401 - the workbook's content type, defined once
-from .models import Category, Item, OverdueExplanation, Referral
-from .workcalendar import workdays_in_range
-from .xlsx_layout import (
+from supervision.workcalendar import workdays_in_range
+from supervision.xlsx_layout import (
     BORDER,
     CENTER,
     DATE_FORMAT,
@@ -286,7 +284,7 @@ def _local_date(value) -> Date | None:
 def describe_filters(request: ReviewRequest) -> str:
     """The request's list filters in words, for the subtitle (names rather than ids)."""
     scope = request.scope
-    from .filtersets import ItemFilterSet
+    from supervision.filtersets import ItemFilterSet
 
     parts: list[str] = []
     for name, flt in ItemFilterSet.base_filters.items():

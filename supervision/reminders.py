@@ -26,10 +26,9 @@ from django.utils.translation import gettext as _
 
 from accounts.choices import Role
 from accounts.models import User
-
-from .choices import OPEN_STATUSES, ReportingCycle, Urgency
-from .models import Item, ReminderPolicy, ReminderStep
-from .workcalendar import add_workdays, is_workday
+from supervision.choices import OPEN_STATUSES, ReportingCycle, Urgency
+from supervision.models import Item, ReminderPolicy, ReminderStep
+from supervision.workcalendar import add_workdays, is_workday
 
 CYCLE_DAYS = {
     ReportingCycle.WEEKLY: 7,
@@ -287,9 +286,8 @@ def reminders_process_item(*, item_id: int, now: datetime.datetime | None = None
     look again. Safe to run twice or concurrently: returns the number of notifications created."""
     from django.db import transaction
 
+    from supervision.audit import audit_record
     from tasks.notifications import notification_send
-
-    from .audit import audit_record
 
     now = now or timezone.now()
     created = 0

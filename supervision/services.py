@@ -17,10 +17,8 @@ from django.utils.translation import gettext as _
 
 from accounts.choices import Classification, Role
 from accounts.models import Unit, User
-from supervision.warning_dates import warning_date_for
-
-from .audit import audit_record
-from .choices import (
+from supervision.audit import audit_record
+from supervision.choices import (
     OPEN_STATUSES,
     AssignmentRole,
     InstructionNature,
@@ -33,8 +31,8 @@ from .choices import (
     ReturnVisitResult,
     Urgency,
 )
-from .errors import InvalidInput, NotPermitted, NotVisible, StaleVersion, TransitionNotAllowed
-from .models import (
+from supervision.errors import InvalidInput, NotPermitted, NotVisible, StaleVersion, TransitionNotAllowed
+from supervision.models import (
     Attachment,
     Category,
     Instruction,
@@ -47,8 +45,9 @@ from .models import (
     ReturnVisit,
     WarningThreshold,
 )
-from .stored_files import deleted_if_not_kept
-from .workcalendar import add_workdays
+from supervision.stored_files import deleted_if_not_kept
+from supervision.warning_dates import warning_date_for
+from supervision.workcalendar import add_workdays
 
 # ---------------------------------------------------------------------------------------------
 # Shared checks
@@ -126,7 +125,7 @@ def _link_attachments(actor: User, attachment_ids: Iterable[int] | None, field: 
 
 def _reschedule(item: Item) -> None:
     """After the deadline, urgency or state moved: the yellow-light date and the next reminder."""
-    from .reminders import reminder_reschedule
+    from supervision.reminders import reminder_reschedule
 
     start = timezone.localdate(item.assigned_at) if item.assigned_at else timezone.localdate()
     item.warning_date = warning_date_for(start=start, deadline=item.deadline, urgency=item.urgency)

@@ -23,13 +23,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Unit, User
-from supervision.choices import ExplanationStatus, NoticeKind, NoticeStatus, ReasonKind, Ruling
-from supervision.querysets import notices_visible_to
-
-from .audit import audit_record
-from .choices import ItemStatus, ReferralDepartment
-from .errors import InvalidInput, NotPermitted, NotVisible, TransitionNotAllowed
-from .models import (
+from supervision.audit import audit_record
+from supervision.choices import ExplanationStatus, ItemStatus, NoticeKind, NoticeStatus, ReasonKind, ReferralDepartment, Ruling
+from supervision.errors import InvalidInput, NotPermitted, NotVisible, TransitionNotAllowed
+from supervision.models import (
     Attachment,
     ExplanationAttachment,
     Item,
@@ -40,8 +37,9 @@ from .models import (
     OverdueExplanation,
     Referral,
 )
-from .services import _lock_item, _require_office, _require_text, referral_create
-from .workcalendar import add_workdays
+from supervision.querysets import notices_visible_to
+from supervision.services import _lock_item, _require_office, _require_text, referral_create
+from supervision.workcalendar import add_workdays
 
 # ---------------------------------------------------------------------------------------------
 # Policy
@@ -112,9 +110,8 @@ def overdue_explanations_open(*, item: Item, today: datetime.date | None = None)
 
 def _notify_explanation_owed(item: Item, explanation: OverdueExplanation) -> None:
     """Tell the unit's handlers and head that an explanation is owed, once (dedup key)."""
+    from supervision.reminders import Recipients, recipients_for
     from tasks.notifications import notification_send
-
-    from .reminders import Recipients, recipients_for
 
     notification_send(
         recipients=recipients_for(item, Recipients(unit_handlers=True, unit_head=True, units=(explanation.unit_id,))),

@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from supervision.audit import audit_record
 from supervision.choices import CalendarDayKind, CalendarDaySource
+from supervision.errors import InvalidInput
 from supervision.models import WEEKDAY_NAMES, CalendarDay
-
-from .audit import audit_record
-from .errors import InvalidInput
 
 Date = datetime.date
 MIN_YEAR, MAX_YEAR = 2000, 2100
@@ -204,6 +203,6 @@ def calendar_day_delete(*, actor, day: CalendarDay) -> None:
 
 def _calendar_changed() -> None:
     """Open items' yellow-light dates are counted in working days: recompute them after commit."""
-    from .services import warning_dates_refresh_later
+    from supervision.services import warning_dates_refresh_later
 
     warning_dates_refresh_later()

@@ -20,13 +20,12 @@ from django.utils.translation import gettext as _
 
 from accounts.choices import Classification
 from accounts.models import User
+from supervision.audit import audit_record
 from supervision.choices import APPROVABLE_CLASSIFICATIONS
+from supervision.errors import InvalidInput, NotPermitted, TransitionNotAllowed
+from supervision.export_policy import forget_export_rights
 from supervision.models import ExportApproval
-
-from .audit import audit_record
-from .errors import InvalidInput, NotPermitted, TransitionNotAllowed
-from .export_policy import forget_export_rights
-from .services import _require_office, _require_text
+from supervision.services import _require_office, _require_text
 
 
 def export_approval_max_days() -> int:

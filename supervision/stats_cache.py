@@ -44,7 +44,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import transaction
 from django.utils import timezone
 
-from .stats import Scope
+from supervision.stats import Scope
 
 GENERATION_KEY = "duban:stats:generation"
 WAIT_SECONDS = 15.0  # how long a request waits for another one computing the same entry

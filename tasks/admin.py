@@ -7,9 +7,8 @@ from django.utils.translation import gettext_lazy as _
 
 from supervision.errors import DomainError
 from supervision.models import Item
-
-from . import notifications, selectors
-from .models import Delivery, Notification
+from tasks import notifications, selectors
+from tasks.models import Delivery, Notification
 
 
 class ReadOnlyAdminMixin:
@@ -93,9 +92,9 @@ class DeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 from django import forms  # noqa: E402
 from django.core.exceptions import PermissionDenied  # noqa: E402
 
-from . import selectors_webhooks, webhooks  # noqa: E402
-from .choices_webhooks import WebhookEventType  # noqa: E402
-from .models_webhooks import WebhookDelivery, WebhookSubscription  # noqa: E402
+from tasks import webhooks  # noqa: E402
+from tasks.choices import WebhookEventType  # noqa: E402
+from tasks.models_webhooks import WebhookDelivery, WebhookSubscription  # noqa: E402
 
 
 class WebhookSubscriptionForm(forms.ModelForm):
@@ -197,7 +196,7 @@ class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     actions = ["replay"]
 
     def get_queryset(self, request):
-        return selectors_webhooks.webhook_delivery_list(user=request.user)
+        return selectors.webhook_delivery_list(user=request.user)
 
     @admin.display(description=_("对接系统"))
     def client(self, delivery):

@@ -22,7 +22,7 @@ from django.core.mail import EmailMessage
 from django.core.validators import validate_email
 from django.utils.module_loading import import_string
 
-from .choices import Channel
+from tasks.choices import Channel
 
 logger = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from .channels import TransientDeliveryError
-from .notifications import delivery_attempt, delivery_requeue_due
+from tasks.channels import TransientDeliveryError
+from tasks.notifications import delivery_attempt, delivery_requeue_due
 
 
 @shared_task(

@@ -4,9 +4,8 @@ import django_filters
 from django.utils.translation import gettext_lazy as _
 
 from supervision.filtersets import ChoicesFilter, FilterSet, IdFilter
-
-from .choices import Channel, DeliveryStatus
-from .models import Delivery, Notification
+from tasks.choices import Channel, DeliveryStatus
+from tasks.models import Delivery, Notification
 
 
 class InboxFilterSet(FilterSet):

@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .choices import OPEN_DELIVERY_STATUSES, Channel, DeliveryStatus
+from tasks.choices import OPEN_DELIVERY_STATUSES, Channel, DeliveryStatus
 
 
 class Notification(models.Model):
@@ -99,4 +99,4 @@ class Delivery(models.Model):
         return f"{self.notification} · {self.get_channel_display()}"
 
 
-from .models_webhooks import WebhookDelivery, WebhookSubscription  # noqa: E402,F401
+from tasks.models_webhooks import WebhookDelivery, WebhookSubscription  # noqa: E402,F401

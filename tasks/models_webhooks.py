@@ -11,8 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .choices import OPEN_DELIVERY_STATUSES, DeliveryStatus
-from .choices_webhooks import WebhookEventType
+from tasks.choices import OPEN_DELIVERY_STATUSES, DeliveryStatus, WebhookEventType
 
 
 class WebhookSubscription(models.Model):

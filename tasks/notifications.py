@@ -28,10 +28,9 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from supervision.audit import audit_record
 from supervision.errors import InvalidInput, NotPermitted, NotVisible, TransitionNotAllowed
-
-from .channels import OutgoingMessage, PermanentDeliveryError, TransientDeliveryError, backend_for
-from .choices import OPEN_DELIVERY_STATUSES, Channel, DeliveryStatus
-from .models import Delivery, Notification
+from tasks.channels import OutgoingMessage, PermanentDeliveryError, TransientDeliveryError, backend_for
+from tasks.choices import OPEN_DELIVERY_STATUSES, Channel, DeliveryStatus
+from tasks.models import Delivery, Notification
 
 MAX_ERROR_LENGTH = 2000
 
@@ -93,7 +92,7 @@ def outgoing_message(delivery: Delivery) -> OutgoingMessage:
 def _queue_on_commit(delivery_ids: Iterable[int]) -> None:
     """Queue each delivery once the current transaction commits: a worker must never look for a
     row that does not exist yet, and a rolled-back send must never go out."""
-    from .delivery import deliver_notification  # the task module imports this one
+    from tasks.delivery import deliver_notification  # the task module imports this one
 
     for delivery_id in delivery_ids:
         transaction.on_commit(partial(deliver_notification.delay, delivery_id))
@@ -233,7 +232,7 @@ def delivery_requeue_due(*, now: datetime.datetime | None = None, limit: int | N
 @transaction.atomic
 def delivery_resend(*, actor: User, delivery: Delivery) -> Delivery:
     """An operator sends a dead (or still retrying) delivery again, with a fresh set of attempts."""
-    from .selectors import delivery_list
+    from tasks.selectors import delivery_list
 
     if not actor.is_office:
         raise NotPermitted(_("只有督查室工作人员或管理员可以重新发送消息。"), code="office_only")

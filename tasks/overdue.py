@@ -4,7 +4,7 @@ The rule lives in supervision/services_accountability.py; this only finds the it
 from celery import shared_task
 
 from supervision.models import Item
-from supervision.selectors_accountability import items_owing_explanations
+from supervision.selectors import items_owing_explanations
 from supervision.services_accountability import overdue_explanations_open
 
 BATCH = 500

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from accounts.models import User
+from accounts.choices import Role
+from accounts.models import IntegrationClient, User
 from supervision.models import Item
-
-from .models import Delivery, Notification
+from tasks.models import Delivery, Notification
+from tasks.models_webhooks import WebhookDelivery, WebhookSubscription
 
 
 def inbox_list(*, user: User) -> QuerySet[Notification]:
@@ -31,3 +32,40 @@ def delivery_list(*, user: User) -> QuerySet[Delivery]:
         .select_related("notification__recipient", "notification__item")
         .order_by("-updated_at", "-pk")
     )
+
+
+# Reads of the webhook outbox, scoped to the requesting user (a client or an operator).
+
+
+def _own_client(user: User) -> IntegrationClient | None:
+    if not user.is_authenticated:
+        return None
+    return IntegrationClient.objects.filter(user_id=user.pk).first()
+
+
+def webhook_subscription_list(*, user: User) -> QuerySet[WebhookSubscription]:
+    """A client sees only its own subscriptions; system administrators see all; others none."""
+    base = WebhookSubscription.objects.select_related("client").order_by("pk")
+    if not user.is_authenticated or not user.is_active:
+        return base.none()
+    client = _own_client(user)
+    if client is not None:
+        return base.filter(client=client)
+    if user.is_superuser or user.has_role(Role.ADMINISTRATOR):
+        return base
+    return base.none()
+
+
+def webhook_delivery_list(*, user: User) -> QuerySet[WebhookDelivery]:
+    """A client: its own deliveries. Operators (office staff, administrators): all of them. Either
+    way only about items the viewer may see now (the one visibility rule), newest change first
+    (for ?status=dead that is the newest failure, index webhook_delivery_dead)."""
+    qs = WebhookDelivery.objects.select_related("subscription__client", "item").order_by("-updated_at", "-pk")
+    if not user.is_authenticated or not user.is_active:
+        return qs.none()
+    client = _own_client(user)
+    if client is not None:
+        qs = qs.filter(subscription__client=client)
+    elif not user.is_office:
+        return qs.none()
+    return qs.filter(item__in=Item.objects.visible_to(user).values("pk"))

@@ -7,8 +7,8 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from .channels import TransientDeliveryError
-from .webhooks import webhook_delivery_attempt, webhook_requeue_due
+from tasks.channels import TransientDeliveryError
+from tasks.webhooks import webhook_delivery_attempt, webhook_requeue_due
 
 
 @shared_task(

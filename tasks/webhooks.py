@@ -53,13 +53,11 @@ from accounts.models import IntegrationClient, User
 from supervision.audit import audit_record
 from supervision.errors import InvalidInput, NotPermitted, NotVisible, TransitionNotAllowed
 from supervision.models import AuditEvent, Item, Notice
-
-from .channels import PermanentDeliveryError, TransientDeliveryError, webhook_signature
-from .choices import OPEN_DELIVERY_STATUSES, DeliveryStatus
-from .choices_webhooks import WebhookEventType
-from .models_webhooks import WebhookDelivery, WebhookSubscription
-from .notifications import MAX_ERROR_LENGTH
-from .notifications import retry_delay as notification_retry_delay
+from tasks.channels import PermanentDeliveryError, TransientDeliveryError, webhook_signature
+from tasks.choices import OPEN_DELIVERY_STATUSES, DeliveryStatus, WebhookEventType
+from tasks.models_webhooks import WebhookDelivery, WebhookSubscription
+from tasks.notifications import MAX_ERROR_LENGTH
+from tasks.notifications import retry_delay as notification_retry_delay
 
 E = WebhookEventType
 
@@ -410,7 +408,7 @@ def webhook_events_publish(events: Sequence[AuditEvent]) -> list[WebhookDelivery
 def _queue_on_commit(delivery_ids: Iterable[int]) -> None:
     """A worker must never look for a row that does not exist yet, and a rolled-back change must
     never be announced: queue only once the transaction commits."""
-    from .webhook_delivery import deliver_webhook  # the task module imports this one
+    from tasks.webhook_delivery import deliver_webhook  # the task module imports this one
 
     for delivery_id in delivery_ids:
         transaction.on_commit(partial(deliver_webhook.delay, delivery_id))
@@ -634,7 +632,7 @@ def is_operator(user: User) -> bool:
 def webhook_delivery_replay(*, actor: User, delivery: WebhookDelivery) -> WebhookDelivery:
     """Send a dead-lettered delivery again: same delivery id and body (receivers de-duplicate on
     the id), a fresh signature per attempt, a fresh set of attempts. Audited."""
-    from .selectors_webhooks import webhook_delivery_list
+    from tasks.selectors import webhook_delivery_list
 
     if not is_operator(actor):
         raise NotPermitted(_("只有督查室工作人员或管理员可以重放 Webhook 投递。"), code="office_only")

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from .views import TokenView, UnitViewSet, UserViewSet
+from accounts.api.views import TokenView, UnitViewSet, UserViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False

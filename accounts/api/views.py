@@ -8,11 +8,10 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
+from accounts.api.serializers import UnitSerializer, UserSerializer
 from accounts.choices import Role, UnitKind
 from accounts.models import RoleAssignment, Unit, User
 from supervision.filtersets import FilterSet, IdFilter
-
-from .serializers import UnitSerializer, UserSerializer
 
 
 class UnitFilterSet(FilterSet):

@@ -165,7 +165,7 @@ SPECTACULAR_SETTINGS = {
         "NoticeKindEnum": "supervision.choices.NoticeKind",
         "DepartmentEnum": "supervision.choices.ReferralDepartment",
         "ApprovableClassificationEnum": "supervision.choices.APPROVABLE_CHOICES",
-        "WebhookEventTypeEnum": "tasks.choices_webhooks.WebhookEventType",
+        "WebhookEventTypeEnum": "tasks.choices.WebhookEventType",
         # Every "status" field has its own choices; named after them, not numbered by a hash.
         "ItemStatusEnum": "supervision.choices.ItemStatus",
         "RequestStatusEnum": "supervision.choices.RequestStatus",

@@ -1,7 +1,7 @@
 """Production: every secret comes from the environment; a missing DJANGO_SECRET_KEY is an error."""
 
-from .base import *  # noqa: F403
-from .base import DATABASES, env
+from config.settings.base import *  # noqa: F403
+from config.settings.base import DATABASES, env
 
 DEBUG = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -12,6 +12,7 @@ from rest_framework import serializers
 from accounts.api.serializers import LabelField, UnitBriefSerializer, UserBriefSerializer
 from accounts.choices import Classification
 from accounts.models import Unit, User
+from supervision.api.representation import CompiledOutputMixin
 from supervision.choices import (
     AssignmentRole,
     InstructionKind,
@@ -38,8 +39,6 @@ from supervision.models import (
     ReturnVisit,
 )
 from supervision.workcalendar import EARLIEST_DATE, LATEST_DATE
-
-from .representation import CompiledOutputMixin
 
 # ---------------------------------------------------------------------------------------------
 # Output

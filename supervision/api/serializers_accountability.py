@@ -10,10 +10,9 @@ from rest_framework import serializers
 
 from accounts.api.serializers import UnitBriefSerializer, UserBriefSerializer
 from accounts.models import Unit
+from supervision.api.serializers import ReferralSerializer
 from supervision.choices import NoticeKind, ReasonKind, ReferralDepartment, Ruling
 from supervision.models import Item, Notice, NoticeEntry, OverdueExplanation
-
-from .serializers import ReferralSerializer
 
 # ---------------------------------------------------------------------------------------------
 # Output

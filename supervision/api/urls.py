@@ -1,12 +1,12 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from . import views_reports, views_stats
-from .views import AttachmentViewSet, CategoryViewSet, InstructionViewSet, ItemRequestViewSet, ItemViewSet
-from .views_accountability import NoticeViewSet, OverdueExplanationViewSet
-from .views_exports import ExportApprovalViewSet, ExportJobViewSet, ItemExportView
-from .views_imports import ImportJobViewSet
-from .views_intake import IntakeInstructionViewSet
+from supervision.api import views_reports, views_stats
+from supervision.api.views import AttachmentViewSet, CategoryViewSet, InstructionViewSet, ItemRequestViewSet, ItemViewSet
+from supervision.api.views_accountability import NoticeViewSet, OverdueExplanationViewSet
+from supervision.api.views_exports import ExportApprovalViewSet, ExportJobViewSet, ItemExportView
+from supervision.api.views_imports import ImportJobViewSet
+from supervision.api.views_intake import IntakeInstructionViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False

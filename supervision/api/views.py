@@ -13,12 +13,11 @@ from rest_framework.response import Response
 
 from accounts.choices import IntegrationOperation
 from supervision import selectors, services
+from supervision.api import serializers as s
+from supervision.api.parsers import TextSafeJSONParser
 from supervision.errors import StaleVersion
 from supervision.filtersets import InstructionFilterSet, ItemFilterSet, ItemRequestFilterSet
 from supervision.models import Attachment, Category
-
-from . import serializers as s
-from .parsers import TextSafeJSONParser
 
 IF_MATCH = OpenApiParameter(
     "If-Match", str, OpenApiParameter.HEADER, required=False, description="上次读取时的 ETag；记录已被修改时返回 412"

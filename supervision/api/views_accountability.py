@@ -10,16 +10,15 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from supervision import selectors_accountability as selectors
+from supervision import selectors
 from supervision import services_accountability as services
+from supervision.api import serializers_accountability as s
+from supervision.api.downloads import as_attachment
+from supervision.api.views import evidence_file_response, parse
 from supervision.documents import notice_docx
 from supervision.errors import NotVisible
-from supervision.filtersets_accountability import NoticeFilterSet, OverdueExplanationFilterSet
+from supervision.filtersets import NoticeFilterSet, OverdueExplanationFilterSet
 from supervision.models import Notice, OverdueExplanation
-
-from . import serializers_accountability as s
-from .downloads import as_attachment
-from .views import evidence_file_response, parse
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 

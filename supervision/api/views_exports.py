@@ -19,8 +19,10 @@ from rest_framework.response import Response
 from accounts.choices import IntegrationOperation
 from supervision import export_jobs
 from supervision import services_exports as services
-from supervision.filtersets import ItemFilterSet
-from supervision.filtersets_exports import ExportApprovalFilterSet
+from supervision.api import serializers_exports as s
+from supervision.api.downloads import CsvRenderer, FileErrorsAsJsonMixin, XlsxRenderer, as_attachment
+from supervision.api.views import parse
+from supervision.filtersets import ExportApprovalFilterSet, ItemFilterSet
 from supervision.ledger_export import (
     CSV_CONTENT_TYPE,
     OMITTED_HEADER,
@@ -30,10 +32,6 @@ from supervision.ledger_export import (
     ledger_export,
 )
 from supervision.models import ExportApproval, ExportJob, Item
-
-from . import serializers_exports as s
-from .downloads import CsvRenderer, FileErrorsAsJsonMixin, XlsxRenderer, as_attachment
-from .views import parse
 
 
 class LedgerExportErrorSerializer(serializers.Serializer):

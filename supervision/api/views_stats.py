@@ -11,11 +11,10 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from supervision import stats
+from supervision.api import serializers_stats as s
 from supervision.filtersets import ItemFilterSet
 from supervision.models import Item
 from supervision.stats_cache import cached
-
-from . import serializers_stats as s
 
 # The items list's `ordering` means nothing for a count.
 NO_ORDERING = OpenApiParameter("ordering", exclude=True)

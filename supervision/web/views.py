@@ -9,9 +9,8 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from supervision.errors import InvalidInput
-
-from . import selectors
-from .forms import DashboardFilterForm
+from supervision.web import selectors
+from supervision.web.forms import DashboardFilterForm
 
 
 def _errors(exc: InvalidInput) -> list[str]:

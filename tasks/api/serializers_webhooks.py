@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from supervision.models import Item
-from tasks.choices_webhooks import WebhookEventType
+from tasks.choices import WebhookEventType
 from tasks.models_webhooks import WebhookDelivery, WebhookSubscription
 
 

@@ -1,7 +1,7 @@
 from rest_framework.routers import DefaultRouter
 
-from .urls_webhooks import urlpatterns as webhook_urlpatterns
-from .views import DeliveryViewSet, InboxViewSet
+from tasks.api.urls_webhooks import urlpatterns as webhook_urlpatterns
+from tasks.api.views import DeliveryViewSet, InboxViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False

@@ -1,6 +1,6 @@
 from rest_framework.routers import DefaultRouter
 
-from .views_webhooks import WebhookDeliveryViewSet, WebhookSubscriptionViewSet
+from tasks.api.views_webhooks import WebhookDeliveryViewSet, WebhookSubscriptionViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False

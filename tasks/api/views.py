@@ -10,10 +10,9 @@ from rest_framework.response import Response
 
 from accounts.authentication import IntegrationOperationAllowed
 from tasks import notifications, selectors
+from tasks.api import serializers as s
 from tasks.filtersets import DeliveryFilterSet, InboxFilterSet
 from tasks.models import Delivery, Notification
-
-from . import serializers as s
 
 
 class IsOffice(permissions.BasePermission):

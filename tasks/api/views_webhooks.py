@@ -16,12 +16,10 @@ from accounts.models import IntegrationClient
 from supervision.api.views import parse
 from supervision.errors import NotPermitted
 from supervision.filtersets import ChoicesFilter, FilterSet
-from tasks import selectors_webhooks, webhooks
-from tasks.choices import DeliveryStatus
-from tasks.choices_webhooks import WebhookEventType
+from tasks import selectors, webhooks
+from tasks.api import serializers_webhooks as s
+from tasks.choices import DeliveryStatus, WebhookEventType
 from tasks.models_webhooks import WebhookDelivery, WebhookSubscription
-
-from . import serializers_webhooks as s
 
 MAX_ID = 2**63 - 1
 
@@ -60,7 +58,7 @@ class WebhookSubscriptionViewSet(
     queryset = WebhookSubscription.objects.none()  # for the schema; reads go through the selector
 
     def get_queryset(self):
-        return selectors_webhooks.webhook_subscription_list(user=self.request.user)
+        return selectors.webhook_subscription_list(user=self.request.user)
 
     @extend_schema(
         request=s.WebhookSubscriptionInput, responses={201: s.WebhookSubscriptionWithSecretSerializer}, summary="创建订阅"
@@ -107,7 +105,7 @@ class WebhookDeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, v
     queryset = WebhookDelivery.objects.none()  # for the schema; reads go through the selector
 
     def get_queryset(self):
-        return selectors_webhooks.webhook_delivery_list(user=self.request.user)
+        return selectors.webhook_delivery_list(user=self.request.user)
 
     @extend_schema(request=None, responses=s.WebhookDeliverySerializer, summary="重放（相同投递编号重新发送）")
     @action(detail=True, methods=["post"], filterset_class=None)

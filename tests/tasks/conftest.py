@@ -9,8 +9,7 @@ import pytest
 from accounts.choices import Role
 from tasks.delivery import deliver_notification
 from tests.factories import UserFactory
-
-from .fakes import FailingEmailBackend, RecordingSmsGateway
+from tests.tasks.fakes import FailingEmailBackend, RecordingSmsGateway
 
 
 def pytest_configure(config):

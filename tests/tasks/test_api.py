@@ -8,8 +8,7 @@ from tasks import notifications
 from tasks.choices import Channel, DeliveryStatus
 from tasks.models import Delivery, Notification
 from tests.api_helpers import assert_error, client_for
-
-from .conftest import reachable_user
+from tests.tasks.conftest import reachable_user
 
 pytestmark = pytest.mark.django_db
 

@@ -46,8 +46,7 @@ from tasks.delivery import deliver_notification
 from tasks.models import Delivery, Notification
 from tasks.reminders import remind_items
 from tests.factories import make_instruction, make_item
-
-from .exactly_once_support import read_log
+from tests.tasks.exactly_once_support import read_log
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.real_worker]
 

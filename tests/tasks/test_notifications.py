@@ -22,9 +22,8 @@ from tasks.choices import Channel, DeliveryStatus
 from tasks.delivery import deliver_notification, retry_stuck_deliveries
 from tasks.models import Delivery, Notification
 from tests.factories import make_item
-
-from .conftest import reachable_user
-from .fakes import FailingEmailBackend, WebhookReceiver
+from tests.tasks.conftest import reachable_user
+from tests.tasks.fakes import FailingEmailBackend, WebhookReceiver
 
 pytestmark = pytest.mark.django_db
 

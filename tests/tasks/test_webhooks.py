@@ -30,7 +30,7 @@ from supervision.services_accountability import notice_create, notice_issue, ove
 from tasks import webhooks
 from tasks.channels import TransientDeliveryError, webhook_signature
 from tasks.choices import DeliveryStatus
-from tasks.choices_webhooks import WebhookEventType as E
+from tasks.choices import WebhookEventType as E
 from tasks.models_webhooks import WebhookDelivery, WebhookSubscription
 from tasks.webhook_delivery import deliver_webhook, retry_stuck_webhooks
 from tasks.webhook_verify import SeenDeliveries, WebhookRejected, verify_webhook

@@ -23,8 +23,7 @@ from tasks import notifications
 from tasks.choices import OPEN_DELIVERY_STATUSES, Channel, DeliveryStatus
 from tasks.delivery import deliver_notification, retry_stuck_deliveries
 from tasks.models import Delivery, Notification
-
-from .conftest import reachable_user
+from tests.tasks.conftest import reachable_user
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.real_worker]
 

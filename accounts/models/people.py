@@ -8,7 +8,7 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .choices import Classification, IntegrationOperation, Role, UnitKind
+from accounts.choices import Classification, IntegrationOperation, Role, UnitKind
 
 
 class UnitQuerySet(models.QuerySet):
@@ -171,6 +171,3 @@ class IntegrationClient(models.Model):
     def get_operations_display(self) -> str:
         labels = dict(IntegrationOperation.choices)
         return "、".join(str(labels.get(op, op)) for op in self.operations or [])
-
-
-from .models_idempotency import IdempotencyKey  # noqa: E402,F401

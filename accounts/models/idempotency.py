@@ -11,10 +11,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-
-class IdempotencyKeyStatus(models.TextChoices):
-    IN_PROGRESS = "in_progress", _("处理中")
-    COMPLETED = "completed", _("已完成")
+from accounts.choices import IdempotencyKeyStatus
 
 
 class IdempotencyKey(models.Model):
