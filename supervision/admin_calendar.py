@@ -2,7 +2,7 @@
 
 Supervision office staff add, correct and remove single days here (e.g. a holiday the State
 Council added late); a whole year is entered with `manage.py calendar_add_year`. Edits go through
-`services_calendar` so they land in the audit chain, and an edited row's source becomes "手工录入".
+`supervision.services.calendar` so they land in the audit chain, and an edited row's source becomes "手工录入".
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from supervision.models import CalendarDay
-from supervision.services_calendar import calendar_day_delete, calendar_day_save
+from supervision.services import calendar_day_delete, calendar_day_save
 
 
 class YearListFilter(admin.SimpleListFilter):

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from supervision.admin import ReadOnlyAdminMixin, ServiceErrorsAsMessagesMixin  # defined before admin.py imports this module
 from supervision.errors import DomainError
 from supervision.models import ExportApproval, ExportJob
-from supervision.services_exports import export_approval_grant, export_approval_revoke
+from supervision.services import export_approval_grant, export_approval_revoke
 
 GRANT_FIELDS = ("grantee", "classification", "reason", "valid_from", "valid_until")
 

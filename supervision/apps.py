@@ -6,3 +6,9 @@ class SupervisionConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "supervision"
     verbose_name = _("督查台账")
+
+    def ready(self):
+        from supervision import outbox, stats_cache  # models must be loaded first
+
+        # Cached dashboard figures must not outlive a change of the ledger.
+        outbox.subscribe(stats_cache.on_ledger_change)

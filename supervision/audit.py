@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from supervision import outbox
 from supervision.models import AuditChainHead, AuditEvent
 
 GENESIS_HASH = "0" * 64
@@ -85,27 +86,8 @@ def audit_record(
     event.hash = event_hash(event)
     event.save(force_insert=True)
     AuditChainHead.objects.filter(id=1).update(last_seq=event.seq, last_hash=event.hash, count=head.count + 1)
-    _after_change([event])
+    outbox.changed([event])
     return event
-
-
-def _after_change(events: list[AuditEvent]) -> None:
-    """What every recorded change sets off, in the change's own transaction: webhooks to OA
-    systems, and (after commit) fresh dashboard figures."""
-    _publish_webhooks(events)
-    if any(e.item_id or e.object_type == "instruction" for e in events):
-        from supervision.stats_cache import ledger_changed
-
-        ledger_changed()
-
-
-def _publish_webhooks(events: list[AuditEvent]) -> None:
-    """Every state change passes here inside its own transaction, so this one call gives each
-    subscribed OA system an outbox row that commits or rolls back with the change
-    (tasks/webhooks.py; actions that are no webhook event cost nothing)."""
-    from tasks.webhooks import webhook_events_publish  # tasks builds on supervision, not the reverse
-
-    webhook_events_publish(events)
 
 
 @dataclass(frozen=True)
@@ -158,7 +140,7 @@ def audit_record_many(*, actor, events: list[PendingEvent]) -> list[AuditEvent]:
         rows.append(event)
     AuditEvent.objects.bulk_create(rows)
     AuditChainHead.objects.filter(id=1).update(last_seq=seq, last_hash=prev_hash, count=head.count + len(rows))
-    _after_change(rows)
+    outbox.changed(rows)
     return rows
 
 

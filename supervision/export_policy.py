@@ -12,7 +12,7 @@ up to the classification of an active `ExportApproval` recorded for the user by 
 The answer is computed once per user object (one query) and kept on it, so callers that ask per
 row (`detail_export_allowed`) and callers that filter in SQL (`exportable_classification`) cost
 the same single query per export. The cached answer is dropped when the date changes and when
-`services_exports` grants or revokes an approval for that same user object; a request loads its
+`services.export_approval_grant` grants or revokes an approval for that same user object; a request loads its
 user afresh, so a revocation applies from the next request."""
 
 from __future__ import annotations

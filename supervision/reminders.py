@@ -20,12 +20,15 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.choices import Role
 from accounts.models import User
+from supervision import outbox
+from supervision.audit import audit_record
 from supervision.choices import OPEN_STATUSES, ReportingCycle, Urgency
 from supervision.models import Item, ReminderPolicy, ReminderStep
 from supervision.workcalendar import add_workdays, is_workday
@@ -224,13 +227,11 @@ def recipients_for(item: Item, spec: Recipients) -> list[User]:
 def next_reminder_at(item: Item, now: datetime.datetime | None = None, **kwargs) -> datetime.datetime | None:
     """When the sweep must look at the item next: now if a due reminder has not gone out yet (a
     deadline moved into a step's past, a restart after an outage), else the next step's time."""
-    from tasks.models import Notification
-
     now = now or timezone.now()
     plan = schedule(item, **kwargs)
     due = _latest_per_kind([r for r in plan if r.fire_at <= now])
     if due:
-        sent = set(Notification.objects.filter(item=item, dedup_key__in=[r.key for r in due]).values_list("dedup_key", flat=True))
+        sent = outbox.sent_keys(item_id=item.pk, keys=[r.key for r in due])
         if any(r.key not in sent for r in due):
             return now
     upcoming = [r.fire_at for r in plan if r.fire_at > now]
@@ -256,8 +257,6 @@ CLAIM_LEASE = datetime.timedelta(minutes=10)
 def reminders_claim_due(*, now: datetime.datetime | None = None, limit: int = 1000) -> list[int]:
     """Select the due items through the partial index and lease them. Two queries, whatever the
     ledger's size; concurrent sweeps skip each other's rows (SKIP LOCKED) and get disjoint sets."""
-    from django.db import transaction
-
     now = now or timezone.now()
     with transaction.atomic():
         ids = list(
@@ -284,11 +283,6 @@ def _latest_per_kind(due: list[Reminder]) -> list[Reminder]:
 def reminders_process_item(*, item_id: int, now: datetime.datetime | None = None, policy_cache: dict | None = None) -> int:
     """Send what is due for one item, list it for supervision after the last step, and set when to
     look again. Safe to run twice or concurrently: returns the number of notifications created."""
-    from django.db import transaction
-
-    from supervision.audit import audit_record
-    from tasks.notifications import notification_send
-
     now = now or timezone.now()
     created = 0
     with transaction.atomic():
@@ -314,7 +308,7 @@ def reminders_process_item(*, item_id: int, now: datetime.datetime | None = None
                 "status": item.get_status_display(),
             }
             created += len(
-                notification_send(
+                outbox.notify(
                     recipients=recipients_for(item, reminder.recipients),
                     title=reminder.title,
                     body=body,
@@ -330,7 +324,7 @@ def reminders_process_item(*, item_id: int, now: datetime.datetime | None = None
             update["listed_for_supervision_at"] = now
             update["version"] = item.version + 1
             created += len(
-                notification_send(
+                outbox.notify(
                     recipients=recipients_for(item, Recipients(office=True, issuing_leader=True, unit_head=True)),
                     title=_("督办事项“%(title)s”逾期未办结，已挂牌督办") % {"title": item.title},
                     body=_("事项编号：%(code)s；办理时限：%(deadline)s。") % {"code": item.code, "deadline": item.deadline},

@@ -72,6 +72,13 @@ def ledger_changed() -> None:
     transaction.on_commit(_bump)
 
 
+def on_ledger_change(events) -> None:
+    """Subscribed to every recorded change (supervision/apps.py): only changes of items and
+    instructions move the figures."""
+    if any(e.item_id or e.object_type == "instruction" for e in events):
+        ledger_changed()
+
+
 def shared() -> bool:
     """Figures are shared between processes: caching is on and the cache is not one process's memory
     (the embedded default without Redis has a cache per process)."""

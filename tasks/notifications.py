@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from supervision.audit import audit_record
 from supervision.errors import InvalidInput, NotPermitted, NotVisible, TransitionNotAllowed
+from supervision.outbox import Message
 from tasks.channels import OutgoingMessage, PermanentDeliveryError, TransientDeliveryError, backend_for
 from tasks.choices import OPEN_DELIVERY_STATUSES, Channel, DeliveryStatus
 from tasks.models import Delivery, Notification
@@ -278,3 +279,25 @@ def notification_mark_read(*, user: User, notification: Notification) -> Notific
 def notification_mark_all_read(*, user: User) -> int:
     """Mark every unread message of the user read; returns how many changed."""
     return Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=timezone.now())
+
+
+# ---------------------------------------------------------------------------------------------
+# The ledger's messenger (supervision/outbox.py): how the ledger's services reach people
+
+
+class NotificationMessenger:
+    def send(self, message: Message) -> list[Notification]:
+        return notification_send(
+            recipients=message.recipients,
+            title=message.title,
+            body=message.body,
+            kind=message.kind,
+            dedup_key=message.dedup_key,
+            item=message.item,
+        )
+
+    def sent_keys(self, *, item_id: int, keys: Iterable[str]) -> set[str]:
+        return set(Notification.objects.filter(item_id=item_id, dedup_key__in=list(keys)).values_list("dedup_key", flat=True))
+
+
+messenger = NotificationMessenger()

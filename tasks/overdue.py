@@ -1,11 +1,11 @@
 """Overdue sweep: ask each responsible unit of an overdue item for an explanation (超期说明).
-The rule lives in supervision/services_accountability.py; this only finds the items and calls it."""
+The rule lives in supervision/services/explanations.py; this only finds the items and calls it."""
 
 from celery import shared_task
 
 from supervision.models import Item
 from supervision.selectors import items_owing_explanations
-from supervision.services_accountability import overdue_explanations_open
+from supervision.services import overdue_explanations_open
 
 BATCH = 500
 

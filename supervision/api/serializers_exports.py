@@ -1,5 +1,5 @@
 """Export approvals (涉密事项导出审批) and the ledger export's query: output describes, input only
-parses; the views hand validated data to supervision.services_exports / ledger_export."""
+parses; the views hand validated data to supervision.services / ledger_export."""
 
 from __future__ import annotations
 

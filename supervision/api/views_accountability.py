@@ -10,8 +10,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from supervision import selectors
-from supervision import services_accountability as services
+from supervision import selectors, services
 from supervision.api import serializers_accountability as s
 from supervision.api.downloads import as_attachment
 from supervision.api.views import evidence_file_response, parse

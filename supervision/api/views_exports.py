@@ -17,8 +17,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from accounts.choices import IntegrationOperation
-from supervision import export_jobs
-from supervision import services_exports as services
+from supervision import export_jobs, services
 from supervision.api import serializers_exports as s
 from supervision.api.downloads import CsvRenderer, FileErrorsAsJsonMixin, XlsxRenderer, as_attachment
 from supervision.api.views import parse

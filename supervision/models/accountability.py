@@ -1,7 +1,7 @@
 """Overdue explanations (超期说明), rulings (免责 / 问责) and notices (通报): DOMAIN.md rules 7, 8, 9.
 
-Writes go through supervision/services_accountability.py; reads through
-supervision/querysets_accountability.py, which builds on `Item.objects.visible_to`."""
+Writes go through supervision/services/ (explanations.py, notices.py); reads through
+supervision/querysets.py, which builds on `Item.objects.visible_to`."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ Export approvals (涉密事项导出审批): DOMAIN.md rule 13, "未经批准不
 A cleared user sees 秘密/机密 items on screen, but a file leaves the building. The supervision office
 records, per person, up to which classification that person may take item details out in exported
 files, why, who approved it and for how long. `supervision/export_policy.py` reads the active
-approvals; writes go through `supervision/services_exports.py` (granted and revoked, both audited).
+approvals; writes go through `supervision/services/exports.py` (granted and revoked, both audited).
 An approval is never edited: a change is a revocation and a new grant, so the record says who
 allowed what and when."""
 

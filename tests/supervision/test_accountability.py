@@ -14,11 +14,7 @@ from supervision import services
 from supervision.choices import ExplanationStatus, ItemStatus, ReasonKind, ReferralDepartment, Ruling
 from supervision.errors import InvalidInput, NotPermitted, NotVisible, TransitionNotAllowed
 from supervision.models import AuditEvent, Item, OverdueExplanation, Referral
-from supervision.services_accountability import (
-    overdue_explanation_rule,
-    overdue_explanation_submit,
-    overdue_explanations_open,
-)
+from supervision.services import overdue_explanation_rule, overdue_explanation_submit, overdue_explanations_open
 from supervision.workcalendar import add_workdays
 from tasks.overdue import sweep_overdue_explanations
 from tests.api_helpers import assert_error, client_for

@@ -27,7 +27,7 @@ from supervision.errors import InvalidInput, NotPermitted, TransitionNotAllowed
 from supervision.export_policy import detail_export_allowed, exportable_classification
 from supervision.ledger_columns import LEDGER_COLUMNS
 from supervision.models import ExportApproval, Instruction, Item, ItemAssignment, ProgressReport
-from supervision.services_exports import export_approval_grant, export_approval_revoke
+from supervision.services import export_approval_grant, export_approval_revoke
 from tests.api_helpers import assert_error, client_for
 from tests.factories import CategoryFactory, audit_mark, make_instruction, make_item, new_events, refused
 

@@ -16,7 +16,7 @@ from supervision.choices import ItemStatus, NoticeKind, NoticeStatus
 from supervision.documents import notice_docx
 from supervision.errors import InvalidInput, NotPermitted, NotVisible, TransitionNotAllowed
 from supervision.models import Item, Notice
-from supervision.services_accountability import notice_create, notice_issue, notice_update
+from supervision.services import notice_create, notice_issue, notice_update
 from tests.api_helpers import assert_error, client_for
 from tests.factories import assert_one_event, audit_mark, make_item, new_events, refused
 

@@ -50,11 +50,7 @@ from accounts.choices import Classification, Role
 from supervision.choices import InstructionKind, ItemStatus, ReasonKind, Ruling
 from supervision.models import AuditEvent, Item, OverdueExplanation
 from supervision.quarterly_review import XLSX_CONTENT_TYPE, quarterly_review_workbook
-from supervision.services_accountability import (
-    overdue_explanation_rule,
-    overdue_explanation_submit,
-    overdue_explanations_open,
-)
+from supervision.services import overdue_explanation_rule, overdue_explanation_submit, overdue_explanations_open
 from tests.api_helpers import assert_error, client_for
 from tests.factories import UnitFactory, UserFactory, audit_mark, make_instruction, make_item, new_events
 

@@ -26,7 +26,7 @@ from accounts.integration import integration_client_create, integration_client_u
 from supervision import services
 from supervision.choices import ItemStatus, NoticeKind
 from supervision.models import AuditEvent, Item
-from supervision.services_accountability import notice_create, notice_issue, overdue_explanations_open
+from supervision.services import notice_create, notice_issue, overdue_explanations_open
 from tasks import webhooks
 from tasks.channels import TransientDeliveryError, webhook_signature
 from tasks.choices import DeliveryStatus

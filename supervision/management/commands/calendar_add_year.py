@@ -21,7 +21,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from supervision.choices import CalendarDaySource
 from supervision.errors import InvalidInput
-from supervision.services_calendar import CalendarYearResult, calendar_year_seed_from_package, calendar_year_set
+from supervision.services import CalendarYearResult, calendar_year_seed_from_package, calendar_year_set
 
 Date = datetime.date
 

@@ -3,8 +3,8 @@ chinese-calendar package, and single-day edits from the admin.
 
 Every change is recorded in the audit chain (a changed calendar moves deadlines, and with them
 who is overdue and who is held to account). `AuditEvent.object_id` is an integer, so a calendar
-day is recorded under its date written as YYYYMMDD (e.g. 20270101).
-"""
+day is recorded under its date written as YYYYMMDD (e.g. 20270101). Afterwards the open items'
+yellow-light dates are recomputed (in the workers)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,16 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from supervision.audit import audit_record
-from supervision.choices import CalendarDayKind, CalendarDaySource
+from supervision.choices import (
+    CalendarDayKind,
+    CalendarDaySource,
+)
 from supervision.errors import InvalidInput
-from supervision.models import WEEKDAY_NAMES, CalendarDay
+from supervision.models import (
+    WEEKDAY_NAMES,
+    CalendarDay,
+)
+from supervision.services.rules import warning_dates_refresh_later
 
 Date = datetime.date
 MIN_YEAR, MAX_YEAR = 2000, 2100
@@ -203,6 +210,4 @@ def calendar_day_delete(*, actor, day: CalendarDay) -> None:
 
 def _calendar_changed() -> None:
     """Open items' yellow-light dates are counted in working days: recompute them after commit."""
-    from supervision.services import warning_dates_refresh_later
-
     warning_dates_refresh_later()

@@ -1,6 +1,5 @@
-"""Writes for export approvals (涉密事项导出审批, DOMAIN.md rule 13). Same habits as services.py:
-keyword-only, one transaction, permission checked first, one audit event per change, nothing
-written when refused.
+"""Export approvals (涉密事项导出审批, DOMAIN.md rule 13): granted and revoked by the office, both
+audited; an approval is never edited (a change is a revocation and a new grant).
 
 Who may grant: supervision office staff (or administrators) cleared at least to the level they
 approve, never for themselves (four eyes). The level is 秘密 or 机密 and not above the grantee's
@@ -21,11 +20,15 @@ from django.utils.translation import gettext as _
 from accounts.choices import Classification
 from accounts.models import User
 from supervision.audit import audit_record
-from supervision.choices import APPROVABLE_CLASSIFICATIONS
+from supervision.choices import (
+    APPROVABLE_CLASSIFICATIONS,
+)
 from supervision.errors import InvalidInput, NotPermitted, TransitionNotAllowed
 from supervision.export_policy import forget_export_rights
-from supervision.models import ExportApproval
-from supervision.services import _require_office, _require_text
+from supervision.models import (
+    ExportApproval,
+)
+from supervision.services.guards import require_office, require_text
 
 
 def export_approval_max_days() -> int:
@@ -57,7 +60,7 @@ def export_approval_grant(
 ) -> ExportApproval:
     """Record that `grantee` may export item details up to `classification` from `valid_from`
     (today) to `valid_until` inclusive."""
-    _require_office(actor)
+    require_office(actor)
     if grantee.pk == actor.pk:
         raise NotPermitted(_("不能批准本人的涉密导出，须由其他督查室工作人员审批。"), code="self_approval")
     errors: dict[str, list[str]] = {}
@@ -76,7 +79,7 @@ def export_approval_grant(
     elif (valid_until - valid_from).days + 1 > export_approval_max_days():
         errors["valid_until"] = [_("一次审批的有效期不能超过 %(days)s 天。") % {"days": export_approval_max_days()}]
     try:
-        reason = _require_text(reason, "reason", _("请填写批准事由。"))
+        reason = require_text(reason, "reason", _("请填写批准事由。"))
     except InvalidInput as exc:
         errors.update(exc.fields)
     if errors:
@@ -114,7 +117,7 @@ def export_approval_grant(
 @transaction.atomic
 def export_approval_revoke(*, actor: User, approval: ExportApproval, reason: str = "") -> ExportApproval:
     """End an approval now. Revoking twice is a conflict (409), not a second record."""
-    _require_office(actor)
+    require_office(actor)
     locked = ExportApproval.objects.select_for_update().select_related("grantee").get(pk=approval.pk)
     _require_cleared(actor, locked.classification)
     if locked.revoked_at is not None:
