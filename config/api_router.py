@@ -1,7 +1,6 @@
 from django.urls import include, path
 
 urlpatterns = [
-    path("", include("accounts.api.urls")),
     path("", include("supervision.api.urls")),
     path("", include("tasks.api.urls")),
 ]

@@ -1,25 +1,19 @@
 """Admin for the notification outbox: read-only lists, and a "重新发送" action that goes through
 `delivery_resend` (permission check, audit event, queueing after commit), never a raw edit."""
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from supervision.admin.base import ReadOnlyAdminMixin
 from supervision.errors import DomainError
 from supervision.models import Item
-from tasks import notifications, selectors
+from tasks import notifications, selectors, webhooks
+from tasks.choices import WebhookEventType
 from tasks.models import Delivery, Notification
-
-
-class ReadOnlyAdminMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from tasks.models_webhooks import WebhookDelivery, WebhookSubscription
 
 
 class DeliveryInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -88,13 +82,6 @@ class DeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 # ---------------------------------------------------------------------------------------------
 # Webhooks: subscriptions are written through tasks/webhooks.py (audited; the secret shown once),
 # deliveries are read-only with a "重放" action that goes through webhook_delivery_replay.
-
-from django import forms  # noqa: E402
-from django.core.exceptions import PermissionDenied  # noqa: E402
-
-from tasks import webhooks  # noqa: E402
-from tasks.choices import WebhookEventType  # noqa: E402
-from tasks.models_webhooks import WebhookDelivery, WebhookSubscription  # noqa: E402
 
 
 class WebhookSubscriptionForm(forms.ModelForm):

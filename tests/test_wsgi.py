@@ -13,7 +13,7 @@ def test_the_wsgi_module_serves_django_warmed_up_and_with_a_web_workers_collecto
     probe = (
         "import gc, sys, config.wsgi as w; from django.utils.translation import trans_real; "
         "print(type(w.application).__name__, gc.get_threshold()[0], gc.get_freeze_count() > 10_000, "
-        "'supervision.api.views' in sys.modules, 'zh-hans' in trans_real._translations)"
+        "'supervision.api.views.ledger' in sys.modules, 'zh-hans' in trans_real._translations)"
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True)

@@ -3,6 +3,7 @@ name the file and one way to keep errors JSON when a client asked for a file."""
 
 from __future__ import annotations
 
+from django.http import FileResponse
 from django.utils.encoding import escape_uri_path
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
@@ -44,3 +45,15 @@ class FileErrorsAsJsonMixin:
         if isinstance(response, Response) and isinstance(getattr(request, "accepted_renderer", None), FileRenderer):
             request.accepted_renderer, request.accepted_media_type = JSONRenderer(), JSONRenderer.media_type
         return super().finalize_response(request, response, *args, **kwargs)
+
+
+def evidence_file_response(attachment) -> FileResponse:
+    """An uploaded file, always as application/octet-stream (what the schema promises): a type
+    guessed from the uploader's file name would let an .html or .svg "evidence" file be rendered
+    by a browser; the original name still travels in Content-Disposition."""
+    return FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.original_name,
+        content_type="application/octet-stream",
+    )

@@ -1,34 +1,33 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from supervision.api import views_reports, views_stats
-from supervision.api.views import AttachmentViewSet, CategoryViewSet, InstructionViewSet, ItemRequestViewSet, ItemViewSet
-from supervision.api.views_accountability import NoticeViewSet, OverdueExplanationViewSet
-from supervision.api.views_exports import ExportApprovalViewSet, ExportJobViewSet, ItemExportView
-from supervision.api.views_imports import ImportJobViewSet
-from supervision.api.views_intake import IntakeInstructionViewSet
+from supervision.api import views
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
-router.register("categories", CategoryViewSet, basename="category")
-router.register("instructions", InstructionViewSet, basename="instruction")
-router.register("items", ItemViewSet, basename="item")
-router.register("requests", ItemRequestViewSet, basename="request")
-router.register("attachments", AttachmentViewSet, basename="attachment")
-router.register("explanations", OverdueExplanationViewSet, basename="explanation")
-router.register("notices", NoticeViewSet, basename="notice")
-router.register("intake/instructions", IntakeInstructionViewSet, basename="intake-instruction")
-router.register("imports", ImportJobViewSet, basename="import")
-router.register("export-approvals", ExportApprovalViewSet, basename="export-approval")
-router.register("export-jobs", ExportJobViewSet, basename="export-job")
+router.register("units", views.UnitViewSet, basename="unit")
+router.register("users", views.UserViewSet, basename="user")
+router.register("categories", views.CategoryViewSet, basename="category")
+router.register("instructions", views.InstructionViewSet, basename="instruction")
+router.register("items", views.ItemViewSet, basename="item")
+router.register("requests", views.ItemRequestViewSet, basename="request")
+router.register("attachments", views.AttachmentViewSet, basename="attachment")
+router.register("explanations", views.OverdueExplanationViewSet, basename="explanation")
+router.register("notices", views.NoticeViewSet, basename="notice")
+router.register("intake/instructions", views.IntakeInstructionViewSet, basename="intake-instruction")
+router.register("imports", views.ImportJobViewSet, basename="import")
+router.register("export-approvals", views.ExportApprovalViewSet, basename="export-approval")
+router.register("export-jobs", views.ExportJobViewSet, basename="export-job")
 
-urlpatterns = router.urls + [
-    path("items/export/", ItemExportView.as_view(), name="item-export"),
-    path("stats/summary/", views_stats.SummaryView.as_view(), name="stats-summary"),
-    path("stats/units/", views_stats.UnitRankingView.as_view(), name="stats-units"),
-    path("stats/leaders/", views_stats.LeaderRankingView.as_view(), name="stats-leaders"),
-    path("stats/kinds/", views_stats.KindRankingView.as_view(), name="stats-kinds"),
-    path("stats/categories/", views_stats.CategoryRankingView.as_view(), name="stats-categories"),
-    path("stats/trend/", views_stats.TrendView.as_view(), name="stats-trend"),
-    path("stats/quarterly-workbook/", views_reports.QuarterlyWorkbookView.as_view(), name="stats-quarterly-workbook"),
+urlpatterns = [
+    path("auth/token/", views.TokenView.as_view(), name="auth-token"),
+    *router.urls,
+    path("items/export/", views.ItemExportView.as_view(), name="item-export"),
+    path("stats/summary/", views.SummaryView.as_view(), name="stats-summary"),
+    path("stats/units/", views.UnitRankingView.as_view(), name="stats-units"),
+    path("stats/leaders/", views.LeaderRankingView.as_view(), name="stats-leaders"),
+    path("stats/kinds/", views.KindRankingView.as_view(), name="stats-kinds"),
+    path("stats/categories/", views.CategoryRankingView.as_view(), name="stats-categories"),
+    path("stats/trend/", views.TrendView.as_view(), name="stats-trend"),
+    path("stats/quarterly-workbook/", views.QuarterlyWorkbookView.as_view(), name="stats-quarterly-workbook"),
 ]

@@ -15,6 +15,12 @@ from supervision.services.calendar import (
     calendar_year_set,
     chinese_calendar_year,
 )
+from supervision.services.clients import (
+    IssuedKey,
+    integration_client_create,
+    integration_client_rotate_key,
+    integration_client_update,
+)
 from supervision.services.explanations import (
     accountability_departments,
     explanation_workdays,
@@ -52,6 +58,10 @@ from supervision.services.requests import item_request_create, item_request_deci
 from supervision.services.rules import reminder_policy_changed, warning_dates_refresh_later, warning_threshold_save
 
 __all__ = [
+    "IssuedKey",
+    "integration_client_create",
+    "integration_client_rotate_key",
+    "integration_client_update",
     "CalendarYearResult",
     "EntrySpec",
     "FIXED_AFTER_ASSIGNMENT",

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from supervision import selectors, stats, stats_cache
-from supervision.api.serializers_stats import RankingQueryInput, TrendQueryInput
+from supervision.api.serializers.stats import RankingQueryInput, TrendQueryInput
 from supervision.choices import Light
 from supervision.errors import InvalidInput
 from supervision.filtersets import ItemFilterSet

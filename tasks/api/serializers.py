@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.api.serializers import UserBriefSerializer
 from supervision.api.representation import CompiledOutputMixin
+from supervision.api.serializers.people import UserBriefSerializer
 from supervision.models import Item
+from tasks.choices import WebhookEventType
 from tasks.models import Delivery, Notification
+from tasks.models_webhooks import WebhookDelivery, WebhookSubscription
 
 
 class NotificationItemSerializer(serializers.ModelSerializer):
@@ -64,3 +67,90 @@ class UnreadCountSerializer(serializers.Serializer):
 
 class MarkedCountSerializer(serializers.Serializer):
     marked = serializers.IntegerField()
+
+
+# Serializers of the webhook API. Inputs only parse; the rules are in tasks/webhooks.py. No
+
+
+class WebhookClientSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class WebhookSubscriptionSerializer(serializers.ModelSerializer):
+    client = WebhookClientSerializer(read_only=True)
+    event_types = serializers.SerializerMethodField()
+    event_types_display = serializers.CharField(source="get_event_types_display", read_only=True)
+
+    class Meta:
+        model = WebhookSubscription
+        fields = [
+            "id",
+            "client",
+            "target_url",
+            "event_types",
+            "event_types_display",
+            "description",
+            "is_active",
+            "created_at",
+            "updated_at",
+            "secret_rotated_at",
+        ]
+
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=WebhookEventType.choices)))
+    def get_event_types(self, obj) -> list[str]:
+        return list(obj.event_types or [])
+
+
+class WebhookSubscriptionWithSecretSerializer(WebhookSubscriptionSerializer):
+    secret = serializers.CharField(help_text="签名密钥，只在创建或更换时返回这一次，请妥善保存。")
+
+    class Meta(WebhookSubscriptionSerializer.Meta):
+        fields = [*WebhookSubscriptionSerializer.Meta.fields, "secret"]
+
+
+class WebhookSubscriptionInput(serializers.Serializer):
+    # Format and address rules are checked in the service (one place, with Chinese messages).
+    target_url = serializers.CharField(max_length=2000, help_text="接收事件的 http(s) 地址")
+    event_types = serializers.ListField(child=serializers.ChoiceField(choices=WebhookEventType.choices), allow_empty=False)
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    is_active = serializers.BooleanField(required=False)
+
+
+class WebhookItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Item
+        fields = ["id", "code"]
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    subscription_id = serializers.IntegerField(read_only=True)
+    client = WebhookClientSerializer(source="subscription.client", read_only=True)
+    item = WebhookItemSerializer(read_only=True)
+    event_id = serializers.CharField(source="event_key", read_only=True)
+    event_type_display = serializers.CharField(source="get_event_type_display", read_only=True)
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id",
+            "delivery_id",
+            "subscription_id",
+            "client",
+            "event_id",
+            "event_type",
+            "event_type_display",
+            "item",
+            "status",
+            "status_display",
+            "attempts",
+            "next_attempt_at",
+            "last_error",
+            "last_response_status",
+            "sent_at",
+            "replay_count",
+            "payload",
+            "created_at",
+            "updated_at",
+        ]

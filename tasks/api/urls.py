@@ -1,12 +1,12 @@
 from rest_framework.routers import DefaultRouter
 
-from tasks.api.urls_webhooks import urlpatterns as webhook_urlpatterns
-from tasks.api.views import DeliveryViewSet, InboxViewSet
+from tasks.api.views import DeliveryViewSet, InboxViewSet, WebhookDeliveryViewSet, WebhookSubscriptionViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("inbox", InboxViewSet, basename="inbox")
 router.register("deliveries", DeliveryViewSet, basename="delivery")
+router.register("webhooks/subscriptions", WebhookSubscriptionViewSet, basename="webhook-subscription")
+router.register("webhooks/deliveries", WebhookDeliveryViewSet, basename="webhook-delivery")
 
 urlpatterns = router.urls
-urlpatterns += webhook_urlpatterns  # /webhooks/subscriptions/, /webhooks/deliveries/

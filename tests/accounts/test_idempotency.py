@@ -17,11 +17,11 @@ from rest_framework.test import APIClient
 
 from accounts.choices import Classification, IntegrationOperation
 from accounts.idempotency import REPLAYED_HEADER, idempotency_keys_purge, request_digest
-from accounts.integration import integration_client_create
 from accounts.models import IdempotencyKey
 from supervision import services
 from supervision.choices import ItemStatus
 from supervision.models import Attachment, Item, ProgressReport
+from supervision.services import integration_client_create
 from tasks.housekeeping import purge_expired_idempotency_keys
 from tests.api_helpers import assert_error, client_for
 from tests.factories import audit_mark, make_item, new_events

@@ -10,15 +10,11 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from accounts.choices import Classification, IntegrationOperation, Role
-from accounts.integration import (
-    client_for_key,
-    integration_client_create,
-    integration_client_rotate_key,
-    integration_client_update,
-)
+from accounts.integration import client_for_key
 from accounts.models import IntegrationClient
 from supervision.errors import InvalidInput, NotPermitted
 from supervision.models import AuditEvent
+from supervision.services import integration_client_create, integration_client_rotate_key, integration_client_update
 from tests.api_helpers import assert_error
 from tests.factories import make_item
 

@@ -11,8 +11,8 @@ from rest_framework.renderers import JSONRenderer
 
 from accounts.models import User
 from supervision import selectors
-from supervision.api import serializers as s
 from supervision.api.representation import CompiledOutputMixin
+from supervision.api.serializers import ledger as s
 from supervision.demo import load_demo
 from supervision.models import Instruction, ItemRequest, ProgressReport
 from tasks.api.serializers import NotificationSerializer

@@ -22,11 +22,16 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.choices import Classification, IntegrationOperation
-from accounts.integration import integration_client_create, integration_client_update
 from supervision import services
 from supervision.choices import ItemStatus, NoticeKind
 from supervision.models import AuditEvent, Item
-from supervision.services import notice_create, notice_issue, overdue_explanations_open
+from supervision.services import (
+    integration_client_create,
+    integration_client_update,
+    notice_create,
+    notice_issue,
+    overdue_explanations_open,
+)
 from tasks import webhooks
 from tasks.channels import TransientDeliveryError, webhook_signature
 from tasks.choices import DeliveryStatus

@@ -9,10 +9,10 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from accounts.api.serializers import LabelField, UnitBriefSerializer, UserBriefSerializer
 from accounts.choices import Classification
 from accounts.models import Unit, User
 from supervision.api.representation import CompiledOutputMixin
+from supervision.api.serializers.people import LabelField, UnitBriefSerializer, UserBriefSerializer
 from supervision.choices import (
     AssignmentRole,
     InstructionKind,

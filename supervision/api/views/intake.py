@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from accounts.choices import IntegrationOperation
 from accounts.models import IntegrationClient
 from supervision import intake
-from supervision.api import serializers_intake as s
+from supervision.api.serializers import intake as s
 
 _ERROR = OpenApiResponse(description="错误：{code, detail, fields}")
 

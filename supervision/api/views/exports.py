@@ -18,9 +18,9 @@ from rest_framework.response import Response
 
 from accounts.choices import IntegrationOperation
 from supervision import export_jobs, services
-from supervision.api import serializers_exports as s
 from supervision.api.downloads import CsvRenderer, FileErrorsAsJsonMixin, XlsxRenderer, as_attachment
-from supervision.api.views import parse
+from supervision.api.inputs import parse
+from supervision.api.serializers import exports as s
 from supervision.filtersets import ExportApprovalFilterSet, ItemFilterSet
 from supervision.ledger_export import (
     CSV_CONTENT_TYPE,

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.api.serializers import UserBriefSerializer
+from supervision.api.serializers.people import UserBriefSerializer
 from supervision.models import ImportJob
 
 

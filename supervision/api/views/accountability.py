@@ -11,9 +11,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from supervision import selectors, services
-from supervision.api import serializers_accountability as s
-from supervision.api.downloads import as_attachment
-from supervision.api.views import evidence_file_response, parse
+from supervision.api.downloads import as_attachment, evidence_file_response
+from supervision.api.inputs import parse
+from supervision.api.serializers import accountability as s
 from supervision.documents import notice_docx
 from supervision.errors import NotVisible
 from supervision.filtersets import NoticeFilterSet, OverdueExplanationFilterSet

@@ -7,21 +7,20 @@ Ledger state changes only through `supervision.services` (STYLE.md habit 1), so:
   the workflow (交办、签收、反馈、延期、销号、回访) runs through the API, which calls the services;
 - audit events are view-only and cannot be deleted.
 Every list is scoped by the same visibility rule as the API (`visible_to`), so classified
-records stay hidden from staff without clearance.
-"""
+records stay hidden from staff without clearance."""
+
+from __future__ import annotations
 
 from django import forms
-from django.contrib import admin, messages
-from django.http import HttpResponseRedirect
+from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import Role
 from supervision import services
+from supervision.admin.base import ReadOnlyAdminMixin, ServiceErrorsAsMessagesMixin
 from supervision.choices import Light
-from supervision.errors import DomainError
 from supervision.models import (
     Attachment,
-    AuditEvent,
     Category,
     Instruction,
     Item,
@@ -29,38 +28,8 @@ from supervision.models import (
     ItemRequest,
     ProgressReport,
     Referral,
-    ReminderPolicy,
-    ReminderStep,
     ReturnVisit,
-    WarningThreshold,
 )
-
-
-class ServiceErrorsAsMessagesMixin:
-    """Admin forms that save through a service: when the service refuses (and its transaction rolls
-    back), say why on the page instead of a 500."""
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except DomainError as exc:
-            # The service refused (and its transaction rolled back): say why instead of a 500.
-            details = "；".join(f"{k}: {'，'.join(map(str, v))}" for k, v in exc.fields.items())
-            messages.error(request, f"{exc.message}{'（' + details + '）' if details else ''}")
-            return HttpResponseRedirect(request.get_full_path())
-
-
-class ReadOnlyAdminMixin:
-    """Viewable, never added, changed or deleted from the admin."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Category)
@@ -217,93 +186,3 @@ class ItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("红黄绿灯"))
     def light_display(self, obj: Item) -> str:
         return Light(obj.light).label
-
-
-class OfficeEditableAdminMixin:
-    """Settings the supervision office maintains: staff may look, office staff may change."""
-
-    def has_module_permission(self, request):
-        return request.user.is_active and request.user.is_staff
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_staff
-
-    def has_add_permission(self, request):
-        return request.user.is_active and request.user.is_office
-
-    def has_change_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_office
-
-
-class ReminderStepInline(admin.TabularInline):
-    model = ReminderStep
-    extra = 0
-
-
-@admin.register(ReminderPolicy)
-class ReminderPolicyAdmin(OfficeEditableAdminMixin, admin.ModelAdmin):
-    """催办规则, editable by the office; open items are rescheduled after a change."""
-
-    list_display = ("name", "urgency", "category", "acknowledge_within_hours", "send_time", "is_active")
-    list_filter = ("urgency", "is_active")
-    inlines = (ReminderStepInline,)
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_office
-
-    def save_related(self, request, form, formsets, change):
-        # The admin's change view runs in one transaction: the policy, its steps and the audit
-        # event land together, and open items are rescheduled after commit.
-        super().save_related(request, form, formsets, change)
-        services.reminder_policy_changed(actor=request.user, policy=form.instance)
-
-    def delete_model(self, request, obj):
-        services.reminder_policy_changed(actor=request.user, policy=obj, deleted=True)
-        super().delete_model(request, obj)
-
-
-@admin.register(WarningThreshold)
-class WarningThresholdAdmin(OfficeEditableAdminMixin, admin.ModelAdmin):
-    """Editable by the office; saving goes through the service, which reschedules open items."""
-
-    list_display = ("urgency", "yellow_share", "yellow_workdays")
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def save_model(self, request, obj, form, change):
-        services.warning_threshold_save(actor=request.user, threshold=obj)
-
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """The hash-chained audit trail: read-only, never deleted (`manage.py verify_audit` checks it)."""
-
-    list_display = ("seq", "occurred_at", "actor_name", "action", "object_type", "object_id", "item", "from_status", "to_status")
-    list_filter = ("action", "object_type")
-    search_fields = ("actor_name", "action", "item__code", "comment")
-    list_select_related = ("item",)
-    fields = (
-        "seq",
-        "occurred_at",
-        "actor",
-        "actor_name",
-        "action",
-        "object_type",
-        "object_id",
-        "item",
-        "from_status",
-        "to_status",
-        "comment",
-        "data",
-        "prev_hash",
-        "hash",
-    )
-    readonly_fields = fields
-
-    def get_queryset(self, request):
-        # Events about items the user cannot see stay hidden; office staff see the whole trail.
-        qs = super().get_queryset(request)
-        if request.user.is_office:
-            return qs
-        return qs.filter(item__in=Item.objects.visible_to(request.user))

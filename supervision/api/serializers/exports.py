@@ -8,8 +8,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from accounts.api.serializers import UserBriefSerializer
 from accounts.models import User
+from supervision.api.serializers.people import UserBriefSerializer
 from supervision.choices import APPROVABLE_CHOICES, ExportJobStatus
 from supervision.ledger_export import FORMATS
 from supervision.models import ExportApproval, ExportJob

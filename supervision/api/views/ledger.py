@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
-from django.http import FileResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -13,49 +10,12 @@ from rest_framework.response import Response
 
 from accounts.choices import IntegrationOperation
 from supervision import selectors, services
-from supervision.api import serializers as s
+from supervision.api.downloads import evidence_file_response
+from supervision.api.inputs import IF_MATCH, expected_version, parse
 from supervision.api.parsers import TextSafeJSONParser
-from supervision.errors import StaleVersion
+from supervision.api.serializers import ledger as s
 from supervision.filtersets import InstructionFilterSet, ItemFilterSet, ItemRequestFilterSet
 from supervision.models import Attachment, Category
-
-IF_MATCH = OpenApiParameter(
-    "If-Match", str, OpenApiParameter.HEADER, required=False, description="上次读取时的 ETag；记录已被修改时返回 412"
-)
-_ETAG = re.compile(r'^(?:W/)?"?(?:\d+-)?(\d+)"?$')
-
-
-def expected_version(request, data: dict | None = None) -> int | None:
-    """The version the client last saw, from If-Match (ETag "<id>-<version>") or a body `version`."""
-    header = request.headers.get("If-Match")
-    version = (data or {}).get("version")
-    if header and header.strip() != "*":
-        match = _ETAG.match(header.strip())
-        if not match:
-            raise StaleVersion(code="bad_if_match")
-        header_version = int(match.group(1))
-        if version is not None and int(version) != header_version:
-            raise StaleVersion()
-        return header_version
-    return version
-
-
-def evidence_file_response(attachment) -> FileResponse:
-    """An uploaded file, always as application/octet-stream (what the schema promises): a type
-    guessed from the uploader's file name would let an .html or .svg "evidence" file be rendered
-    by a browser; the original name still travels in Content-Disposition."""
-    return FileResponse(
-        attachment.file.open("rb"),
-        as_attachment=True,
-        filename=attachment.original_name,
-        content_type="application/octet-stream",
-    )
-
-
-def parse(serializer_class, request, **kwargs) -> dict:
-    serializer = serializer_class(data=request.data, context={"request": request}, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 class CategoryViewSet(viewsets.ReadOnlyModelViewSet):

@@ -8,7 +8,7 @@ import datetime
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from supervision.api.serializers import within_supported_years
+from supervision.api.serializers.ledger import within_supported_years
 from supervision.choices import InstructionKind, ItemStatus, Light
 from supervision.stats import DEFINITIONS, MAX_TREND_MONTHS, ORDERS
 

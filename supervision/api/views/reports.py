@@ -14,9 +14,9 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 
 from supervision import stats
-from supervision.api import serializers_stats as s
 from supervision.api.downloads import FileErrorsAsJsonMixin, XlsxRenderer, as_attachment
-from supervision.api.views_stats import NO_ORDERING
+from supervision.api.serializers import stats as s
+from supervision.api.views.stats import NO_ORDERING
 from supervision.filtersets import ItemFilterSet
 from supervision.models import Item
 from supervision.quarterly_review import XLSX_CONTENT_TYPE, quarterly_review_export

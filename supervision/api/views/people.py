@@ -8,9 +8,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
-from accounts.api.serializers import UnitSerializer, UserSerializer
 from accounts.choices import Role, UnitKind
 from accounts.models import RoleAssignment, Unit, User
+from supervision.api.serializers.people import UnitSerializer, UserSerializer
 from supervision.filtersets import FilterSet, IdFilter
 
 

@@ -13,8 +13,8 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.choices import IntegrationOperation
-from supervision.api.serializers_imports import ImportJobInput, ImportJobSerializer
-from supervision.api.views import parse
+from supervision.api.inputs import parse
+from supervision.api.serializers.imports import ImportJobInput, ImportJobSerializer
 from supervision.errors import NotPermitted, NotVisible
 from supervision.ledger_import import error_report_workbook, import_job_create
 from supervision.models import ImportJob

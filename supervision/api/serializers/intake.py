@@ -16,7 +16,7 @@ from rest_framework import serializers
 from rest_framework.fields import SkipField
 
 from accounts.choices import Classification
-from supervision.api.serializers import within_supported_years
+from supervision.api.serializers.ledger import within_supported_years
 from supervision.choices import InstructionKind, InstructionNature, Light, ReportingCycle, Urgency
 from supervision.intake import MAX_ITEMS, IntakePayload, IntakeView, payload_digest
 from supervision.models import Instruction, Item

@@ -8,9 +8,9 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.api.serializers import UnitBriefSerializer, UserBriefSerializer
 from accounts.models import Unit
-from supervision.api.serializers import ReferralSerializer
+from supervision.api.serializers.ledger import ReferralSerializer
+from supervision.api.serializers.people import UnitBriefSerializer, UserBriefSerializer
 from supervision.choices import NoticeKind, ReasonKind, ReferralDepartment, Ruling
 from supervision.models import Item, Notice, NoticeEntry, OverdueExplanation
 

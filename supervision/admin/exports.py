@@ -11,7 +11,7 @@ from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from supervision.admin import ReadOnlyAdminMixin, ServiceErrorsAsMessagesMixin  # defined before admin.py imports this module
+from supervision.admin.base import ReadOnlyAdminMixin, ServiceErrorsAsMessagesMixin
 from supervision.errors import DomainError
 from supervision.models import ExportApproval, ExportJob
 from supervision.services import export_approval_grant, export_approval_revoke

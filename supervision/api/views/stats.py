@@ -11,7 +11,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from supervision import stats
-from supervision.api import serializers_stats as s
+from supervision.api.serializers import stats as s
 from supervision.filtersets import ItemFilterSet
 from supervision.models import Item
 from supervision.stats_cache import cached

@@ -7,9 +7,9 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import Classification, IntegrationOperation
-from accounts.integration import integration_client_create, integration_client_rotate_key, integration_client_update
 from accounts.models import IntegrationClient, RoleAssignment, Unit, User
 from supervision.errors import DomainError
+from supervision.services import integration_client_create, integration_client_rotate_key, integration_client_update
 
 
 @admin.register(Unit)

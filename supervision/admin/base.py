@@ -1,0 +1,35 @@
+"""What every admin page of the ledger shares: service refusals shown as messages, read-only views."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpResponseRedirect
+
+from supervision.errors import DomainError
+
+
+class ServiceErrorsAsMessagesMixin:
+    """Admin forms that save through a service: when the service refuses (and its transaction rolls
+    back), say why on the page instead of a 500."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as exc:
+            # The service refused (and its transaction rolled back): say why instead of a 500.
+            details = "；".join(f"{k}: {'，'.join(map(str, v))}" for k, v in exc.fields.items())
+            messages.error(request, f"{exc.message}{'（' + details + '）' if details else ''}")
+            return HttpResponseRedirect(request.get_full_path())
+
+
+class ReadOnlyAdminMixin:
+    """Viewable, never added, changed or deleted from the admin."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,49 @@
+"""The API's views, one module per capability (thin: parse, call one service or selector, render);
+re-exported for supervision/api/urls.py.
+
+- people.py: sign-in, units, users        - ledger.py: categories, instructions, items, requests, attachments
+- accountability.py: explanations, notices - exports.py: the ledger export, export approvals and jobs
+- imports.py: Excel import jobs            - intake.py: OA intake
+- stats.py: figures                         - reports.py: the quarterly workbook
+"""
+
+from supervision.api.views.accountability import NoticeViewSet, OverdueExplanationViewSet
+from supervision.api.views.exports import ExportApprovalViewSet, ExportJobViewSet, ItemExportView
+from supervision.api.views.imports import ImportJobViewSet
+from supervision.api.views.intake import IntakeInstructionViewSet
+from supervision.api.views.ledger import AttachmentViewSet, CategoryViewSet, InstructionViewSet, ItemRequestViewSet, ItemViewSet
+from supervision.api.views.people import TokenView, UnitViewSet, UserViewSet
+from supervision.api.views.reports import QuarterlyWorkbookView
+from supervision.api.views.stats import (
+    CategoryRankingView,
+    KindRankingView,
+    LeaderRankingView,
+    SummaryView,
+    TrendView,
+    UnitRankingView,
+)
+
+__all__ = [
+    "AttachmentViewSet",
+    "CategoryRankingView",
+    "CategoryViewSet",
+    "ExportApprovalViewSet",
+    "ExportJobViewSet",
+    "ImportJobViewSet",
+    "InstructionViewSet",
+    "IntakeInstructionViewSet",
+    "ItemExportView",
+    "ItemRequestViewSet",
+    "ItemViewSet",
+    "KindRankingView",
+    "LeaderRankingView",
+    "NoticeViewSet",
+    "OverdueExplanationViewSet",
+    "QuarterlyWorkbookView",
+    "SummaryView",
+    "TokenView",
+    "TrendView",
+    "UnitRankingView",
+    "UnitViewSet",
+    "UserViewSet",
+]
