@@ -245,8 +245,8 @@ def baseline_response(user, fmt: str):
     from django.http import HttpResponse
     from openpyxl import Workbook
 
-    from supervision.export_policy import exportable_classification
-    from supervision.ledger_columns import LEDGER_COLUMNS
+    from supervision.exchange.columns import LEDGER_COLUMNS
+    from supervision.exchange.policy import exportable_classification
     from supervision.models import Item
 
     items = list(

@@ -55,8 +55,8 @@ from django.utils import timezone  # noqa: E402
 from accounts.choices import Classification, Role  # noqa: E402
 from accounts.models import RoleAssignment, Unit, User  # noqa: E402
 from supervision.audit import audit_verify  # noqa: E402
-from supervision.ledger_columns import LEDGER_COLUMNS  # noqa: E402
-from supervision.ledger_import import ledger_import  # noqa: E402
+from supervision.exchange.columns import LEDGER_COLUMNS  # noqa: E402
+from supervision.exchange.importer import ledger_import  # noqa: E402
 from supervision.models import Category, Item  # noqa: E402
 
 UNITS = 40

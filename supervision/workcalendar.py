@@ -24,7 +24,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from supervision.models import CalendarDay
 
@@ -37,6 +39,7 @@ LATEST_DATE = Date(2999, 12, 31)
 
 __all__ = [
     "add_workdays",
+    "within_supported_years",
     "calendar_preloaded",
     "is_workday",
     "next_workday",
@@ -146,3 +149,10 @@ def workdays_between(a: Date, b: Date) -> int:
     if b < a:
         return -workdays_between(b, a)
     return len(workdays_in_range(a + ONE_DAY, b))
+
+
+def within_supported_years(day: Date | None) -> None:
+    """A validator for dates the ledger's calendar arithmetic can take (EARLIEST_DATE … LATEST_DATE):
+    at the ends of Python's calendar (year 1, year 9999) working days up to a deadline overflow."""
+    if day is not None and not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValidationError(_("日期须在 1900 年至 2999 年之间。"))

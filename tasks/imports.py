@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from supervision.ledger_import import import_job_run
+from supervision.exchange.importer import import_job_run
 
 
 # A 10,000-row workbook takes well under a minute; the limits leave room for a slow machine.

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from supervision.choices import ImportJobStatus
 from supervision.errors import InvalidInput
-from supervision.ledger_import import _validate_upload, import_job_create
+from supervision.exchange.importer import import_job_create, validate_upload
 from supervision.models import ImportJob
 
 # The admin shows the first errors; the API and the .xlsx error report carry all of them.
@@ -28,7 +28,7 @@ class ImportJobUploadForm(forms.ModelForm):
     def clean_file(self):
         uploaded = self.cleaned_data.get("file")
         try:
-            _validate_upload(uploaded)
+            validate_upload(uploaded)
         except InvalidInput as exc:
             raise forms.ValidationError([str(m) for values in exc.fields.values() for m in values]) from None
         return uploaded

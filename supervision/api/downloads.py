@@ -8,7 +8,7 @@ from django.utils.encoding import escape_uri_path
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
-from supervision.ledger_export import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
+from supervision.exchange.export import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
 
 
 def as_attachment(response, *, filename: str, ascii_filename: str):

@@ -18,9 +18,9 @@ from supervision.models import (
 )
 
 
-def require_office(actor: User) -> None:
-    if not actor.is_office:
-        raise NotPermitted(_("只有督查室工作人员可以执行此操作。"), code="office_only")
+def require_office(actor: User, message: str | None = None) -> None:
+    if not actor.is_office or not actor.is_active:
+        raise NotPermitted(message or _("只有督查室工作人员可以执行此操作。"), code="office_only")
 
 
 def check_version(obj, expected_version: int | None) -> None:

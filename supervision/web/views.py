@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from supervision.errors import InvalidInput
-from supervision.web import selectors
+from supervision.stats import presenter as selectors
 from supervision.web.forms import DashboardFilterForm
 
 

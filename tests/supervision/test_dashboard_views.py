@@ -17,10 +17,10 @@ from django.contrib.staticfiles import finders
 from django.core.serializers.json import DjangoJSONEncoder
 from openpyxl import load_workbook
 
-from supervision.ledger_columns import LEDGER_COLUMNS
-from supervision.ledger_export import HEADER_ROW, XLSX_CONTENT_TYPE
+from supervision.exchange.columns import LEDGER_COLUMNS
+from supervision.exchange.export import HEADER_ROW, XLSX_CONTENT_TYPE
 from supervision.models import AuditEvent
-from supervision.web.selectors import page_url, with_page_links
+from supervision.stats.presenter import page_url, with_page_links
 from tests.api_helpers import CJK, client_for
 from tests.e2e.ledger import VIEWER_PASSWORD, build_dashboard_ledger
 
@@ -257,7 +257,7 @@ def test_drilldown_list_exports_exactly_its_items_as_the_ledger_workbook(viewer_
 
 
 def test_drilldown_list_is_paged_and_keeps_its_filters(viewer_client, ledger, world, monkeypatch):
-    monkeypatch.setattr("supervision.web.selectors.PAGE_SIZE", 4)
+    monkeypatch.setattr("supervision.stats.presenter.PAGE_SIZE", 4)
     first = viewer_client.get("/dashboard/items/", {"ordering": "code"})
     second = viewer_client.get("/dashboard/items/", {"ordering": "code", "page": 2})
     codes = parsed(first).codes + parsed(second).codes

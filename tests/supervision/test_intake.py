@@ -17,9 +17,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.choices import Classification, IntegrationOperation
-from supervision import intake, services
+from supervision import services
 from supervision.choices import InstructionKind, ItemStatus
 from supervision.errors import InvalidInput
+from supervision.exchange import intake
 from supervision.models import AuditEvent, Instruction, IntakeItem, IntakeRecord, Item, ItemAssignment
 from supervision.services import integration_client_create
 from tests.api_helpers import CJK, assert_error, client_for

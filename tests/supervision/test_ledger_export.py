@@ -19,13 +19,13 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from accounts.choices import Classification
-from supervision import ledger_export as export_module
 from supervision import services
 from supervision.audit import audit_verify
 from supervision.choices import AssignmentRole, ItemStatus, ReferralDepartment, Urgency
 from supervision.errors import InvalidInput, NotPermitted, TransitionNotAllowed
-from supervision.export_policy import detail_export_allowed, exportable_classification
-from supervision.ledger_columns import LEDGER_COLUMNS
+from supervision.exchange import export as export_module
+from supervision.exchange.columns import LEDGER_COLUMNS
+from supervision.exchange.policy import detail_export_allowed, exportable_classification
 from supervision.models import ExportApproval, Instruction, Item, ItemAssignment, ProgressReport
 from supervision.services import export_approval_grant, export_approval_revoke
 from tests.api_helpers import assert_error, client_for
@@ -647,7 +647,7 @@ def test_queries_do_not_grow_with_rows(world, fmt):
 
 
 def test_export_then_import_dry_run_recognises_every_row(world, ledger):
-    from supervision.ledger_import import ledger_import
+    from supervision.exchange.importer import ledger_import
 
     content = body_of(export(world.office))
     exported_codes = [i.code for i in (ledger.draft, ledger.closed, ledger.school, ledger.river)]

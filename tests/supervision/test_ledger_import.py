@@ -18,11 +18,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.choices import Classification, Role
-from supervision import ledger_import as li
 from supervision.audit import audit_verify
 from supervision.choices import AssignmentRole, ImportJobStatus, InstructionKind, ItemStatus, ReportKind
 from supervision.errors import InvalidInput, NotPermitted
-from supervision.ledger_columns import LEDGER_COLUMNS
+from supervision.exchange import importer as li
+from supervision.exchange.columns import LEDGER_COLUMNS
+from supervision.exchange.importer import jobs as import_jobs
 from supervision.models import (
     AuditEvent,
     ImportJob,
@@ -529,7 +530,9 @@ def test_a_job_runs_once_unless_its_worker_died(w):
     assert run_import_job(job.pk) == ImportJobStatus.RUNNING  # another worker has it: nothing done
     assert counts() == before
     # Left "running" past the task's time limit: its transaction never committed, so it may run again.
-    ImportJob.objects.filter(pk=job.pk).update(started_at=timezone.now() - li.STALE_RUNNING_AFTER - datetime.timedelta(seconds=1))
+    ImportJob.objects.filter(pk=job.pk).update(
+        started_at=timezone.now() - import_jobs.STALE_RUNNING_AFTER - datetime.timedelta(seconds=1)
+    )
     assert run_import_job(job.pk) == ImportJobStatus.SUCCEEDED
     assert Item.objects.count() == 3
 
@@ -548,7 +551,7 @@ def test_api_refuses_bad_files_and_non_office_users(w, monkeypatch):
         client.post("/api/v1/imports/", {"file": upload(b"not a zip", "ledger.xlsx")}, format="multipart"), 400, field="file"
     )
     assert_error(client.post("/api/v1/imports/", {}, format="multipart"), 400, field="file")
-    monkeypatch.setattr(li, "MAX_IMPORT_BYTES", 100)
+    monkeypatch.setattr(import_jobs, "MAX_IMPORT_BYTES", 100)
     body = assert_error(
         client.post("/api/v1/imports/", {"file": upload(workbook([row()]))}, format="multipart"), 400, field="file"
     )
@@ -575,7 +578,7 @@ def test_progress_is_visible_to_other_connections_while_the_import_runs(monkeypa
     w = build_world()
     job = li.import_job_create(actor=w.office, uploaded_file=upload(workbook(many(450))), dry_run=False)
     seen: list[tuple] = []
-    original = li._ProgressWriter.__call__
+    original = import_jobs.ProgressWriter.__call__
 
     def spy(self, phase, done, total):
         original(self, phase, done, total)
@@ -589,7 +592,7 @@ def test_progress_is_visible_to_other_connections_while_the_import_runs(monkeypa
         finally:
             reader.close()
 
-    monkeypatch.setattr(li._ProgressWriter, "__call__", spy)
+    monkeypatch.setattr(import_jobs.ProgressWriter, "__call__", spy)
     assert li.import_job_run(job_id=job.pk).status == ImportJobStatus.SUCCEEDED
     validating = [s for s in seen if s[1] == "validating"]
     assert ("running", "validating", 200, 450) in validating and ("running", "validating", 400, 450) in validating
@@ -646,7 +649,7 @@ def test_management_command_imports_and_reports_errors(w, tmp_path):
 
 
 def test_exported_ledger_imports_back_unchanged(w):
-    from supervision.ledger_export import ledger_export
+    from supervision.exchange.export import ledger_export
 
     states = [
         ItemStatus.DRAFT,

@@ -13,8 +13,8 @@ from docx import Document
 
 from accounts.choices import Classification
 from supervision.choices import ItemStatus, NoticeKind, NoticeStatus
-from supervision.documents import notice_docx
 from supervision.errors import InvalidInput, NotPermitted, NotVisible, TransitionNotAllowed
+from supervision.exchange.documents import notice_docx
 from supervision.models import Item, Notice
 from supervision.services import notice_create, notice_issue, notice_update
 from tests.api_helpers import assert_error, client_for

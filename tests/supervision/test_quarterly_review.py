@@ -48,9 +48,10 @@ from openpyxl.chart import BarChart, LineChart, PieChart
 
 from accounts.choices import Classification, Role
 from supervision.choices import InstructionKind, ItemStatus, ReasonKind, Ruling
+from supervision.exchange.export import XLSX_CONTENT_TYPE
 from supervision.models import AuditEvent, Item, OverdueExplanation
-from supervision.quarterly_review import XLSX_CONTENT_TYPE, quarterly_review_workbook
 from supervision.services import overdue_explanation_rule, overdue_explanation_submit, overdue_explanations_open
+from supervision.stats.quarterly import quarterly_review_workbook
 from tests.api_helpers import assert_error, client_for
 from tests.factories import UnitFactory, UserFactory, audit_mark, make_instruction, make_item, new_events
 
@@ -453,7 +454,7 @@ def test_an_approved_export_lists_the_classified_rows(world, ledger, monkeypatch
         asked.append((user.pk, classification))
         return True
 
-    monkeypatch.setattr("supervision.quarterly_review.detail_export_allowed", allowed)
+    monkeypatch.setattr("supervision.stats.quarterly.detail_export_allowed", allowed)
     wb = workbook(world.office, Q3)
     rows, header_row = table(wb["超期清单"], "序号")
     assert [r["台账编号"] for r in rows] == [ledger.r4.code, ledger.r5.code, ledger.r3.code, ledger.r6.code]

@@ -17,9 +17,10 @@ from django.utils import timezone
 
 from accounts.choices import Classification, Role
 from accounts.models import User
-from supervision import stats, stats_cache
+from supervision import stats
 from supervision.choices import ItemStatus
-from supervision.web import selectors as web_selectors
+from supervision.stats import cache as stats_cache
+from supervision.stats import presenter as web_selectors
 from tests.api_helpers import client_for
 from tests.factories import UserFactory, make_item
 

@@ -9,8 +9,10 @@ import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from supervision import ledger_import, services
+from supervision import services
+from supervision.exchange.importer import jobs as import_jobs
 from supervision.models import Attachment, ImportJob
+from supervision.services import attachments
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +29,7 @@ def refuse_audit(*args, **kwargs):
 def test_an_upload_whose_row_is_rolled_back_leaves_no_file(world, monkeypatch):
     services.attachment_upload(actor=world.edu_handler, uploaded_file=SimpleUploadedFile("ok.pdf", b"kept"))
     assert len(stored_files()) == 1  # a successful upload keeps its file
-    monkeypatch.setattr(services, "audit_record", refuse_audit)
+    monkeypatch.setattr(attachments, "audit_record", refuse_audit)
     with pytest.raises(RuntimeError):
         services.attachment_upload(actor=world.edu_handler, uploaded_file=SimpleUploadedFile("evidence.pdf", b"secret"))
     assert Attachment.objects.count() == 1
@@ -35,9 +37,9 @@ def test_an_upload_whose_row_is_rolled_back_leaves_no_file(world, monkeypatch):
 
 
 def test_an_import_job_whose_row_is_rolled_back_leaves_no_workbook(world, monkeypatch):
-    monkeypatch.setattr(ledger_import, "audit_record", refuse_audit)
+    monkeypatch.setattr(import_jobs, "audit_record", refuse_audit)
     workbook = SimpleUploadedFile("台账.xlsx", b"PK\x03\x04 not really a workbook")
     with pytest.raises(RuntimeError):
-        ledger_import.import_job_create(actor=world.office, uploaded_file=workbook, dry_run=True)
+        import_jobs.import_job_create(actor=world.office, uploaded_file=workbook, dry_run=True)
     assert not ImportJob.objects.exists()
     assert stored_files() == []

@@ -63,7 +63,6 @@ from supervision.api.serializers.ledger import (
     ReturnVisitInput,
     ReturnVisitSerializer,
     VersionedInput,
-    within_supported_years,
 )
 from supervision.api.serializers.people import (
     LabelField,
@@ -176,5 +175,4 @@ __all__ = [
     "UserSerializer",
     "VersionedInput",
     "parse_intake",
-    "within_supported_years",
 ]

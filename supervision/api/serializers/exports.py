@@ -11,7 +11,7 @@ from rest_framework import serializers
 from accounts.models import User
 from supervision.api.serializers.people import UserBriefSerializer
 from supervision.choices import APPROVABLE_CHOICES, ExportJobStatus
-from supervision.ledger_export import FORMATS
+from supervision.exchange.export import FORMATS
 from supervision.models import ExportApproval, ExportJob
 
 

@@ -16,10 +16,10 @@ from rest_framework import serializers
 from rest_framework.fields import SkipField
 
 from accounts.choices import Classification
-from supervision.api.serializers.ledger import within_supported_years
 from supervision.choices import InstructionKind, InstructionNature, Light, ReportingCycle, Urgency
-from supervision.intake import MAX_ITEMS, IntakePayload, IntakeView, payload_digest
+from supervision.exchange.intake import MAX_ITEMS, IntakePayload, IntakeView, payload_digest
 from supervision.models import Instruction, Item
+from supervision.workcalendar import within_supported_years
 
 # ---------------------------------------------------------------------------------------------
 # Input
@@ -148,7 +148,7 @@ def _parse_part(serializer: serializers.Serializer, data: Mapping, prefix: str, 
 
 
 def parse_intake(data) -> IntakePayload:
-    """The request body as an IntakePayload for supervision.intake.instruction_intake."""
+    """The request body as an IntakePayload for supervision.exchange.intake.instruction_intake."""
     errors: dict[str, list[str]] = {}
     if not isinstance(data, Mapping):
         return IntakePayload(None, "", {}, [], {"non_field_errors": [_("请求体须为 JSON 对象。")]})

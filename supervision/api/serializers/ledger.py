@@ -3,8 +3,6 @@ Neither writes: the views hand validated data to supervision.services."""
 
 from __future__ import annotations
 
-import datetime
-
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -38,7 +36,7 @@ from supervision.models import (
     Referral,
     ReturnVisit,
 )
-from supervision.workcalendar import EARLIEST_DATE, LATEST_DATE
+from supervision.workcalendar import within_supported_years
 
 # ---------------------------------------------------------------------------------------------
 # Output
@@ -272,13 +270,6 @@ class AuditEventSerializer(serializers.ModelSerializer):
 
 # ---------------------------------------------------------------------------------------------
 # Input
-
-
-def within_supported_years(day: datetime.date | None) -> None:
-    """Dates the ledger's calendar arithmetic can take (workcalendar.EARLIEST_DATE … LATEST_DATE): at
-    the ends of Python's calendar (year 1, year 9999) working days up to a deadline overflow."""
-    if day is not None and not EARLIEST_DATE <= day <= LATEST_DATE:
-        raise serializers.ValidationError(_("日期须在 1900 年至 2999 年之间。"))
 
 
 class VersionedInput(serializers.Serializer):

@@ -14,8 +14,8 @@ from supervision import selectors, services
 from supervision.api.downloads import as_attachment, evidence_file_response
 from supervision.api.inputs import parse
 from supervision.api.serializers import accountability as s
-from supervision.documents import notice_docx
 from supervision.errors import NotVisible
+from supervision.exchange.documents import notice_docx
 from supervision.filtersets import NoticeFilterSet, OverdueExplanationFilterSet
 from supervision.models import Notice, OverdueExplanation
 

@@ -17,12 +17,12 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from accounts.choices import IntegrationOperation
-from supervision import export_jobs, services
+from supervision import services
 from supervision.api.downloads import CsvRenderer, FileErrorsAsJsonMixin, XlsxRenderer, as_attachment
 from supervision.api.inputs import parse
 from supervision.api.serializers import exports as s
-from supervision.filtersets import ExportApprovalFilterSet, ItemFilterSet
-from supervision.ledger_export import (
+from supervision.exchange import export_jobs
+from supervision.exchange.export import (
     CSV_CONTENT_TYPE,
     OMITTED_HEADER,
     ROWS_HEADER,
@@ -30,6 +30,7 @@ from supervision.ledger_export import (
     XLSX_CONTENT_TYPE,
     ledger_export,
 )
+from supervision.filtersets import ExportApprovalFilterSet, ItemFilterSet
 from supervision.models import ExportApproval, ExportJob, Item
 
 

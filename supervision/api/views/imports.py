@@ -16,7 +16,7 @@ from accounts.choices import IntegrationOperation
 from supervision.api.inputs import parse
 from supervision.api.serializers.imports import ImportJobInput, ImportJobSerializer
 from supervision.errors import NotPermitted, NotVisible
-from supervision.ledger_import import error_report_workbook, import_job_create
+from supervision.exchange.importer import error_report_workbook, import_job_create
 from supervision.models import ImportJob
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -9,8 +9,8 @@ from rest_framework.response import Response
 
 from accounts.choices import IntegrationOperation
 from accounts.models import IntegrationClient
-from supervision import intake
 from supervision.api.serializers import intake as s
+from supervision.exchange import intake
 
 _ERROR = OpenApiResponse(description="错误：{code, detail, fields}")
 

@@ -17,9 +17,10 @@ from supervision import stats
 from supervision.api.downloads import FileErrorsAsJsonMixin, XlsxRenderer, as_attachment
 from supervision.api.serializers import stats as s
 from supervision.api.views.stats import NO_ORDERING
+from supervision.exchange.export import XLSX_CONTENT_TYPE
 from supervision.filtersets import ItemFilterSet
 from supervision.models import Item
-from supervision.quarterly_review import XLSX_CONTENT_TYPE, quarterly_review_export
+from supervision.stats.quarterly import quarterly_review_export
 
 
 class LenientFormatNegotiation(DefaultContentNegotiation):
@@ -31,7 +32,7 @@ class LenientFormatNegotiation(DefaultContentNegotiation):
 
 
 class QuarterlyWorkbookQueryInput(s.RankingQueryInput):
-    """Documents the query (the checks themselves are in supervision.quarterly_review)."""
+    """Documents the query (the checks themselves are in supervision.stats.quarterly)."""
 
     quarter = serializers.RegexField(
         r"^\d{4}[Qq][1-4]$",

@@ -14,7 +14,7 @@ from supervision import stats
 from supervision.api.serializers import stats as s
 from supervision.filtersets import ItemFilterSet
 from supervision.models import Item
-from supervision.stats_cache import cached
+from supervision.stats.cache import cached
 
 # The items list's `ordering` means nothing for a count.
 NO_ORDERING = OpenApiParameter("ordering", exclude=True)

@@ -10,7 +10,7 @@ from tqdm import tqdm
 from accounts.models import User
 from supervision.choices import ImportPhase
 from supervision.errors import DomainError
-from supervision.ledger_import import ledger_import
+from supervision.exchange.importer import ledger_import
 
 PHASES = {
     ImportPhase.READING: "读取文件",

@@ -19,12 +19,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from supervision import selectors, stats, stats_cache
-from supervision.api.serializers.stats import RankingQueryInput, TrendQueryInput
+from supervision import selectors, stats
 from supervision.choices import Light
 from supervision.errors import InvalidInput
 from supervision.filtersets import ItemFilterSet
-from supervision.stats_cache import cached
+from supervision.stats import cache as stats_cache
+from supervision.stats.cache import cached
+from supervision.stats.params import DashboardQueryInput
 
 PAGE_SIZE = 20  # as the API list (CappedPageNumberPagination)
 OVERDUE_PREVIEW = 10
@@ -35,10 +36,6 @@ WORKBOOK_PATH = "/api/v1/stats/quarterly-workbook/"
 # Parameters of the page itself, not item filters.
 PERIOD_PARAMS = ("quarter", "period_start", "period_end")
 PAGE_PARAMS = ("page", "order", "months")
-
-
-class DashboardQueryInput(RankingQueryInput, TrendQueryInput):
-    """Period, ranking order and trend months, parsed by the stats API's own input serializers."""
 
 
 # ---------------------------------------------------------------------------------------------

@@ -23,11 +23,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from supervision import outbox
 from supervision.audit import audit_record
 from supervision.choices import ExportJobStatus
 from supervision.errors import DomainError, NotVisible, require_signed_in
-from supervision.jobs import job_claim
-from supervision.ledger_export import (
+from supervision.exchange.export import (
     XLSX,
     _param_lists,
     _record,
@@ -38,6 +38,7 @@ from supervision.ledger_export import (
     file_sha256,
     write_xlsx,
 )
+from supervision.exchange.jobs import job_claim
 from supervision.models import ExportJob
 
 # Longer than the task's hard time limit (tasks/exports.py): a job still "running" after this lost
@@ -83,9 +84,7 @@ def export_job_create(*, actor: User, filters: Mapping, file_format: str | None)
         obj=job,
         data={"format": file_format, "filters": job.filters, "rows_now": scope.rows, "omitted_now": scope.omitted},
     )
-    from tasks.exports import run_export_job
-
-    transaction.on_commit(lambda: run_export_job.delay(job.pk))
+    outbox.enqueue("tasks.exports.run_export_job", job.pk)
     return job
 
 

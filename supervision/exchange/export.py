@@ -57,9 +57,9 @@ from accounts.models import User
 from supervision.audit import audit_record
 from supervision.choices import AssignmentRole, InstructionKind, InstructionNature, ItemStatus, Urgency
 from supervision.errors import InvalidInput, require_signed_in
-from supervision.export_policy import ExportRights, export_rights
+from supervision.exchange.columns import LEDGER_COLUMNS
+from supervision.exchange.policy import ExportRights, export_rights
 from supervision.filtersets import ItemFilterSet
-from supervision.ledger_columns import LEDGER_COLUMNS
 from supervision.models import Item, ItemAssignment, ProgressReport
 from supervision.querysets import reports_visible_to
 

@@ -1,100 +1,20 @@
-"""Statistics over the ledger (DOMAIN.md rule 15: honest rates, by unit, by leader, by source,
-per quarter). Pure reads: every figure is counted over `Item.objects.visible_to(user)` narrowed by
-the items list's own `ItemFilterSet`, so nothing above the viewer's clearance or outside their
-scope is counted, and every count links to the items list that shows exactly those items.
-
-Definitions (the API schema and the README repeat them in Chinese, from `DEFINITIONS` below)
-----------------------------------------------------------------------------------------------
-
-Scope. The items the viewer may see (`visible_to`), narrowed by any items-list filter given
-(status, unit subtree, lead_unit, owner, category, instruction_kind, issuing_leader, urgency,
-deadline range, …). Every figure below is over this scope.
-
-Period. `period_start` / `period_end` (dates, both ends included) or `quarter=2026Q3` (07-01 to
-09-30). With neither, the period is "as of today": no start, end = today. With only a start, no
-end; with only an end, no start. The period decides which items are *due* and which count as
-*closed in the period*; it does not touch the snapshot figures (status, lights, overdue, reopened),
-which describe the ledger now — narrow those with `deadline_after` / `deadline_before`.
-
-- total: every item in scope.
-- due (应办结): status is not draft or cancelled, and the current (possibly extended) deadline
-  falls within the period. Items without a deadline (参阅性) are never due. Suspended items stay
-  due: a paused item has not been implemented.
-- closed (已办结): due items now CLOSED or VERIFIED (an item reopened by a failed return visit is
-  not closed until it is closed again).
-- implementation rate (落实率) = closed ÷ due.
-- on-time rate by the original deadline = due items closed (CLOSED/VERIFIED) on a local date
-  (Asia/Shanghai) ≤ original_deadline ÷ due.
-- on-time rate by the extended deadline = due items closed on a date ≤ the current deadline ÷ due.
-- overdue (超期): open items past their deadline now — the warning-light rule, `.overdue()`.
-- open with a deadline (在办有时限): open items with a deadline, i.e. any light but "none".
-- overdue rate = overdue ÷ open with a deadline.
-- closed in the period: items whose closed_at (local date) falls within the period.
-- average working days to close = the mean of workdays_between(assigned date, closed date) over the
-  items closed in the period (working days in (assigned, closed], the official calendar; an item
-  closed on the day it was assigned took 0 days).
-- reopened (回访后重新办理): items with reopen_count > 0 (a return visit failed at least once).
-- by status, by light: one count per status / light, now.
-
-A rate is null (not 0) when its denominator is 0: "no item was due" is not "none was done".
-Rates are fractions in [0, 1] rounded to 4 decimal places; the average to 2.
-
-Rankings (units, leaders, kinds, categories) give, per group: total, due, closed, closed on time
-(both bases), overdue, and the three rates, with the definitions above. A unit's items as lead
-(牵头, Item.lead_unit) and as supporting unit (配合) are counted apart.
-
-Trend, per calendar month M (local time): created = items whose created_at falls in M; closed =
-items whose closed_at falls in M (an item reopened later has lost its closed_at); overdue at month
-end = items that at the end of M (last day L) had been assigned (assigned_at ≤ L), were not
-closed by then (closed_at empty or after L), are not draft or cancelled, and whose current deadline
-is before L. The ledger keeps current dates, not a history of states, so a later extension or a
-suspension is read back as if it already held at L. For the current month the figure is the overdue
-count now (the light rule), so it equals the summary's `overdue`; later months are null.
-
-Drill-down. Each count carries `drilldown`: `/api/v1/items/?<the request's filters>&<the figure's
-own filters>`; the list's `count` equals the figure. When the figure's own condition contradicts a
-filter of the request on the same parameter (e.g. `overdue=false` and the overdue figure), the
-drill-down is null; so is it for a group no list filter can select (no category, an issuing
-leader outside the system) and for overdue at the end of a past month.
-
-Cost: a fixed number of queries per endpoint whatever the ledger size.
-"""
+"""The headline figures and the rankings (units, leaders, kinds, categories), by the definitions in
+the package's docstring (supervision/stats/__init__.py), each with its drill-down link."""
 
 from __future__ import annotations
 
 import bisect
-import calendar
-import datetime
-import functools
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from decimal import Decimal
-from urllib.parse import urlencode
 
 from django.db import connections
-from django.db.models import Count, DateField, F, Q, QuerySet
-from django.db.models.functions import TruncMonth
-from django.urls import reverse
-from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.db.models import Count, F, Q, QuerySet
 
-from accounts.models import Unit, User
+from accounts.models import Unit
 from supervision.choices import DONE_STATUSES, OPEN_STATUSES, AssignmentRole, InstructionKind, ItemStatus, Light
 from supervision.conditions import LocalDate, closed_on_time_q
-from supervision.errors import InvalidInput
-from supervision.filtersets import ItemFilterSet
 from supervision.lights import light_q, running_light_q
-from supervision.models import Item
+from supervision.stats.scope import COUNTED_STATUSES, RUNNING_LIGHTS, Date, Period, Scope, date_range_q, rate
 from supervision.workcalendar import workdays_in_range
-
-Date = datetime.date
-
-# Statuses that take part in "due": everything but drafts (not yet in the ledger) and cancelled.
-COUNTED_STATUSES = tuple(s for s in ItemStatus if s not in (ItemStatus.DRAFT, ItemStatus.CANCELLED))
-RUNNING_LIGHTS = (Light.OVERDUE, Light.RED, Light.YELLOW, Light.GREEN)
-MAX_TREND_MONTHS = 60
-_QUARTER = re.compile(r"^(\d{4})[Qq]([1-4])$")
 
 # The definitions in Chinese, for the OpenAPI descriptions and the README.
 DEFINITIONS = {
@@ -132,200 +52,6 @@ DEFINITIONS = {
 
 def describe(*keys: str) -> str:
     return "\n\n".join(DEFINITIONS[k] for k in keys)
-
-
-# ---------------------------------------------------------------------------------------------
-
-
-def _local_start(day: Date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
-
-def _date_range_q(field: str, start: Date | None, end: Date | None) -> Q:
-    """A date field, or a datetime field read as a local date, within [start, end]."""
-    q = Q(**{f"{field}__isnull": False})
-    is_datetime = field.endswith("_at")
-    if start is not None:
-        q &= Q(**{f"{field}__gte": _local_start(start) if is_datetime else start})
-    if end is not None:
-        q &= Q(**{f"{field}__lt": _local_start(end + datetime.timedelta(days=1))} if is_datetime else {f"{field}__lte": end})
-    return q
-
-
-# ---------------------------------------------------------------------------------------------
-# Period
-
-
-@dataclass(frozen=True)
-class Period:
-    start: Date | None
-    end: Date | None
-    quarter: str | None = None
-    explicit: bool = False
-
-
-def quarter_bounds(text: str) -> tuple[Date, Date]:
-    match = _QUARTER.match(text.strip())
-    if not match:
-        raise InvalidInput(fields={"quarter": [_("季度格式应为“2026Q3”（年份 + Q + 1 到 4）。")]})
-    year, q = int(match.group(1)), int(match.group(2))
-    first_month = 3 * (q - 1) + 1
-    last_month = first_month + 2
-    return Date(year, first_month, 1), Date(year, last_month, calendar.monthrange(year, last_month)[1])
-
-
-def period_from(
-    *, start: Date | None = None, end: Date | None = None, quarter: str | None = None, today: Date | None = None
-) -> Period:
-    """The statistics period from the request (see the module docstring for the defaults)."""
-    if quarter:
-        if start or end:
-            raise InvalidInput(fields={"quarter": [_("quarter 不能与 period_start、period_end 同时使用。")]})
-        first, last = quarter_bounds(quarter)
-        return Period(first, last, quarter.strip().upper(), explicit=True)
-    if start and end and start > end:
-        raise InvalidInput(fields={"period_end": [_("统计截止日不能早于起始日。")]})
-    if start is None and end is None:
-        return Period(None, today or timezone.localdate())
-    return Period(start, end, explicit=True)
-
-
-def rate(numerator: int, denominator: int) -> float | None:
-    return None if denominator == 0 else round(numerator / denominator, 4)
-
-
-# ---------------------------------------------------------------------------------------------
-# Scope: the viewer's filtered items and their drill-down links
-
-MULTI_PARAMS = ("status", "light", "instruction_kind", "urgency")
-RANGE_PARAMS = ("deadline", "closed", "created")
-
-
-def _as_local_date(value) -> Date | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime.datetime):
-        return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
-    return value
-
-
-def _same(given, wanted) -> bool:
-    if isinstance(given, Decimal | int) and not isinstance(given, bool):
-        return int(given) == int(wanted)
-    return given == wanted
-
-
-def _getlist(data: Mapping, key: str) -> list[str]:
-    if hasattr(data, "getlist"):
-        return data.getlist(key)
-    value = data.get(key)
-    return [] if value is None else [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
-
-
-def _param(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-@functools.lru_cache(maxsize=4096)
-def _query_pair(key: str, value: str) -> str:
-    """One `key=value` of a drill-down's query string, exactly as urlencode writes it; a ranking
-    writes thousands of drill-downs from a few dozen distinct pairs, so the quoting is cached."""
-    return urlencode([(key, value)])
-
-
-class Scope:
-    """The items a statistics request counts, and the list URL behind any figure."""
-
-    def __init__(self, filterset: ItemFilterSet, period: Period, now: datetime.datetime):
-        self.period = period
-        self.now = now
-        self.today = timezone.localdate(now)
-        self.cleaned = filterset.form.cleaned_data
-        items = filterset.qs.order_by()
-        # The list filters never join a multi-valued relation (units go through EXISTS), so the
-        # DISTINCT a multiple-choice filter adds would only cost a sort under every aggregate.
-        items.query.distinct = False
-        self.items: QuerySet[Item] = items
-        self._raw: dict[str, list[str]] = {}
-        for name, flt in filterset.filters.items():
-            if name == "ordering":
-                continue
-            suffixes = getattr(flt.field.widget, "suffixes", None)
-            for key in [f"{name}_{s}" for s in suffixes] if suffixes else [name]:
-                values = [v for v in _getlist(filterset.data, key) if v != ""]
-                if values:
-                    self._raw[key] = values
-        self._items_url = reverse("item-list")
-
-    # The figure conditions ------------------------------------------------------------------
-
-    def due_q(self) -> Q:
-        return Q(status__in=COUNTED_STATUSES) & _date_range_q("deadline", self.period.start, self.period.end)
-
-    def closed_in_period_q(self) -> Q:
-        return _date_range_q("closed_at", self.period.start, self.period.end)
-
-    def due_drill(self) -> dict:
-        return {"status": COUNTED_STATUSES, "deadline": (self.period.start, self.period.end)}
-
-    def closed_drill(self) -> dict:
-        return {"status": DONE_STATUSES, "deadline": (self.period.start, self.period.end)}
-
-    # Drill-down -----------------------------------------------------------------------------
-
-    def drilldown(self, **constraints) -> str | None:
-        """The items list URL for the request's filters and these constraints (filter names as
-        keys; a sequence for multiple-choice filters, (after, before) for date ranges); None when
-        a constraint contradicts the request's own value of the same filter."""
-        params = {key: list(values) for key, values in self._raw.items()}
-        for name, wanted in constraints.items():
-            given = self.cleaned.get(name)
-            if name in MULTI_PARAMS:
-                values = [str(v) for v in wanted if not given or v in given]
-                if not values:
-                    return None
-                params[name] = values
-            elif name in RANGE_PARAMS:
-                after, before = wanted
-                if given:
-                    given_after, given_before = _as_local_date(given.start), _as_local_date(given.stop)
-                    after = max(d for d in (after, given_after) if d) if (after or given_after) else None
-                    before = min(d for d in (before, given_before) if d) if (before or given_before) else None
-                params.pop(f"{name}_after", None)
-                params.pop(f"{name}_before", None)
-                if after:
-                    params[f"{name}_after"] = [after.isoformat()]
-                if before:
-                    params[f"{name}_before"] = [before.isoformat()]
-            else:
-                if given not in (None, "") and not _same(given, wanted):
-                    return None
-                params[name] = [_param(wanted)]
-        query = "&".join(_query_pair(key, str(value)) for key, values in params.items() for value in values)
-        return f"{self._items_url}?{query}" if query else self._items_url
-
-    def figure(self, count: int, **constraints) -> dict:
-        return {"count": count, "drilldown": self.drilldown(**constraints)}
-
-
-def item_filterset(*, user: User, params: Mapping) -> ItemFilterSet:
-    """The items list's own filters over the items the user may see."""
-    return ItemFilterSet(params, queryset=Item.objects.visible_to(user))
-
-
-def stats_scope(
-    *, user: User, params: Mapping, period: Period, now: datetime.datetime | None = None, filterset: ItemFilterSet | None = None
-) -> Scope:
-    filterset = filterset or item_filterset(user=user, params=params)
-    if not filterset.is_valid():
-        raise InvalidInput(fields={k: list(v) for k, v in filterset.errors.items()})
-    return Scope(filterset, period, now or timezone.now())
-
-
-# ---------------------------------------------------------------------------------------------
-# Summary
 
 
 def _average_workdays_to_close(scope: Scope) -> float | None:
@@ -373,7 +99,7 @@ def summary(scope: Scope) -> dict:
     condition (due: not draft or cancelled; closed: CLOSED/VERIFIED; the lights: open) is applied
     by adding up the right status groups instead of being tested on every row."""
     items, now = scope.items, scope.now
-    in_period = _date_range_q("deadline", scope.period.start, scope.period.end)
+    in_period = date_range_q("deadline", scope.period.start, scope.period.end)
     with_deadline = Q(deadline__isnull=False)
     rows = list(
         items.values("status")
@@ -443,9 +169,6 @@ def period_out(period: Period) -> dict:
     return {"start": period.start, "end": period.end, "quarter": period.quarter}
 
 
-# ---------------------------------------------------------------------------------------------
-# Rankings: one GROUP BY with conditional counts per grouping
-
 ORDERS = ("implementation_rate", "on_time_rate", "overdue", "due", "name")
 
 
@@ -467,7 +190,7 @@ def _grouped(scope: Scope, qs: QuerySet, **groups) -> list[dict]:
     that leave the status out, added up in Python over the statuses each figure takes (as in
     `summary`). Returns one row per group with the `groups` values and n_total, n_due, n_closed,
     n_on_time_original, n_on_time_extended, n_overdue — the same as `_group_aggregates` gives."""
-    in_period = _date_range_q("deadline", scope.period.start, scope.period.end)
+    in_period = date_range_q("deadline", scope.period.start, scope.period.end)
     rows = (
         qs.values(**groups, g_status=F("status"))
         .annotate(
@@ -636,102 +359,3 @@ def by_category(scope: Scope, *, order: str = "implementation_rate") -> list[dic
             }
         )
     return _sort(results, order)
-
-
-# ---------------------------------------------------------------------------------------------
-# Trend
-
-
-def _month_add(month: Date, n: int) -> Date:
-    index = month.year * 12 + month.month - 1 + n
-    return Date(index // 12, index % 12 + 1, 1)
-
-
-def month_last_day(month: Date) -> Date:
-    return Date(month.year, month.month, calendar.monthrange(month.year, month.month)[1])
-
-
-def trend_months(*, period: Period, months: int, today: Date) -> list[Date]:
-    """First days of the months the trend covers (see DEFINITIONS["trend"])."""
-    this_month = today.replace(day=1)
-    if period.explicit and period.start is not None:
-        first = period.start.replace(day=1)
-        last = (period.end or today).replace(day=1)
-    elif period.explicit:
-        last = period.end.replace(day=1)
-        first = _month_add(last, -(months - 1))
-    else:
-        last = this_month
-        first = _month_add(last, -(months - 1))
-    count = (last.year - first.year) * 12 + last.month - first.month + 1
-    if count < 1:
-        raise InvalidInput(fields={"period_end": [_("统计截止日不能早于起始日。")]})
-    if count > MAX_TREND_MONTHS:
-        raise InvalidInput(fields={"period_start": [_("月度趋势最多 %(n)s 个月，请缩小统计期。") % {"n": MAX_TREND_MONTHS}]})
-    return [_month_add(first, i) for i in range(count)]
-
-
-def overdue_at_q(day: Date) -> Q:
-    """Overdue at the end of `day`, reconstructed from the stored dates (see DEFINITIONS["trend"])."""
-    next_day = _local_start(day + datetime.timedelta(days=1))
-    return Q(status__in=COUNTED_STATUSES, assigned_at__lt=next_day, deadline__lt=day) & (
-        Q(closed_at__isnull=True) | Q(closed_at__gte=next_day)
-    )
-
-
-def trend(scope: Scope, months: Sequence[Date]) -> list[dict]:
-    """Three queries: created per month, closed per month (GROUP BY TruncMonth), and one row of
-    conditional counts for overdue at each month end."""
-    items, today = scope.items, scope.today
-    first, last = months[0], month_last_day(months[-1])
-    window_start, window_end = _local_start(first), _local_start(last + datetime.timedelta(days=1))
-
-    def per_month(field: str) -> dict[Date, int]:
-        rows = (
-            items.filter(**{f"{field}__gte": window_start, f"{field}__lt": window_end})
-            .annotate(month=TruncMonth(LocalDate(field), output_field=DateField()))
-            .values_list("month")
-            .annotate(n=Count("pk"))
-            .order_by()
-        )
-        return {_as_local_date(month): n for month, n in rows}
-
-    created, closed = per_month("created_at"), per_month("closed_at")
-    this_month = today.replace(day=1)
-    overdue_counts: dict[str, Count] = {}
-    past = [month_last_day(month) for month in months if month < this_month]
-    for i, month in enumerate(months):
-        if month < this_month:
-            overdue_counts[f"m{i}"] = Count("pk", filter=overdue_at_q(month_last_day(month)))
-        elif month == this_month:
-            overdue_counts[f"m{i}"] = Count("pk", filter=light_q(Light.OVERDUE, scope.now))
-    # Only rows that can count somewhere: overdue now, or meeting the weakest form of every month-end
-    # condition (assigned by the last month end, due before it, not closed before the first one). The
-    # counts are unchanged; most of the closed history is skipped before the per-month conditions run.
-    candidates = light_q(Light.OVERDUE, scope.now)
-    if past:
-        first_next = _local_start(past[0] + datetime.timedelta(days=1))
-        last_next = _local_start(past[-1] + datetime.timedelta(days=1))
-        candidates |= Q(status__in=COUNTED_STATUSES, assigned_at__lt=last_next, deadline__lt=past[-1]) & (
-            Q(closed_at__isnull=True) | Q(closed_at__gte=first_next)
-        )
-    overdue = items.filter(candidates).aggregate(**overdue_counts) if overdue_counts else {}
-
-    results = []
-    for i, month in enumerate(months):
-        month_range = (month, month_last_day(month))
-        if month < this_month:
-            overdue_figure = {"count": overdue[f"m{i}"], "drilldown": None}
-        elif month == this_month:
-            overdue_figure = scope.figure(overdue[f"m{i}"], overdue=True)
-        else:
-            overdue_figure = {"count": None, "drilldown": None}
-        results.append(
-            {
-                "month": f"{month:%Y-%m}",
-                "created": scope.figure(created.get(month, 0), created=month_range),
-                "closed": scope.figure(closed.get(month, 0), closed=month_range),
-                "overdue_at_month_end": overdue_figure,
-            }
-        )
-    return results

@@ -1,0 +1,114 @@
+"""Statistics over the ledger (DOMAIN.md rule 15: honest rates, by unit, by leader, by source,
+per quarter). Pure reads: every figure is counted over `Item.objects.visible_to(user)` narrowed by
+the items list's own `ItemFilterSet`, so nothing above the viewer's clearance or outside their
+scope is counted, and every count links to the items list that shows exactly those items.
+
+Definitions (the API schema and the README repeat them in Chinese, from `figures.DEFINITIONS`)
+----------------------------------------------------------------------------------------------
+
+Scope. The items the viewer may see (`visible_to`), narrowed by any items-list filter given
+(status, unit subtree, lead_unit, owner, category, instruction_kind, issuing_leader, urgency,
+deadline range, …). Every figure below is over this scope.
+
+Period. `period_start` / `period_end` (dates, both ends included) or `quarter=2026Q3` (07-01 to
+09-30). With neither, the period is "as of today": no start, end = today. With only a start, no
+end; with only an end, no start. The period decides which items are *due* and which count as
+*closed in the period*; it does not touch the snapshot figures (status, lights, overdue, reopened),
+which describe the ledger now — narrow those with `deadline_after` / `deadline_before`.
+
+- total: every item in scope.
+- due (应办结): status is not draft or cancelled, and the current (possibly extended) deadline
+  falls within the period. Items without a deadline (参阅性) are never due. Suspended items stay
+  due: a paused item has not been implemented.
+- closed (已办结): due items now CLOSED or VERIFIED (an item reopened by a failed return visit is
+  not closed until it is closed again).
+- implementation rate (落实率) = closed ÷ due.
+- on-time rate by the original deadline = due items closed (CLOSED/VERIFIED) on a local date
+  (Asia/Shanghai) ≤ original_deadline ÷ due.
+- on-time rate by the extended deadline = due items closed on a date ≤ the current deadline ÷ due.
+- overdue (超期): open items past their deadline now — the warning-light rule, `.overdue()`.
+- open with a deadline (在办有时限): open items with a deadline, i.e. any light but "none".
+- overdue rate = overdue ÷ open with a deadline.
+- closed in the period: items whose closed_at (local date) falls within the period.
+- average working days to close = the mean of workdays_between(assigned date, closed date) over the
+  items closed in the period (working days in (assigned, closed], the official calendar; an item
+  closed on the day it was assigned took 0 days).
+- reopened (回访后重新办理): items with reopen_count > 0 (a return visit failed at least once).
+- by status, by light: one count per status / light, now.
+
+A rate is null (not 0) when its denominator is 0: "no item was due" is not "none was done".
+Rates are fractions in [0, 1] rounded to 4 decimal places; the average to 2.
+
+Rankings (units, leaders, kinds, categories) give, per group: total, due, closed, closed on time
+(both bases), overdue, and the three rates, with the definitions above. A unit's items as lead
+(牵头, Item.lead_unit) and as supporting unit (配合) are counted apart.
+
+Trend, per calendar month M (local time): created = items whose created_at falls in M; closed =
+items whose closed_at falls in M (an item reopened later has lost its closed_at); overdue at month
+end = items that at the end of M (last day L) had been assigned (assigned_at ≤ L), were not
+closed by then (closed_at empty or after L), are not draft or cancelled, and whose current deadline
+is before L. The ledger keeps current dates, not a history of states, so a later extension or a
+suspension is read back as if it already held at L. For the current month the figure is the overdue
+count now (the light rule), so it equals the summary's `overdue`; later months are null.
+
+Drill-down. Each count carries `drilldown`: `/api/v1/items/?<the request's filters>&<the figure's
+own filters>`; the list's `count` equals the figure. When the figure's own condition contradicts a
+filter of the request on the same parameter (e.g. `overdue=false` and the overdue figure), the
+drill-down is null; so is it for a group no list filter can select (no category, an issuing
+leader outside the system) and for overdue at the end of a past month.
+
+Cost: a fixed number of queries per endpoint whatever the ledger size.
+
+Modules: scope.py (what is counted), figures.py (summary and rankings), trend.py (per month),
+cache.py (figures shared between viewers who see the same items), params.py (the query's period,
+order and months, parsed for the API and the pages alike), presenter.py (the leaders' dashboard),
+quarterly.py and workbook.py (the quarterly review workbook)."""
+
+from supervision.stats.figures import (
+    DEFINITIONS,
+    ORDERS,
+    by_category,
+    by_kind,
+    by_leader,
+    by_unit,
+    describe,
+    period_out,
+    summary,
+)
+from supervision.stats.scope import (
+    COUNTED_STATUSES,
+    MAX_TREND_MONTHS,
+    Period,
+    Scope,
+    item_filterset,
+    period_from,
+    quarter_bounds,
+    rate,
+    stats_scope,
+)
+from supervision.stats.trend import month_last_day, overdue_at_q, trend, trend_months
+
+__all__ = [
+    "COUNTED_STATUSES",
+    "DEFINITIONS",
+    "MAX_TREND_MONTHS",
+    "ORDERS",
+    "Period",
+    "Scope",
+    "by_category",
+    "by_kind",
+    "by_leader",
+    "by_unit",
+    "describe",
+    "item_filterset",
+    "month_last_day",
+    "overdue_at_q",
+    "period_from",
+    "period_out",
+    "quarter_bounds",
+    "rate",
+    "stats_scope",
+    "summary",
+    "trend",
+    "trend_months",
+]
