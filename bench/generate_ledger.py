@@ -19,7 +19,7 @@ with `duban_bench`), migrates it, and writes with COPY:
   explanations awaiting, filed or ruled on some overdue items (accountability with its referral).
 
 The invariants the services keep are kept here: ledger codes DB-<year>-NNNN unique and numbered per
-year (LedgerCounter set to the last number), original_deadline = the deadline at assignment,
+year (the ledger series of YearlyCounter set to the last number), original_deadline = the deadline at assignment,
 deadline_time only for 特急 and cleared by an extension, warning_date from the same rule as
 `lights.warning_date_for` (a fast copy over the stored calendar, checked against the real function
 on a sample), owner a member of the lead unit, one LEAD assignment = lead_unit, no supporting unit
@@ -702,7 +702,7 @@ class Generator:
         for copier in (instructions, items, assignments, requests, visits, explanations, referrals, links):
             copier.flush()
         with self.conn.cursor() as cur:
-            cur.executemany("INSERT INTO supervision_ledgercounter (year, last_number) VALUES (%s, %s)", sorted(counters.items()))
+            cur.executemany("INSERT INTO supervision_yearlycounter (series, year, last_number) VALUES ('ledger', %s, %s)", sorted(counters.items()))
         self.counts.update(
             {
                 "instructions": instructions.rows,

@@ -180,3 +180,10 @@ class ImportPhase(models.TextChoices):
     VALIDATING = "validating", _("逐行校验")
     WRITING = "writing", _("写入台账")
     DONE = "done", _("结束")
+
+
+class CounterSeries(models.TextChoices):
+    """Numbers the office issues, each counted per year (YearlyCounter)."""
+
+    LEDGER = "ledger", _("台账编号")  # DB-2026-0001
+    NOTICE = "notice", _("通报编号")  # 督通〔2026〕1号

@@ -7,11 +7,13 @@
 - accountability.py: overdue explanations, rulings, notices
 - calendar.py: the working-day calendar's exceptions
 - exchange.py: export approvals and jobs, import jobs, OA intake records
+- counters.py: the yearly number series (ledger codes, notice numbers)
 """
 
-from supervision.models.accountability import ExplanationAttachment, Notice, NoticeCounter, NoticeEntry, OverdueExplanation
+from supervision.models.accountability import ExplanationAttachment, Notice, NoticeEntry, OverdueExplanation
 from supervision.models.audit import AuditChainHead, AuditEvent
 from supervision.models.calendar import WEEKDAY_NAMES, CalendarDay
+from supervision.models.counters import YearlyCounter
 from supervision.models.exchange import (
     ExportApproval,
     ExportJob,
@@ -28,7 +30,6 @@ from supervision.models.ledger import (
     Item,
     ItemAssignment,
     ItemRequest,
-    LedgerCounter,
     ProgressReport,
     Referral,
     ReturnVisit,
@@ -53,9 +54,7 @@ __all__ = [
     "Item",
     "ItemAssignment",
     "ItemRequest",
-    "LedgerCounter",
     "Notice",
-    "NoticeCounter",
     "NoticeEntry",
     "OverdueExplanation",
     "ProgressReport",
@@ -64,6 +63,7 @@ __all__ = [
     "ReminderStep",
     "ReturnVisit",
     "WarningThreshold",
+    "YearlyCounter",
     "attachment_path",
     "export_file_path",
     "import_file_path",

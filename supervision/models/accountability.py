@@ -96,17 +96,6 @@ class ExplanationAttachment(models.Model):
         ordering = ["id"]
 
 
-class NoticeCounter(models.Model):
-    """The last notice number used in a year; row-locked at issue time so numbers never collide."""
-
-    year = models.PositiveIntegerField(primary_key=True)
-    last_number = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        verbose_name = _("通报编号计数")
-        verbose_name_plural = _("通报编号计数")
-
-
 class Notice(models.Model):
     """通报: a praise, criticism or reminder notice about selected items and units (DOMAIN.md rule 9).
 

@@ -83,17 +83,6 @@ class Instruction(models.Model):
         return self.title
 
 
-class LedgerCounter(models.Model):
-    """The last ledger number used in a year; row-locked so codes never collide (DB-2026-0001)."""
-
-    year = models.PositiveIntegerField(primary_key=True)
-    last_number = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        verbose_name = _("台账编号计数")
-        verbose_name_plural = _("台账编号计数")
-
-
 class Item(models.Model):
     """A ledger item (督办事项): one responsible lead unit, a named owner and a deadline."""
 

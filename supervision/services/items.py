@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Sequence
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -17,6 +17,7 @@ from accounts.models import Unit, User
 from supervision.audit import audit_record
 from supervision.choices import (
     AssignmentRole,
+    CounterSeries,
     InstructionNature,
     ItemStatus,
     ReportingCycle,
@@ -28,9 +29,9 @@ from supervision.models import (
     Instruction,
     Item,
     ItemAssignment,
-    LedgerCounter,
 )
 from supervision.reminders import reminder_reschedule
+from supervision.services.counters import counter_take
 from supervision.services.guards import (
     actor_assignment,
     bump,
@@ -45,15 +46,7 @@ from supervision.workcalendar import add_workdays
 
 
 def _next_ledger_code(year: int) -> str:
-    try:
-        with transaction.atomic():
-            LedgerCounter.objects.get_or_create(year=year)
-    except IntegrityError:
-        pass  # another transaction created this year's counter first
-    counter = LedgerCounter.objects.select_for_update().get(year=year)
-    counter.last_number += 1
-    counter.save(update_fields=["last_number"])
-    return f"DB-{year}-{counter.last_number:04d}"
+    return f"DB-{year}-{counter_take(series=CounterSeries.LEDGER, year=year):04d}"
 
 
 def _validate_item_fields(actor: User, item: Item, supporting_units: Sequence[Unit] | None) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Unit, User
 from supervision.audit import audit_record
 from supervision.choices import (
+    CounterSeries,
     ItemStatus,
     NoticeKind,
     NoticeStatus,
@@ -23,10 +24,10 @@ from supervision.models import (
     Item,
     ItemAssignment,
     Notice,
-    NoticeCounter,
     NoticeEntry,
 )
 from supervision.querysets import notices_visible_to
+from supervision.services.counters import counter_take
 from supervision.services.guards import require_office
 
 EntrySpec = tuple[Item, Unit, str]
@@ -182,16 +183,9 @@ def notice_update(*, actor: User, notice: Notice, entries: Sequence[EntrySpec] |
 
 
 def _next_notice_number(year: int) -> tuple[int, str]:
-    try:
-        with transaction.atomic():
-            NoticeCounter.objects.get_or_create(year=year)
-    except IntegrityError:
-        pass  # another transaction created this year's counter first
-    counter = NoticeCounter.objects.select_for_update().get(year=year)
-    counter.last_number += 1
-    counter.save(update_fields=["last_number"])
+    number = counter_take(series=CounterSeries.NOTICE, year=year)
     prefix = getattr(settings, "DUBAN_NOTICE_NUMBER_PREFIX", "督通")
-    return counter.last_number, f"{prefix}〔{year}〕{counter.last_number}号"
+    return number, f"{prefix}〔{year}〕{number}号"
 
 
 @transaction.atomic

@@ -30,7 +30,7 @@ from supervision.models import (
     Instruction,
     Item,
     ItemAssignment,
-    LedgerCounter,
+    YearlyCounter,
     ProgressReport,
 )
 from supervision.warning_dates import warning_date_for
@@ -92,7 +92,7 @@ def many(n: int, *, doc_prefix: str = "县委督〔2026〕", per_instruction: in
     return [row(title=f"重点工作第{i}项", document_number=f"{doc_prefix}{i // per_instruction + 1}号", **cells) for i in range(n)]
 
 
-TABLES = (Instruction, Item, ItemAssignment, ProgressReport, AuditEvent, LedgerCounter, ImportJob)
+TABLES = (Instruction, Item, ItemAssignment, ProgressReport, AuditEvent, YearlyCounter, ImportJob)
 
 
 def counts() -> dict:
@@ -161,7 +161,7 @@ def test_clean_file_creates_everything_in_its_state_with_audit(w):
     codes = [Item.objects.get(pk=pk).code for pk in result.item_ids]
     first = int(codes[0].rsplit("-", 1)[1])
     assert codes == [f"DB-{year}-{n:04d}" for n in range(first, first + 7)]
-    assert LedgerCounter.objects.get(year=year).last_number == first + 6
+    assert YearlyCounter.objects.get(series="ledger", year=year).last_number == first + 6
 
     assigned = items["已交办事项"]
     assert assigned.lead_unit == w.edu and assigned.owner == w.edu_handler

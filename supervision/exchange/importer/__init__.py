@@ -11,8 +11,8 @@ Rules (issue 5, "loses nothing"):
 - Import creates, it never updates. A row whose 台账编号 is already in the ledger, or which matches
   an existing item by 事项名称 + 牵头单位 + 文号, is *skipped as already imported* and listed in the
   summary, so importing an exported file (or the same file twice) creates nothing twice. Codes in the
-  file are never reused for new items: a new item always gets the next DB-YYYY-NNNN from the
-  LedgerCounter (a foreign code is kept in the audit event as `source_code`).
+  file are never reused for new items: a new item always gets the next DB-YYYY-NNNN from
+  the ledger series of YearlyCounter (a foreign code is kept in the audit event as `source_code`).
 - Rows are grouped into instructions by 文号 + 来源/批示领导 (rows without 文号 by 批示件 title + source;
   a row with neither becomes its own instruction). An instruction the importer can see with the same
   文号 is reused. A new instruction takes the lowest classification of its items (an item may not be

@@ -16,6 +16,7 @@ from supervision import workcalendar
 from supervision.audit import PendingEvent, audit_record_many
 from supervision.choices import (
     AssignmentRole,
+    CounterSeries,
     ImportPhase,
     ItemStatus,
     ReportKind,
@@ -24,7 +25,8 @@ from supervision.exchange.importer.cells import SIGNED_STATUSES
 from supervision.exchange.importer.reading import Sheet, read_bytes, read_sheet
 from supervision.exchange.importer.results import ImportResult, Progress, no_progress
 from supervision.exchange.importer.validation import Validator
-from supervision.models import Instruction, Item, ItemAssignment, LedgerCounter, ProgressReport
+from supervision.models import Instruction, Item, ItemAssignment, ProgressReport
+from supervision.services.counters import counter_take
 from supervision.services.guards import require_office
 
 
@@ -94,12 +96,9 @@ def _write(*, actor: User, validator: Validator, file_name: str, sha256: str, no
     # Codes in one block: the counter row is locked for the rest of the transaction, so concurrent
     # item_create calls wait and then continue after the block.
     year = timezone.localdate(now).year
-    LedgerCounter.objects.bulk_create([LedgerCounter(year=year)], ignore_conflicts=True)
-    counter = LedgerCounter.objects.select_for_update().get(year=year)
-    first = counter.last_number + 1
+    first = counter_take(series=CounterSeries.LEDGER, year=year, count=len(planned))
     for offset, p in enumerate(planned):
         p.item.code = f"DB-{year}-{first + offset:04d}"
-    LedgerCounter.objects.filter(year=year).update(last_number=counter.last_number + len(planned))
 
     used = list(dict.fromkeys(p.group for p in planned))
     new_instructions = [validator.instructions[k].instruction for k in used if not validator.instructions[k].existing]
