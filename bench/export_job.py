@@ -41,7 +41,7 @@ def main() -> None:
     from django.core.management import call_command
 
     from accounts.models import User
-    from supervision.exchange.export_jobs import export_job_create, export_job_run
+    from supervision.exchange.export.jobs import export_job_create, export_job_run
 
     call_command("migrate", verbosity=0)
     user = User.objects.get(username=args.user)

@@ -702,7 +702,10 @@ class Generator:
         for copier in (instructions, items, assignments, requests, visits, explanations, referrals, links):
             copier.flush()
         with self.conn.cursor() as cur:
-            cur.executemany("INSERT INTO supervision_yearlycounter (series, year, last_number) VALUES ('ledger', %s, %s)", sorted(counters.items()))
+            cur.executemany(
+                "INSERT INTO supervision_yearlycounter (series, year, last_number) VALUES ('ledger', %s, %s)",
+                sorted(counters.items()),
+            )
         self.counts.update(
             {
                 "instructions": instructions.rows,

@@ -246,7 +246,7 @@ def baseline_response(user, fmt: str):
     from openpyxl import Workbook
 
     from supervision.exchange.columns import LEDGER_COLUMNS
-    from supervision.exchange.policy import exportable_classification
+    from supervision.exchange.export.policy import exportable_classification
     from supervision.models import Item
 
     items = list(

@@ -3,7 +3,7 @@ supervision/export_jobs.py; this only runs a job and deletes old files."""
 
 from celery import shared_task
 
-from supervision.exchange.export_jobs import export_job_files_purge, export_job_run
+from supervision.exchange.export.jobs import export_job_files_purge, export_job_run
 
 
 # 885,000 rows: .xlsx 161 s, CSV 28 s on 2 cores when idle (bench/README.md); several times that under

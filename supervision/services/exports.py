@@ -24,7 +24,7 @@ from supervision.choices import (
     APPROVABLE_CLASSIFICATIONS,
 )
 from supervision.errors import InvalidInput, NotPermitted, TransitionNotAllowed
-from supervision.exchange.policy import forget_export_rights
+from supervision.exchange.export.policy import forget_export_rights
 from supervision.models import (
     ExportApproval,
 )

@@ -49,7 +49,7 @@ from accounts.models import Unit, User
 from supervision import stats
 from supervision.audit import audit_record
 from supervision.errors import InvalidInput, require_signed_in
-from supervision.exchange.policy import detail_export_allowed
+from supervision.exchange.export.policy import detail_export_allowed
 from supervision.models import Category, Item, OverdueExplanation, Referral
 from supervision.querysets import explanations_visible_to
 from supervision.stats.workbook import (

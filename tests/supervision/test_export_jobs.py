@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from supervision.audit import audit_verify
 from supervision.choices import ExportJobStatus
 from supervision.exchange.export import XLSX_CONTENT_TYPE
-from supervision.exchange.export_jobs import export_job_files_purge
+from supervision.exchange.export.jobs import export_job_files_purge
 from supervision.models import AuditEvent, ExportJob
 from tasks.exports import purge_export_files, run_export_job
 from tests.api_helpers import assert_error, client_for

@@ -25,7 +25,9 @@ from supervision.choices import AssignmentRole, ItemStatus, ReferralDepartment, 
 from supervision.errors import InvalidInput, NotPermitted, TransitionNotAllowed
 from supervision.exchange import export as export_module
 from supervision.exchange.columns import LEDGER_COLUMNS
-from supervision.exchange.policy import detail_export_allowed, exportable_classification
+from supervision.exchange.export import rows as export_rows_module
+from supervision.exchange.export import writers as export_writers
+from supervision.exchange.export.policy import detail_export_allowed, exportable_classification
 from supervision.models import ExportApproval, Instruction, Item, ItemAssignment, ProgressReport
 from supervision.services import export_approval_grant, export_approval_revoke
 from tests.api_helpers import assert_error, client_for
@@ -38,7 +40,7 @@ EXPORT = "/api/v1/items/export/"
 APPROVALS = "/api/v1/export-approvals/"
 HEADERS = [c.header for c in LEDGER_COLUMNS]
 COL = {c.key: i for i, c in enumerate(LEDGER_COLUMNS)}
-HEADER_ROW = export_module.HEADER_ROW
+HEADER_ROW = export_writers.HEADER_ROW
 TODAY = datetime.date.today
 
 
@@ -285,8 +287,8 @@ def test_csv_contents_bom_and_headers(world, ledger):
 def test_csv_is_sent_in_pieces_across_chunks(world, monkeypatch):
     """Streamed: several pieces, and chunked reads keep rows and supporting units aligned."""
     items = bulk_items(world, 23, prefix="CH")
-    monkeypatch.setattr(export_module, "CHUNK_SIZE", 5)
-    monkeypatch.setattr(export_module, "CSV_PIECE_ROWS", 4)
+    monkeypatch.setattr(export_rows_module, "CHUNK_SIZE", 5)
+    monkeypatch.setattr(export_writers, "CSV_PIECE_ROWS", 4)
     response = export(world.office, "csv")
     pieces = list(response.streaming_content)
     assert len(pieces) >= 7  # header + ceil(23 / 4)

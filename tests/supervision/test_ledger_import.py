@@ -30,8 +30,8 @@ from supervision.models import (
     Instruction,
     Item,
     ItemAssignment,
-    YearlyCounter,
     ProgressReport,
+    YearlyCounter,
 )
 from supervision.warning_dates import warning_date_for
 from tasks.imports import run_import_job

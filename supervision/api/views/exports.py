@@ -21,7 +21,6 @@ from supervision import services
 from supervision.api.downloads import CsvRenderer, FileErrorsAsJsonMixin, XlsxRenderer, as_attachment
 from supervision.api.inputs import parse
 from supervision.api.serializers import exports as s
-from supervision.exchange import export_jobs
 from supervision.exchange.export import (
     CSV_CONTENT_TYPE,
     OMITTED_HEADER,
@@ -30,6 +29,7 @@ from supervision.exchange.export import (
     XLSX_CONTENT_TYPE,
     ledger_export,
 )
+from supervision.exchange.export import jobs as export_jobs
 from supervision.filtersets import ExportApprovalFilterSet, ItemFilterSet
 from supervision.models import ExportApproval, ExportJob, Item
 

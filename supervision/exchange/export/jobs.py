@@ -27,17 +27,9 @@ from supervision import outbox
 from supervision.audit import audit_record
 from supervision.choices import ExportJobStatus
 from supervision.errors import DomainError, NotVisible, require_signed_in
-from supervision.exchange.export import (
-    XLSX,
-    _param_lists,
-    _record,
-    check_format,
-    csv_stream,
-    export_filenames,
-    export_scope,
-    file_sha256,
-    write_xlsx,
-)
+from supervision.exchange.export.rows import XLSX, export_scope, param_lists
+from supervision.exchange.export.service import check_format, export_filenames, file_sha256, record_export
+from supervision.exchange.export.writers import csv_stream, write_xlsx
 from supervision.exchange.jobs import job_claim
 from supervision.models import ExportJob
 
@@ -77,7 +69,7 @@ def export_job_create(*, actor: User, filters: Mapping, file_format: str | None)
     file_format = check_format(file_format)
     query = _as_query(filters)
     scope = export_scope(user=actor, params=query)  # validates the filters; the rows are counted again when it runs
-    job = ExportJob.objects.create(created_by=actor, file_format=file_format, filters=_param_lists(query))
+    job = ExportJob.objects.create(created_by=actor, file_format=file_format, filters=param_lists(query))
     audit_record(
         actor=actor,
         action="ledger_export_queued",
@@ -110,7 +102,7 @@ def export_job_run(*, job_id: int) -> ExportJob | None:
             with transaction.atomic():
                 job.file.save(f"{job.pk}-{ascii_filename}", File(out), save=False)
                 job.filename, job.rows, job.omitted, job.sha256 = filename, rows, scope.omitted, sha256
-                job.audit_seq = _record(scope, file_format=job.file_format, filename=filename, rows=rows, sha256=job.sha256)
+                job.audit_seq = record_export(scope, file_format=job.file_format, filename=filename, rows=rows, sha256=job.sha256)
                 job.status, job.finished_at = ExportJobStatus.SUCCEEDED, timezone.now()
                 job.save()
     except DomainError as exc:
