@@ -5,7 +5,7 @@ then walks them for each row through generic code. For a 20-row item list that i
 spent in Python, and the overdue list is the page leaders open first. `CompiledOutputMixin` builds
 the fields once per class, keeps per field only the getter and converter that DRF's own code would
 pick, and renders rows from that plan. The output is DRF's, field for field
-(tests/supervision/test_representation.py compares both on the whole demo ledger); a field it cannot read quickly is
+(tests/supervision/api/test_representation.py compares both on the whole demo ledger); a field it cannot read quickly is
 read by DRF's own `get_attribute`.
 
 Only for output serializers of model instances whose fields do not depend on the context (no

@@ -1,4 +1,4 @@
-"""A small ledger for the dashboard tests (tests/e2e/ and tests/supervision/test_dashboard_views.py),
+"""A small ledger for the dashboard tests (tests/e2e/ and tests/supervision/web/test_dashboard.py),
 built through the services, with deadlines moved into the past afterwards (as the demo does: the
 services rightly refuse a past deadline, so an item cannot become overdue within one test).
 

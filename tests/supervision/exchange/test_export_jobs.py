@@ -22,7 +22,7 @@ from supervision.exchange.export.jobs import export_job_files_purge
 from supervision.models import AuditEvent, ExportJob
 from tasks.exports import purge_export_files, run_export_job
 from tests.api_helpers import assert_error, client_for
-from tests.supervision.test_ledger_export import COL, HEADER_ROW, body_of, export, grant, ledger  # noqa: F401 - fixture
+from tests.supervision.exchange.test_export import COL, HEADER_ROW, body_of, export, grant, ledger  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.django_db
 

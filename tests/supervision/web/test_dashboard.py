@@ -18,7 +18,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from openpyxl import load_workbook
 
 from supervision.exchange.columns import LEDGER_COLUMNS
-from supervision.exchange.export import HEADER_ROW, XLSX_CONTENT_TYPE
+from supervision.exchange.export import XLSX_CONTENT_TYPE
+from supervision.exchange.export.writers import HEADER_ROW
 from supervision.models import AuditEvent
 from supervision.stats.presenter import page_url, with_page_links
 from tests.api_helpers import CJK, client_for
