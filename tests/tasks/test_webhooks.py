@@ -867,7 +867,7 @@ def test_events_on_an_instruction_pushed_in_by_the_client_carry_its_own_external
     drain, world, webhook_queue, django_capture_on_commit_callbacks
 ):
     """An OA system that pushed an instruction in (OA intake) matches our events to its records."""
-    from tests.supervision.test_intake import push_body
+    from tests.supervision.exchange.test_intake import push_body
 
     issued = make_client(world, operations=(IntegrationOperation.WEBHOOKS, IntegrationOperation.INTAKE))
     with VerifyingReceiver() as receiver:
