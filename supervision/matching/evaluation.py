@@ -162,9 +162,7 @@ def evaluate(pairs: Iterable[LabelledPair], *, threshold: float | None = None) -
     return result
 
 
-def evaluate_file(
-    path: str | Path, *, threshold: float | None = None, source_kinds: Iterable[str] | None = None
-) -> Evaluation:
+def evaluate_file(path: str | Path, *, threshold: float | None = None, source_kinds: Iterable[str] | None = None) -> Evaluation:
     """read_pairs() then evaluate(): what `manage.py duplicate_pairs FILE` computes."""
     return evaluate(read_pairs(path, source_kinds=source_kinds), threshold=threshold)
 

@@ -14,6 +14,8 @@ and share none — means two matters whatever the score.
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from . import entities, reasons
@@ -22,6 +24,9 @@ from .text import normalise, word_weight, words
 from .units import strip_unit_names, unit_key
 
 SIGNATURE_VERSION = 1
+_BRACKETS = str.maketrans(
+    {"〔": "[", "〕": "]", "［": "[", "］": "]", "(": "[", ")": "]", "（": "[", "）": "]", "【": "[", "】": "]"}
+)
 DEFAULT_THRESHOLD = 0.62
 
 # How units move the score: the same matter is chased at one lead unit.
@@ -140,8 +145,8 @@ class Signature:
 def _build(**fields) -> Signature:
     return Signature(
         **fields,
-        title_weight=sum(fields["title_chars"].values()),
-        body_weight=sum(fields["body_chars"].values()),
+        title_weight=round(sum(fields["title_chars"].values()), 6),
+        body_weight=round(sum(fields["body_chars"].values()), 6),
     )
 
 
@@ -153,6 +158,12 @@ def _char_weights(text: str) -> dict[str, float]:
         for ch in word:
             out[ch] = out.get(ch, 0.0) + share
     return {ch: round(weight, 4) for ch, weight in out.items()}
+
+
+def instruction_key(ref: str) -> str:
+    """One spelling of a document number: 云办〔2026〕7号 = 云办[2026]7号 = 云办（2026）7号."""
+    ref = unicodedata.normalize("NFKC", ref or "")
+    return re.sub(r"\s+", "", ref.translate(_BRACKETS)).lower()
 
 
 def signature(matter: MatterText) -> Signature:
@@ -175,7 +186,7 @@ def signature(matter: MatterText) -> Signature:
         lead_name=(matter.lead_unit or "").strip(),
         units=frozenset(units),
         source_kind=matter.source_kind or "",
-        instruction_ref=normalise(matter.instruction_ref).replace(" ", ""),
+        instruction_ref=instruction_key(matter.instruction_ref),
     )
 
 

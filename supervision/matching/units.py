@@ -266,6 +266,8 @@ def unit_key(name: str) -> str:
     # Unknown body: the name without the county, the level marker and 「人民政府」. A leading 市 stays
     # when it starts a word (市场…, 市政…).
     fallback = _GOVERNMENT_SUFFIX.sub("", stripped) or stripped
+    if fallback[1:2] == "委":  # 县委督查室: a party body, named with its level
+        return fallback
     if fallback[:1] in ("县", "区", "省", "旗") and len(fallback) > 2:
         fallback = fallback[1:]
     elif fallback[:1] == "市" and fallback[1:2] not in ("场", "政", "民", "容") and len(fallback) > 2:

@@ -27,7 +27,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="标注文件（JSON Lines，UTF-8）")
-        parser.add_argument("--threshold", type=str, default=None, help="判为重复的最低得分（0–1），默认取设置 DUPLICATE_MATCH_THRESHOLD")
+        parser.add_argument(
+            "--threshold", type=str, default=None, help="判为重复的最低得分（0–1），默认取设置 DUPLICATE_MATCH_THRESHOLD"
+        )
 
     def handle(self, *args, file, threshold, **options):
         limit = _threshold(threshold) if threshold is not None else None
