@@ -28,6 +28,7 @@ KIND_LABELS: dict[str, str] = {
     "firm": "企业",
     "code": "编号",
     "year": "年份",
+    "text_year": "年份",
     "phase": "期次",
     "batch": "批次",
     "round": "轮次",
@@ -110,6 +111,7 @@ _SEQUENCE_BY_CHAR = {"期": "phase", "批": "batch", "轮": "round"}
 def _name(chunk: str, end: int, starts: dict[int, str], span: int) -> str:
     """The name that ends at `end`: from the farthest word start within `span` characters that does
     not begin with a common word; modifiers in front of the suffix are skipped first."""
+    suffix_at = end
     for _ in range(3):
         name = ""
         for start in range(max(0, end - span - 1), end):
@@ -122,7 +124,7 @@ def _name(chunk: str, end: int, starts: dict[int, str], span: int) -> str:
                 continue
             # A common word may still be a name where it opens the text right before the suffix
             # (「建设路」), not where it opens a phrase (「解决清水河」).
-            if word in _NOT_NAMES and not (start == 0 and start + len(word) == end):
+            if word in _NOT_NAMES and not (start == 0 and start + len(word) == end == suffix_at):
                 continue
             name = chunk[start:end]
             break
@@ -143,7 +145,11 @@ def _name(chunk: str, end: int, starts: dict[int, str], span: int) -> str:
 def _is_name(name: str, suffix: str) -> bool:
     """Whether `name` before `suffix` names something: not a common noun (「农村」, 「冬季道路」,
     「人民路道路」) and not running into an earlier name (「纸房镇集镇」); 「杨集镇」 is a name."""
-    if suffix[0] in name or not re.fullmatch(rf"[{HAN}]+", name) or name[0] in _MEASURES:
+    if suffix[0] in name or not re.fullmatch(rf"[{HAN}]+", name) or name[0] in _MEASURES or "年" in name:
+        return False
+    if len(name) < 2 and suffix not in ("河", "江", "湖", "渠", "医院"):  # 柳河, 县医院 / 中医院
+        return False
+    if name[-1] in "乡镇县市区" and suffix in ("小区", "花园", "家园", "新村", "市场"):  # 城关镇(老旧)小区: a township
         return False
     if name[-1] + suffix[0] in _GENERIC_TAILS:
         head = name[:-1]
@@ -203,6 +209,25 @@ def extract(text: str) -> dict[str, frozenset[str]]:
         for match in _FESTIVAL.finditer(chunk):
             add("festival", match.group(1))
     return {kind: frozenset(values) for kind, values in found.items()}
+
+
+# Periods count only in titles: a requirement text tells the story (「2025年汛期内涝」) and the deadline
+# (「2026年汛前完成」), so two texts about one matter name different times all the time. Years of the
+# text are kept apart as "text_year": they separate two items only when the titles read alike (an
+# annual task registered again under the same title), which compare() decides.
+TITLE_ONLY_KINDS = PERIOD_KINDS
+TEXT_YEAR = "text_year"
+
+
+def of_matter(title: str, text: str) -> dict[str, frozenset[str]]:
+    """Entities of an item: places, objects and sequence numbers from title and text, periods from
+    the title, the text's years as "text_year"."""
+    body = extract(f"{title} {text}".strip())
+    found = {kind: values for kind, values in body.items() if kind not in TITLE_ONLY_KINDS}
+    found.update((kind, values) for kind, values in extract(title).items() if kind in TITLE_ONLY_KINDS)
+    if "year" in body and "year" not in found:
+        found[TEXT_YEAR] = body["year"]
+    return found
 
 
 def same_name(a: str, b: str) -> bool:

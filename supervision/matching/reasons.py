@@ -22,6 +22,7 @@ _CONFLICT_WORDS = {
     "firm": "企业",
     "code": "道路编号",
     "year": "年份",
+    "text_year": "年份",
     "phase": "期次",
     "batch": "批次",
     "round": "轮次",
@@ -49,7 +50,7 @@ def show(kind: str, value: str) -> str:
     """One entity as people write it."""
     if kind == "area":
         return f"城{value}"
-    if kind == "year":
+    if kind in ("year", "text_year"):
         return value
     if kind == "phase":
         return f"{_cn_number(value)}期"

@@ -34,6 +34,7 @@ UNIT_FACTORS = {"same": 1.0, "supporting": 0.85, "unknown": 0.92, "different": 0
 SLOT_SWAP_FACTOR = 0.75  # one slot of a shared template filled differently
 CONFLICT_FACTOR = 0.6  # kept below the threshold's reach for ranking; the decision is no anyway
 SAME_INSTRUCTION_BONUS = 0.05
+TEXT_YEAR_TITLE_SIMILARITY = 0.9  # titles this alike leave the text's years to tell two items apart
 
 
 _threshold: float | None = None
@@ -181,7 +182,7 @@ def signature(matter: MatterText) -> Signature:
         has_text=bool(text),
         frame=core,
         frame_words=frame_words(core),
-        entities=entities.extract(f"{title} {text}".strip()),
+        entities=entities.of_matter(title, text),
         lead=lead,
         lead_name=(matter.lead_unit or "").strip(),
         units=frozenset(units),
@@ -262,6 +263,8 @@ def compare(a: Signature, b: Signature, threshold: float | None = None) -> Match
     if swap:
         score *= SLOT_SWAP_FACTOR
     conflicts = entities.conflicts(a.entities, b.entities)
+    if conflicts and title_sim < TEXT_YEAR_TITLE_SIMILARITY:
+        conflicts = [c for c in conflicts if c[0] != entities.TEXT_YEAR]
     if conflicts:
         score *= CONFLICT_FACTOR
     score = round(min(1.0, max(0.0, score)), 3)

@@ -215,6 +215,14 @@ def test_a_conflict_wins_over_any_threshold():
     assert not m.duplicate and m.conflicts
 
 
+def test_an_annual_task_registered_again_differs_by_the_year_in_its_text():
+    m = match(
+        MatterText("病险水库除险加固", "2026年完成5座病险水库除险加固。", "县水利局"),
+        MatterText("病险水库除险加固", "2027年完成8座病险水库除险加固。", "县水利局"),
+    )
+    assert not m.duplicate and "年份不同（2026 / 2027）" in m.reasons
+
+
 # --- named positives -----------------------------------------------------------------------------
 
 
@@ -251,6 +259,21 @@ def test_abbreviations_are_the_same_matter():
         MatterText("第一批省级重点项目建设", lead_unit="县发改委"),
         MatterText("省级重点项目第一批建设", lead_unit="云溪县发展和改革委员会"),
     ).duplicate
+
+
+def test_background_dates_in_the_texts_do_not_split_a_matter():
+    m = match(
+        MatterText("城区内涝治理", "2025年汛期城区多处内涝，群众反映强烈。", "县住建局"),
+        MatterText("城区内涝点改造", "2026年汛前完成城区内涝点改造。", "县住房和城乡建设局"),
+    )
+    assert m.duplicate and not m.conflicts
+
+
+def test_a_year_written_elsewhere_in_the_title_is_the_same_year():
+    m = match(
+        MatterText("推进老旧小区改造（2026年）", lead_unit="县住建局"), MatterText("2026年老旧小区改造", lead_unit="县住建局")
+    )
+    assert m.duplicate and "年份一致（2026）" in m.reasons
 
 
 def test_an_oa_push_of_a_matter_on_the_ledger_is_a_duplicate():
