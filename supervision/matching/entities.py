@@ -42,7 +42,6 @@ KIND_LABELS: dict[str, str] = {
 PLACE_KINDS = frozenset({"township", "village", "road", "water", "area", "section", "estate", "market"})
 NAME_KINDS = PLACE_KINDS | {"school", "hospital", "firm"}
 PERIOD_KINDS = frozenset({"year", "quarter", "half", "month", "season", "festival"})
-SEQUENCE_KINDS = frozenset({"phase", "batch", "round", "ordinal"})
 
 # Modifiers that stand between a name and its suffix (东关「农贸」市场, 黄庄乡「中心」小学): skipped
 # to reach the name; alone they name nothing.

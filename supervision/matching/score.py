@@ -32,7 +32,7 @@ DEFAULT_THRESHOLD = 0.62
 # How units move the score: the same matter is chased at one lead unit.
 UNIT_FACTORS = {"same": 1.0, "supporting": 0.85, "unknown": 0.92, "different": 0.55}
 SLOT_SWAP_FACTOR = 0.75  # one slot of a shared template filled differently
-CONFLICT_FACTOR = 0.6  # kept below the threshold's reach for ranking; the decision is no anyway
+CONFLICT_FACTOR = 0.6  # a conflicting pair ranks below plain candidates; its decision is no in any case
 SAME_INSTRUCTION_BONUS = 0.05
 TEXT_YEAR_TITLE_SIMILARITY = 0.9  # titles this alike leave the text's years to tell two items apart
 
