@@ -5,8 +5,8 @@ and stores `Signature.to_json()`; a lookup then `compare`s a new item's signatur
 unit's open items and shows the candidates, with `Match.reasons`, to a person who decides.
 """
 
-from .score import DEFAULT_THRESHOLD, Match, MatterText, Signature, compare, duplicate_threshold, signature
-from .units import unit_key
+from supervision.matching.score import DEFAULT_THRESHOLD, Match, MatterText, Signature, compare, duplicate_threshold, signature
+from supervision.matching.units import unit_key
 
 __all__ = [
     "DEFAULT_THRESHOLD",

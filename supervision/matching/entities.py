@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from .text import CN_NUMBER, HAN, cn_to_int, known_word, word_starts
+from supervision.matching.text import CN_NUMBER, HAN, cn_to_int, known_word, word_starts
 
 # Kinds, with the words used in reasons. Places and named objects, then periods and sequence numbers.
 KIND_LABELS: dict[str, str] = {

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .score import MatterText, compare, duplicate_threshold, signature
+from supervision.matching.score import MatterText, compare, duplicate_threshold, signature
 
 _TEXT_FIELDS = ("title", "text", "lead_unit", "source_kind", "instruction_ref")
 

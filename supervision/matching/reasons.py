@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .entities import KIND_LABELS, PLACE_KINDS
+from supervision.matching.entities import KIND_LABELS, PLACE_KINDS
 
 if TYPE_CHECKING:
-    from .score import Signature
+    from supervision.matching.score import Signature
 
 _CN = "零一二三四五六七八九"
 # How a conflict of each kind is worded; places share one word, since 「地点不同」 is what people say.

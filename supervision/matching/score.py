@@ -18,10 +18,10 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from . import entities, reasons
-from .slots import frame, frame_words, slot_swap
-from .text import normalise, word_weight, words
-from .units import strip_unit_names, unit_key
+from supervision.matching import entities, reasons
+from supervision.matching.slots import frame, frame_words, slot_swap
+from supervision.matching.text import normalise, word_weight, words
+from supervision.matching.units import strip_unit_names, unit_key
 
 SIGNATURE_VERSION = 1
 _BRACKETS = str.maketrans(

@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from .text import COMMON_WORDS, jieba_tokenize, word_weight
+from supervision.matching.text import COMMON_WORDS, jieba_tokenize, word_weight
 
 if TYPE_CHECKING:
-    from .score import Signature
+    from supervision.matching.score import Signature
 
 MIN_SLOT_WEIGHT = 3.0  # a slot counts when it holds a content word
 

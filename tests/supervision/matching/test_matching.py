@@ -18,10 +18,10 @@ from supervision.choices import InstructionKind
 from supervision.matching import MatterText, Signature, compare, signature, unit_key
 from supervision.matching.evaluation import PairsFileError, evaluate_file, read_pairs
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent.parent / "data"
 LABELLED = DATA / "duplicate_pairs.jsonl"
 HOLDOUT = DATA / "duplicate_pairs_holdout.jsonl"
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
