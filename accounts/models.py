@@ -174,3 +174,4 @@ class IntegrationClient(models.Model):
 
 
 from .models_idempotency import IdempotencyKey  # noqa: E402,F401
+from .models_signin import ApiToken, SignInFailure, SignInLog  # noqa: E402,F401

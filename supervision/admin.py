@@ -315,4 +315,5 @@ from . import (  # noqa: E402
     admin_exports,  # noqa: F401
     admin_imports,  # noqa: F401
     admin_intake,  # noqa: F401
+    admin_signin,  # noqa: F401
 )

@@ -5,11 +5,13 @@ and the API accept and refuse exactly the same queries."""
 from __future__ import annotations
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import Role
 from accounts.models import Unit, User
+from accounts.signin import SignInRateThrottle, client_address, is_locked_out, lockout_message, lockout_seconds_left
 from supervision.choices import InstructionKind, Urgency
 from supervision.models import Category
 from supervision.stats import ORDERS
@@ -40,26 +42,39 @@ EXTRA_LABELS = {
 }
 
 
-class LoginForm(AuthenticationForm):
-    """Django's login form with our own Chinese messages (whatever language the browser asks for),
-    and the API token login's rate limit ("login" in REST_FRAMEWORK's throttle rates), counted in the
-    same cache entry per client address: the page is not a second door for guessing passwords."""
+class SignInGuardMixin:
+    """What every login page shares with the API token sign-in: its rate limit ("login" in
+    REST_FRAMEWORK's throttle rates, counted in the same cache entry per client address) and its
+    lockout (accounts/signin.py), each refusal said in Chinese: a page is not a second door for
+    guessing passwords."""
+
+    def clean(self):
+        from types import SimpleNamespace
+
+        throttle = SignInRateThrottle()
+        if self.request is not None and not throttle.allow_request(self.request, SimpleNamespace(throttle_scope="login")):
+            wait = int(throttle.wait() or 60) + 1
+            raise forms.ValidationError(_("登录尝试过于频繁，请 %(s)s 秒后再试。") % {"s": wait}, code="throttled")
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            if self.request is not None and is_locked_out(self.request):
+                wait = lockout_seconds_left(username=self.cleaned_data.get("username"), address=client_address(self.request))
+                raise forms.ValidationError(lockout_message(wait), code="locked_out") from None
+            raise
+
+
+class LoginForm(SignInGuardMixin, AuthenticationForm):
+    """Django's login form with our own Chinese messages (whatever language the browser asks for)."""
 
     error_messages = {
         "invalid_login": _("用户名或密码不正确。"),
         "inactive": _("该账号已停用，请联系督查室。"),
     }
 
-    def clean(self):
-        from types import SimpleNamespace
 
-        from rest_framework.throttling import ScopedRateThrottle
-
-        throttle = ScopedRateThrottle()
-        if self.request is not None and not throttle.allow_request(self.request, SimpleNamespace(throttle_scope="login")):
-            wait = int(throttle.wait() or 60) + 1
-            raise forms.ValidationError(_("登录尝试过于频繁，请 %(s)s 秒后再试。") % {"s": wait}, code="throttled")
-        return super().clean()
+class AdminLoginForm(SignInGuardMixin, AdminAuthenticationForm):
+    """The admin's login form, under the same rate limit and lockout."""
 
 
 def _all(label) -> list[tuple[str, str]]:
