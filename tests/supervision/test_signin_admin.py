@@ -154,3 +154,12 @@ def test_admin_revokes_a_users_tokens_and_it_is_audited(world):
 
 def test_tokens_are_not_made_by_hand_in_the_admin(world):
     assert _admin(world).get("/admin/accounts/apitoken/add/").status_code == 403
+
+
+def test_the_sign_in_log_and_records_are_in_the_admin_in_chinese(world):
+    Client().post("/api/v1/auth/token/", {"username": "edu_handler", "password": PASSWORD}, REMOTE_ADDR="10.1.5.1")
+    admin = _admin(world)
+    index = admin.get("/admin/").content.decode()
+    assert all(name in index for name in ("登录失败记录", "登录日志", "登录令牌"))
+    log = admin.get("/admin/accounts/signinlog/").content.decode()
+    assert "edu_handler" in log and "10.1.5.1" in log
