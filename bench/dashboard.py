@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import secrets
@@ -109,15 +110,21 @@ def viewers(conn) -> list[Viewer]:
         Viewer("county dept head", head[0], head[1], head[2], head[3], head[4]),
     ]
     for v in result:
-        row = conn.execute("SELECT key FROM authtoken_token WHERE user_id = %s", [v.user_id]).fetchone()
-        if row is None:
-            row = conn.execute(
-                "INSERT INTO authtoken_token (key, created, user_id) VALUES (%s, now(), %s) RETURNING key",
-                [secrets.token_hex(20), v.user_id],
-            ).fetchone()
-        v.token = row[0]
+        v.token = token_for(conn, v.user_id)
     conn.commit()
     return result
+
+
+def token_for(conn, user_id: int) -> str:
+    """A fresh API token for the user, valid for a day. django-rest-knox (accounts/tokens.py) keeps
+    only a token's SHA-512 digest, so a token cannot be read back: each run makes its own."""
+    token = secrets.token_hex(32)
+    conn.execute(
+        "INSERT INTO knox_authtoken (digest, token_key, created, expiry, user_id) "
+        "VALUES (%s, %s, now(), now() + interval '1 day', %s)",
+        [hashlib.sha512(token.encode()).hexdigest(), token[:15], user_id],
+    )
+    return token
 
 
 # ---------------------------------------------------------------------------------------------
@@ -142,6 +149,8 @@ def start_gunicorn(db: str, workers: int, port: int, stats_cache: int = 0) -> su
         DJANGO_SECRET_KEY=env.get("DJANGO_SECRET_KEY", "bench-only-not-secret"),
         DATABASE_URL=f"{PG}/{db}?conn_max_age=600",
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        # Plain HTTP on the loopback: no TLS proxy in front to redirect to.
+        DJANGO_SECURE_SSL_REDIRECT="false",
     )
     env["DUBAN_STATS_CACHE_SECONDS"] = str(stats_cache)
     if stats_cache > 0:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -25,18 +24,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from dashboard import ROOT, free_port, pg_url, start_gunicorn, stop  # noqa: E402
-
-
-def token_for(conn, user_id: int) -> str:
-    """The user's API token, made if they have none."""
-    row = conn.execute("SELECT key FROM authtoken_token WHERE user_id = %s", [user_id]).fetchone()
-    if row is None:
-        row = conn.execute(
-            "INSERT INTO authtoken_token (key, created, user_id) VALUES (%s, now(), %s) RETURNING key",
-            [secrets.token_hex(20), user_id],
-        ).fetchone()
-    return row[0]
+from dashboard import ROOT, free_port, pg_url, start_gunicorn, stop, token_for  # noqa: E402
 
 
 def leader_tokens(db: str, n: int) -> list[str]:

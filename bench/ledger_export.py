@@ -303,13 +303,13 @@ def child(fmt: str, variant: str, trace: bool, repeat: int) -> dict:
     from django.db import connection, reset_queries
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
 
     from accounts.models import User
 
     user = User.objects.get(username=BENCH_USERNAME)
-    token, _ = Token.objects.get_or_create(user=user)
-    client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Token {token.key}")
+    _, token = AuthToken.objects.create(user=user)
+    client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Token {token}")
 
     def run_once() -> tuple[int, int]:
         if variant == "streamed":

@@ -13,3 +13,9 @@ class SupervisionConfig(AppConfig):
 
         # Cached dashboard figures must not outlive a change of the ledger.
         outbox.subscribe(stats_cache.on_ledger_change)
+        # Lockouts go into the audit chain (accounts knows nothing of supervision).
+        from axes.signals import user_locked_out
+
+        from supervision.services.signin import on_user_locked_out
+
+        user_locked_out.connect(on_user_locked_out, dispatch_uid="supervision.signin.lockout_record")

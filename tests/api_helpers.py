@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -14,8 +14,8 @@ def client_for(user) -> APIClient:
     """An API client that signs in with the user's token, as an OA system or script would."""
     client = APIClient()
     if user is not None:
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        _, token = AuthToken.objects.create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return client
 
 

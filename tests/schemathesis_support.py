@@ -15,7 +15,7 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
 from django.test import Client, override_settings
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from schemathesis import checks
 
 from supervision.choices import ItemStatus, NoticeKind, RequestKind
@@ -122,9 +122,9 @@ def build_ledger(world, *, raw_schema: dict) -> SimpleNamespace:
     upload(office)
     notification_send(recipients=[office], title="催办：请按时审核", kind="reminder", dedup_key="schemathesis:1", item=items[3])
 
-    token, _ = Token.objects.get_or_create(user=office)
-    auth = {"Authorization": f"Token {token.key}"}
-    return SimpleNamespace(user=office, items=items, auth_headers=auth, ids=_collection_ids(raw_schema, f"Token {token.key}"))
+    _, token = AuthToken.objects.create(user=office)
+    auth = {"Authorization": f"Token {token}"}
+    return SimpleNamespace(user=office, items=items, auth_headers=auth, ids=_collection_ids(raw_schema, f"Token {token}"))
 
 
 def _collection_ids(raw_schema: dict, authorization: str) -> dict[str, list[int]]:

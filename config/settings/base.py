@@ -21,7 +21,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -42,6 +43,14 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Idempotency-Key on every API POST (accounts/idempotency.py); after authentication and CSRF.
     "accounts.idempotency.IdempotencyKeyMiddleware",
+    # Last, as django-axes asks: turns a sign-in refused by the lockout into a 429 (supervision/api/errors.py).
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first: it refuses a locked-out username or address before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -121,7 +130,7 @@ LOGOUT_REDIRECT_URL = "login"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.ApiKeyAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.tokens.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
@@ -141,6 +150,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "supervision.api.schema.DubanAutoSchema",
     "EXCEPTION_HANDLER": "supervision.api.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"login": "20/min"},
+    # How many proxies in front of the service append to X-Forwarded-For; 0: the header is ignored
+    # and the socket's address counts (accounts/signin.py: client_address).
+    "NUM_PROXIES": env.int("DUBAN_NUM_PROXIES", default=0),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -284,3 +296,37 @@ EMAIL_USE_SSL = env.bool("DJANGO_EMAIL_USE_SSL", default=False)
 EMAIL_TIMEOUT = env.int("DJANGO_EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="督办 <duban@localhost>")
 DUBAN_EMAIL_MESSAGE_ID_DOMAIN = env("DUBAN_EMAIL_MESSAGE_ID_DOMAIN", default="duban.local")
+
+
+import datetime  # noqa: E402
+
+# Sign-in (accounts/signin.py). X-Forwarded-For is believed only from these proxies (addresses or
+# networks, e.g. "10.0.0.5,10.1.0.0/24"); empty: from any peer, as far as DUBAN_NUM_PROXIES says.
+DUBAN_TRUSTED_PROXIES = env.list("DUBAN_TRUSTED_PROXIES", default=[])
+# Lockout (django-axes): this many failed sign-ins within the period lock the username, and
+# separately the address, for the period after the last failure, the right password included.
+# An administrator unlocks in the admin (登录失败记录). Refused attempts do not extend the lockout.
+AXES_FAILURE_LIMIT = env.int("DUBAN_SIGNIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("DUBAN_SIGNIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "accounts.signin.client_address"
+AXES_LOCKOUT_CALLABLE = "supervision.api.errors.signin_lockout_response"
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A success does not wipe the address's failures: with it, signing in to one's own account between
+# guesses would reset the per-address count.
+AXES_RESET_ON_SUCCESS = False
+AXES_ENABLE_ADMIN = False  # our own admin, in Chinese, with an audited unlock (supervision/admin/signin.py)
+AXES_VERBOSE = False
+# Failures and lockouts are logged (WARNING); axes's per-request INFO lines are not.
+LOGGING["loggers"]["axes"] = {"level": "WARNING"}
+
+# API tokens (django-rest-knox, accounts/tokens.py): they expire DUBAN_TOKEN_TTL_HOURS after their
+# last use, and DUBAN_TOKEN_MAX_TTL_HOURS after sign-in at the latest (0: no such limit).
+_token_max_hours = env.int("DUBAN_TOKEN_MAX_TTL_HOURS", default=7 * 24)
+REST_KNOX = {
+    "TOKEN_TTL": datetime.timedelta(hours=env.int("DUBAN_TOKEN_TTL_HOURS", default=12)),
+    "AUTO_REFRESH": True,
+    "AUTO_REFRESH_MAX_TTL": datetime.timedelta(hours=_token_max_hours) if _token_max_hours else None,
+    "MIN_REFRESH_INTERVAL": 60,
+    "AUTH_HEADER_PREFIX": "Token",
+}

@@ -4,10 +4,11 @@ every model admin; ledger state still changes only through supervision.services.
 - people.py: units, people and their roles, integration clients (OA systems)
 - ledger.py: categories, instructions, items (read-only)      - audit.py: the audit trail
 - rules.py: reminder policies, warning-light thresholds         - calendar.py: the working-day calendar
+- signin.py: sign-in lockouts (unlock) and API tokens (revoke)
 - exports.py: export approvals and jobs    - imports.py: Excel import jobs    - intake.py: OA intake records
 """
 
-from supervision.admin import audit, calendar, exports, imports, intake, ledger, people, rules
+from supervision.admin import audit, calendar, exports, imports, intake, ledger, people, rules, signin
 from supervision.admin.base import ReadOnlyAdminMixin, ServiceErrorsAsMessagesMixin
 
 __all__ = [
@@ -21,4 +22,5 @@ __all__ = [
     "ledger",
     "people",
     "rules",
+    "signin",
 ]

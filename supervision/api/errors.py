@@ -8,12 +8,13 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from accounts.signin import client_address, lockout_message, lockout_seconds_left, request_username
 from supervision.errors import DomainError
 
 
@@ -74,4 +75,25 @@ def exception_handler(exc, context):
         if not isinstance(code, str):
             code = "error"
         response.data = error_body(code, detail, fields)
+    return response
+
+
+def signin_lockout_response(request: HttpRequest, original_response: HttpResponse | None = None, credentials: dict | None = None):
+    """django-axes' AXES_LOCKOUT_CALLABLE: the answer to a sign-in the lockout refused. The API's
+    token sign-in already answers 429 with the message (supervision/api/views/signin.py) and the login
+    pages' forms show it (accounts/signin.py: SignInGuardMixin): they get the status and Retry-After here; any
+    other door gets the message in the API's error shape under /api/ and as text elsewhere."""
+    if original_response is not None and original_response.status_code == 429:
+        return original_response
+    username = (credentials or {}).get("username") or request_username(request)
+    wait = lockout_seconds_left(username=username, address=client_address(request))
+    if original_response is not None and not request.path.startswith("/api/"):
+        # A login page (the admin's) that already says why.
+        original_response.status_code = 429
+        response = original_response
+    elif request.path.startswith("/api/"):
+        response = JsonResponse(error_body("signin_locked_out", lockout_message(wait)), status=429)
+    else:
+        response = HttpResponse(lockout_message(wait), status=429, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = str(wait)
     return response

@@ -21,6 +21,8 @@ router.register("export-jobs", views.ExportJobViewSet, basename="export-job")
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="auth-token"),
+    path("auth/logout/", views.LogoutView.as_view(), name="auth-logout"),
+    path("auth/logout-all/", views.LogoutAllView.as_view(), name="auth-logout-all"),
     *router.urls,
     path("items/export/", views.ItemExportView.as_view(), name="item-export"),
     path("stats/summary/", views.SummaryView.as_view(), name="stats-summary"),

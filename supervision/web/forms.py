@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import Role
 from accounts.models import Unit, User
+from accounts.signin import SignInGuardMixin
 from supervision.choices import InstructionKind, Urgency
 from supervision.models import Category
 from supervision.stats import ORDERS
@@ -40,26 +41,13 @@ EXTRA_LABELS = {
 }
 
 
-class LoginForm(AuthenticationForm):
-    """Django's login form with our own Chinese messages (whatever language the browser asks for),
-    and the API token login's rate limit ("login" in REST_FRAMEWORK's throttle rates), counted in the
-    same cache entry per client address: the page is not a second door for guessing passwords."""
+class LoginForm(SignInGuardMixin, AuthenticationForm):
+    """Django's login form with our own Chinese messages (whatever language the browser asks for)."""
 
     error_messages = {
         "invalid_login": _("用户名或密码不正确。"),
         "inactive": _("该账号已停用，请联系督查室。"),
     }
-
-    def clean(self):
-        from types import SimpleNamespace
-
-        from rest_framework.throttling import ScopedRateThrottle
-
-        throttle = ScopedRateThrottle()
-        if self.request is not None and not throttle.allow_request(self.request, SimpleNamespace(throttle_scope="login")):
-            wait = int(throttle.wait() or 60) + 1
-            raise forms.ValidationError(_("登录尝试过于频繁，请 %(s)s 秒后再试。") % {"s": wait}, code="throttled")
-        return super().clean()
 
 
 def _all(label) -> list[tuple[str, str]]:

@@ -1,6 +1,8 @@
 from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from accounts.choices import Classification
 from accounts.models import Unit, User
 
 
@@ -51,11 +53,23 @@ class UserBriefSerializer(serializers.ModelSerializer):
         fields = ["id", "username", "name"]
 
 
+CLEARANCE_HIDDEN = _("密级权限：仅督查室、管理员和本人可见，其他人看到 null。")
+
+
 class UserSerializer(serializers.ModelSerializer):
+    """A person as others see them. Roles are shown to everyone (choosing an owner or a leader needs
+    them); a person's clearance (密级) only to the office, administrators and the person themself,
+    since it says who may read what: everyone else gets null."""
+
     name = serializers.CharField(source="__str__", read_only=True)
     unit = UnitBriefSerializer(read_only=True)
     roles = serializers.SerializerMethodField()
-    clearance_display = serializers.CharField(source="get_clearance_display", read_only=True)
+    clearance = serializers.ChoiceField(
+        choices=Classification.choices, read_only=True, allow_null=True, help_text=CLEARANCE_HIDDEN
+    )
+    clearance_display = serializers.CharField(
+        source="get_clearance_display", read_only=True, allow_null=True, help_text=CLEARANCE_HIDDEN
+    )
 
     class Meta:
         model = User
@@ -63,3 +77,11 @@ class UserSerializer(serializers.ModelSerializer):
 
     def get_roles(self, user) -> list[str]:
         return sorted(user.role_codes)
+
+    def to_representation(self, user):
+        data = super().to_representation(user)
+        request = self.context.get("request")
+        viewer = getattr(request, "user", None)
+        if viewer is None or not (viewer.pk == user.pk or getattr(viewer, "is_office", False)):
+            data["clearance"] = data["clearance_display"] = None
+        return data

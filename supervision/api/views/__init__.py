@@ -1,7 +1,7 @@
 """The API's views, one module per capability (thin: parse, call one service or selector, render);
 re-exported for supervision/api/urls.py.
 
-- people.py: sign-in, units, users        - ledger.py: categories, instructions, items, requests, attachments
+- signin.py: sign-in, sign-out; people.py: units, users        - ledger.py: categories, instructions, items, requests, attachments
 - accountability.py: explanations, notices - exports.py: the ledger export, export approvals and jobs
 - imports.py: Excel import jobs            - intake.py: OA intake
 - stats.py: figures                         - reports.py: the quarterly workbook
@@ -12,8 +12,9 @@ from supervision.api.views.exports import ExportApprovalViewSet, ExportJobViewSe
 from supervision.api.views.imports import ImportJobViewSet
 from supervision.api.views.intake import IntakeInstructionViewSet
 from supervision.api.views.ledger import AttachmentViewSet, CategoryViewSet, InstructionViewSet, ItemRequestViewSet, ItemViewSet
-from supervision.api.views.people import TokenView, UnitViewSet, UserViewSet
+from supervision.api.views.people import UnitViewSet, UserViewSet
 from supervision.api.views.reports import QuarterlyWorkbookView
+from supervision.api.views.signin import LogoutAllView, LogoutView, TokenView
 from supervision.api.views.stats import (
     CategoryRankingView,
     KindRankingView,
@@ -37,6 +38,8 @@ __all__ = [
     "ItemViewSet",
     "KindRankingView",
     "LeaderRankingView",
+    "LogoutAllView",
+    "LogoutView",
     "NoticeViewSet",
     "OverdueExplanationViewSet",
     "QuarterlyWorkbookView",

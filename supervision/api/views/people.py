@@ -2,11 +2,8 @@ from django.db.models import Prefetch
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
-from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 
 from accounts.choices import Role, UnitKind
 from accounts.models import RoleAssignment, Unit, User
@@ -64,15 +61,4 @@ class UserViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(responses=UserSerializer)
     @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
     def me(self, request):
-        return Response(UserSerializer(request.user).data)
-
-
-class TokenView(ObtainAuthToken):
-    """POST username and password, get a token for `Authorization: Token <token>`."""
-
-    # Signing in needs no credentials: without these the schema claimed it did, and a stale
-    # token or session cookie sent along would be refused before the password was even read.
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "login"
+        return Response(UserSerializer(request.user, context=self.get_serializer_context()).data)
