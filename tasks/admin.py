@@ -1,6 +1,8 @@
 """Admin for the notification outbox: read-only lists, and a "重新发送" action that goes through
 `delivery_resend` (permission check, audit event, queueing after commit), never a raw edit."""
 
+import json
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -10,10 +12,10 @@ from django.utils.translation import gettext_lazy as _
 from supervision.admin.base import ReadOnlyAdminMixin
 from supervision.errors import DomainError
 from supervision.models import Item
-from tasks import notifications, selectors, webhooks
+from tasks import selectors
 from tasks.choices import WebhookEventType
-from tasks.models import Delivery, Notification
-from tasks.models_webhooks import WebhookDelivery, WebhookSubscription
+from tasks.models import Delivery, Notification, WebhookDelivery, WebhookSubscription
+from tasks.outbox import notifications, webhooks
 
 
 class DeliveryInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -53,6 +55,9 @@ class DeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     )
     list_filter = ("status", "channel")
     search_fields = ("notification__title", "notification__recipient__username", "notification__recipient__full_name")
+    # Named, so the page reads what the delivery is about first, whatever the model's field order
+    # (the outbox row's shared columns come from the abstract OutboxRow).
+    fields = ("notification", "channel", "status", "attempts", "next_attempt_at", "last_error", "sent_at", "created_at")
     actions = ["resend"]
 
     def get_queryset(self, request):
@@ -80,7 +85,7 @@ class DeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 # ---------------------------------------------------------------------------------------------
-# Webhooks: subscriptions are written through tasks/webhooks.py (audited; the secret shown once),
+# Webhooks: subscriptions are written through tasks/outbox/webhooks/ (audited; the secret shown once),
 # deliveries are read-only with a "重放" action that goes through webhook_delivery_replay.
 
 
@@ -178,7 +183,23 @@ class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     )
     list_filter = ("status", "event_type")
     search_fields = ("delivery_id", "event_key", "item__code", "subscription__client__name")
-    exclude = ("payload",)
+    # Named, like DeliveryAdmin's; the payload is shown as indented JSON (payload_text).
+    fields = (
+        "subscription",
+        "event_type",
+        "event_key",
+        "audit_event",
+        "item",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "last_response_status",
+        "sent_at",
+        "replay_count",
+        "created_at",
+        "payload_text",
+    )
     readonly_fields = ("payload_text",)
     actions = ["replay"]
 
@@ -191,8 +212,6 @@ class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("事件内容"))
     def payload_text(self, delivery):
-        import json
-
         return json.dumps(delivery.payload, ensure_ascii=False, indent=2)
 
     @admin.action(description=_("重放（相同投递编号重新发送）"))

@@ -1,14 +1,37 @@
-"""Celery tasks of the notification outbox. Thin: each loads by id and calls one service in
-tasks/notifications.py, where the rules (idempotency, backoff, dead-lettering) live."""
+"""Celery tasks of both outboxes (tasks/outbox/): one attempt of a row by id, and the sweeps that
+re-queue rows whose task was lost. Thin: the rules (idempotency, order, backoff, dead-lettering)
+live in the outbox machinery. The task names are kept as they were when the webhook tasks had a
+module of their own: the beat schedule (config/celery.py) and messages already queued use them."""
 
 from __future__ import annotations
 
-from celery import shared_task
+from collections.abc import Callable
+
+from celery import Task, shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from tasks.channels import TransientDeliveryError
-from tasks.notifications import delivery_attempt, delivery_requeue_due
+from tasks.models import OutboxRow
+from tasks.outbox.channels import TransientDeliveryError
+from tasks.outbox.notifications import delivery_attempt, delivery_requeue_due
+from tasks.outbox.webhooks import webhook_delivery_attempt, webhook_requeue_due
+
+
+def _attempt(task: Task, attempt: Callable[..., OutboxRow | None], delivery_id: int) -> str | None:
+    """Send one row; on a transient failure retry when the outbox says the next attempt is due
+    (exponential backoff with jitter, computed once, so the row and the retry agree). Unexpected
+    errors propagate: the task fails visibly and the sweep retries the row."""
+    try:
+        row = attempt(delivery_id=delivery_id)
+    except TransientDeliveryError as exc:
+        countdown = max(0.0, (exc.retry_at - timezone.now()).total_seconds())
+        raise task.retry(exc=exc, countdown=countdown) from exc
+    return row.status if row is not None else None
+
+
+# Late ack: a worker killed mid-send leaves the message to be redelivered; the row lock and status
+# check make the second run harmless. max_retries is a backstop only: the row counts attempts and
+# dead-letters itself.
 
 
 @shared_task(
@@ -16,22 +39,33 @@ from tasks.notifications import delivery_attempt, delivery_requeue_due
     name="tasks.delivery.deliver_notification",
     acks_late=True,
     reject_on_worker_lost=True,
-    # A backstop only: the delivery row counts attempts and dead-letters the delivery itself.
     max_retries=settings.DUBAN_DELIVERY_MAX_ATTEMPTS - 1,
 )
 def deliver_notification(self, delivery_id: int) -> str | None:
-    """Send one delivery; on a transient failure retry when the service says the next attempt is
-    due (exponential backoff with jitter, computed once in the service so the row and the retry
-    agree). Unexpected errors propagate: the task fails visibly and the sweep retries the row."""
-    try:
-        delivery = delivery_attempt(delivery_id=delivery_id)
-    except TransientDeliveryError as exc:
-        countdown = max(0.0, (exc.retry_at - timezone.now()).total_seconds())
-        raise self.retry(exc=exc, countdown=countdown) from exc
-    return delivery.status if delivery is not None else None
+    """Send one notification delivery (tasks/outbox/notifications.py)."""
+    return _attempt(self, delivery_attempt, delivery_id)
 
 
 @shared_task(name="tasks.delivery.retry_stuck_deliveries")
 def retry_stuck_deliveries() -> int:
     """Periodic (beat): re-queue open deliveries whose task was lost; returns how many."""
     return len(delivery_requeue_due())
+
+
+@shared_task(
+    bind=True,
+    name="tasks.webhook_delivery.deliver_webhook",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=getattr(settings, "DUBAN_WEBHOOK_MAX_ATTEMPTS", 12) - 1,
+)
+def deliver_webhook(self, delivery_id: int) -> str | None:
+    """Send one webhook delivery (tasks/outbox/webhooks/delivery.py); the stable delivery id lets
+    receivers drop a repeat."""
+    return _attempt(self, webhook_delivery_attempt, delivery_id)
+
+
+@shared_task(name="tasks.webhook_delivery.retry_stuck_webhooks")
+def retry_stuck_webhooks() -> int:
+    """Periodic (beat): re-queue open webhook deliveries whose task was lost; returns how many."""
+    return len(webhook_requeue_due())

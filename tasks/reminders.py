@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import transaction
 
-from supervision.reminders import reminders_claim_due, reminders_process_item
+from supervision.reminders import reminders_claim_due, reminders_process_item, reminders_reschedule_open
 
 CHUNK = 100
 
@@ -28,6 +28,4 @@ def remind_items(item_ids: list[int]) -> int:
 @shared_task(name="tasks.reminders.reschedule_open_items", acks_late=True)
 def reschedule_open_items(urgency: str | None = None) -> int:
     """After a reminder policy changed; idempotent."""
-    from supervision.reminders import reminders_reschedule_open
-
     return reminders_reschedule_open(urgency=urgency)

@@ -7,8 +7,7 @@ from django.db.models import Q, QuerySet
 from accounts.choices import Role
 from accounts.models import IntegrationClient, User
 from supervision.models import Item
-from tasks.models import Delivery, Notification
-from tasks.models_webhooks import WebhookDelivery, WebhookSubscription
+from tasks.models import Delivery, Notification, WebhookDelivery, WebhookSubscription
 
 
 def inbox_list(*, user: User) -> QuerySet[Notification]:

@@ -21,7 +21,7 @@ from schemathesis import checks
 from supervision.choices import ItemStatus, NoticeKind, RequestKind
 from supervision.models import Item
 from supervision.services import item_request_create, notice_create, overdue_explanations_open
-from tasks.notifications import notification_send
+from tasks.outbox.notifications import notification_send
 from tests.conftest import build_world
 from tests.factories import make_item, upload
 

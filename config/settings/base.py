@@ -252,7 +252,7 @@ DUBAN_DELIVERY_SWEEP_BATCH = env.int("DUBAN_DELIVERY_SWEEP_BATCH", default=500)
 # Items classified above this level (密级, accounts.choices.Classification; 1 = 内部) are never
 # described over email, SMS or webhook: those messages only say "log in to read it" (DOMAIN.md rule 13).
 DUBAN_EXTERNAL_MAX_CLASSIFICATION = env.int("DUBAN_EXTERNAL_MAX_CLASSIFICATION", default=1)
-DUBAN_SMS_BACKEND = env("DUBAN_SMS_BACKEND", default="tasks.channels.ConsoleSmsGateway")
+DUBAN_SMS_BACKEND = env("DUBAN_SMS_BACKEND", default="tasks.outbox.channels.ConsoleSmsGateway")
 DUBAN_SMS_SIGNATURE = env("DUBAN_SMS_SIGNATURE", default="【督办】")
 DUBAN_SMS_MAX_LENGTH = env.int("DUBAN_SMS_MAX_LENGTH", default=300)
 DUBAN_WEBHOOK_URL = env("DUBAN_WEBHOOK_URL", default="")

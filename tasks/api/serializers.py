@@ -9,8 +9,7 @@ from supervision.api.representation import CompiledOutputMixin
 from supervision.api.serializers.people import UserBriefSerializer
 from supervision.models import Item
 from tasks.choices import WebhookEventType
-from tasks.models import Delivery, Notification
-from tasks.models_webhooks import WebhookDelivery, WebhookSubscription
+from tasks.models import Delivery, Notification, WebhookDelivery, WebhookSubscription
 
 
 class NotificationItemSerializer(serializers.ModelSerializer):
@@ -69,7 +68,7 @@ class MarkedCountSerializer(serializers.Serializer):
     marked = serializers.IntegerField()
 
 
-# Serializers of the webhook API. Inputs only parse; the rules are in tasks/webhooks.py. No
+# Serializers of the webhook API. Inputs only parse; the rules are in tasks/outbox/webhooks/. No
 
 
 class WebhookClientSerializer(serializers.Serializer):

@@ -15,12 +15,12 @@ from accounts.models import IntegrationClient
 from supervision.api.inputs import parse
 from supervision.errors import NotPermitted
 from supervision.filtersets import ChoicesFilter, FilterSet
-from tasks import notifications, selectors, webhooks
+from tasks import selectors
 from tasks.api import serializers as s
 from tasks.choices import DeliveryStatus, WebhookEventType
 from tasks.filtersets import DeliveryFilterSet, InboxFilterSet
-from tasks.models import Delivery, Notification
-from tasks.models_webhooks import WebhookDelivery, WebhookSubscription
+from tasks.models import Delivery, Notification, WebhookDelivery, WebhookSubscription
+from tasks.outbox import notifications, webhooks
 
 
 class IsOffice(permissions.BasePermission):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tasks import notifications
 from tasks.choices import Channel, DeliveryStatus
 from tasks.models import Delivery, Notification
+from tasks.outbox import notifications
 from tests.api_helpers import assert_error, client_for
 from tests.tasks.conftest import reachable_user
 

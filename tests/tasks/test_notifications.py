@@ -16,11 +16,12 @@ from django.utils import timezone
 from accounts.choices import Classification
 from supervision.errors import InvalidInput, NotPermitted, TransitionNotAllowed
 from supervision.models import AuditEvent
-from tasks import notifications
-from tasks.channels import PermanentDeliveryError, TransientDeliveryError
 from tasks.choices import Channel, DeliveryStatus
 from tasks.delivery import deliver_notification, retry_stuck_deliveries
 from tasks.models import Delivery, Notification
+from tasks.outbox import notifications
+from tasks.outbox.base import retry_delay
+from tasks.outbox.channels import PermanentDeliveryError, TransientDeliveryError
 from tests.factories import make_item
 from tests.tasks.conftest import reachable_user
 from tests.tasks.fakes import FailingEmailBackend, WebhookReceiver
@@ -158,7 +159,7 @@ def test_transient_failures_back_off_exponentially_then_go_dead(world, sms, sett
 def test_backoff_is_capped(settings):
     settings.DUBAN_DELIVERY_RETRY_BASE_SECONDS = 30
     settings.DUBAN_DELIVERY_RETRY_MAX_SECONDS = 600
-    delays = [notifications.retry_delay(n).total_seconds() for n in range(1, 12)]
+    delays = [retry_delay(n).total_seconds() for n in range(1, 12)]
     assert all(d <= 600 for d in delays) and delays[-1] >= 300
 
 

@@ -1,5 +1,5 @@
 """Webhooks to OA systems, proved against a real HTTP receiver on 127.0.0.1 that checks every
-request with the documented check (tasks/webhook_verify.py, the README's example): signatures,
+request with the documented check (tasks/outbox/webhook_verify.py, the README's example): signatures,
 freshness, de-duplication on the delivery id; outbox rows written with the change and sent only
 after commit; retries while the receiver is down, then every event once and in order per item;
 dead letters and the operator's replay; visibility; the subscription API."""
@@ -32,13 +32,13 @@ from supervision.services import (
     notice_issue,
     overdue_explanations_open,
 )
-from tasks import webhooks
-from tasks.channels import TransientDeliveryError, webhook_signature
 from tasks.choices import DeliveryStatus
 from tasks.choices import WebhookEventType as E
-from tasks.models_webhooks import WebhookDelivery, WebhookSubscription
-from tasks.webhook_delivery import deliver_webhook, retry_stuck_webhooks
-from tasks.webhook_verify import SeenDeliveries, WebhookRejected, verify_webhook
+from tasks.delivery import deliver_webhook, retry_stuck_webhooks
+from tasks.models import WebhookDelivery, WebhookSubscription
+from tasks.outbox import webhooks
+from tasks.outbox.channels import TransientDeliveryError, webhook_signature
+from tasks.outbox.webhook_verify import SeenDeliveries, WebhookRejected, verify_webhook
 from tests.api_helpers import assert_error, client_for
 from tests.factories import advance_item, make_item
 

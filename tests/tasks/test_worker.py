@@ -19,10 +19,10 @@ from django.core import mail
 from django.db import connections
 from django.utils import timezone
 
-from tasks import notifications
 from tasks.choices import OPEN_DELIVERY_STATUSES, Channel, DeliveryStatus
 from tasks.delivery import deliver_notification, retry_stuck_deliveries
 from tasks.models import Delivery, Notification
+from tasks.outbox import notifications
 from tests.tasks.conftest import reachable_user
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.real_worker]

@@ -2,12 +2,11 @@
 
 - A logical message (dedup_key) reaches each recipient at most once, and each channel at most
   once per message: both are unique constraints, so concurrent or repeated sends are harmless.
-- Deliveries are queued to Celery only after the transaction that created them commits.
-- An attempt runs under a row lock (SKIP LOCKED): two workers never send the same delivery at
-  the same time, and a delivery already sent or dead is left alone (tasks may run twice).
-- Transient failures are retried with exponential backoff and jitter; after the last attempt,
-  or on a permanent failure, the delivery is dead and waits in the dead-letter list for an
-  operator to re-send it.
+- Queueing after commit, the attempt under a row lock, backoff, the dead letter, the sweep and an
+  operator's resend are the one outbox machinery (tasks/outbox/base.py); this module says only
+  what differs: one delivery per reachable channel, sent by the channel's backend
+  (tasks/outbox/channels.py), DUBAN_DELIVERY_MAX_ATTEMPTS, and that an operator may send a dead
+  or a still retrying delivery again.
 - Items classified above DUBAN_EXTERNAL_MAX_CLASSIFICATION are never described outside the
   system: email, SMS and webhook only say that a message is waiting (DOMAIN.md rule 13).
 
@@ -16,24 +15,23 @@ Celery task bodies (tasks/delivery.py) only call these functions."""
 from __future__ import annotations
 
 import datetime
-import random
 from collections.abc import Iterable, Sequence
-from functools import partial
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
-from supervision.audit import audit_record
-from supervision.errors import InvalidInput, NotPermitted, NotVisible, TransitionNotAllowed
+from supervision.errors import InvalidInput, NotVisible
 from supervision.outbox import Message
-from tasks.channels import OutgoingMessage, PermanentDeliveryError, TransientDeliveryError, backend_for
-from tasks.choices import OPEN_DELIVERY_STATUSES, Channel, DeliveryStatus
+from tasks.choices import Channel, DeliveryStatus
 from tasks.models import Delivery, Notification
-
-MAX_ERROR_LENGTH = 2000
+from tasks.outbox.base import Outbox
+from tasks.outbox.channels import OutgoingMessage, backend_for
+from tasks.selectors import delivery_list
 
 # ---------------------------------------------------------------------------------------------
 # Rules
@@ -53,14 +51,6 @@ def channel_reaches(user: User, channel: str) -> bool:
     if channel == Channel.WEBHOOK:
         return bool(settings.DUBAN_WEBHOOK_URL)
     return channel == Channel.INBOX
-
-
-def retry_delay(attempts: int, *, max_seconds: int | None = None) -> datetime.timedelta:
-    """Wait after the `attempts`-th failure: base·2^(n-1) capped (at DUBAN_DELIVERY_RETRY_MAX_SECONDS
-    unless the channel says otherwise), half of it jittered so retries do not arrive together."""
-    cap = settings.DUBAN_DELIVERY_RETRY_MAX_SECONDS if max_seconds is None else max_seconds
-    ceiling = min(cap, settings.DUBAN_DELIVERY_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0))
-    return datetime.timedelta(seconds=ceiling / 2 + random.uniform(0, ceiling / 2))
 
 
 def is_redacted(notification: Notification, channel: str) -> bool:
@@ -90,13 +80,45 @@ def outgoing_message(delivery: Delivery) -> OutgoingMessage:
     return OutgoingMessage(title=title, body=body, payload=payload)
 
 
-def _queue_on_commit(delivery_ids: Iterable[int]) -> None:
-    """Queue each delivery once the current transaction commits: a worker must never look for a
-    row that does not exist yet, and a rolled-back send must never go out."""
-    from tasks.delivery import deliver_notification  # the task module imports this one
+# ---------------------------------------------------------------------------------------------
+# What differs from the one outbox machinery
 
-    for delivery_id in delivery_ids:
-        transaction.on_commit(partial(deliver_notification.delay, delivery_id))
+
+class NotificationOutbox(Outbox[Delivery]):
+    """Deliveries go out through their channel's backend; an operator may send a dead or a still
+    retrying one again (office staff and administrators, on what they may see)."""
+
+    model = Delivery
+    task_name = "tasks.delivery.deliver_notification"
+    attempt_related = ("notification__recipient", "notification__item")
+    resendable = (DeliveryStatus.DEAD, DeliveryStatus.FAILED)
+    resend_denied = gettext_lazy("只有督查室工作人员或管理员可以重新发送消息。")
+    not_resendable = gettext_lazy("只有“失败待处理”或“重试中”的投递可以重新发送，当前状态为“%(status)s”。")
+    not_resendable_code = "delivery_not_failed"
+
+    def max_attempts(self) -> int:
+        return settings.DUBAN_DELIVERY_MAX_ATTEMPTS
+
+    def send(self, delivery: Delivery) -> None:
+        backend_for(delivery.channel).send(delivery, outgoing_message(delivery))
+
+    def may_resend(self, actor: User) -> bool:
+        return actor.is_office
+
+    def operator_rows(self, actor: User) -> QuerySet[Delivery]:
+        return delivery_list(user=actor)
+
+    def resend_audit(self, delivery: Delivery, before: dict) -> dict:
+        return {
+            "action": "delivery_resent",
+            "item": delivery.notification.item,
+            "from_status": before["status"],
+            "to_status": delivery.status,
+            "data": {"channel": delivery.channel, "notification_id": delivery.notification_id, **before},
+        }
+
+
+notification_outbox = NotificationOutbox()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -159,109 +181,23 @@ def notification_send(
             else:
                 deliveries.append(Delivery(notification=notification, channel=channel, next_attempt_at=now))
     Delivery.objects.bulk_create(deliveries)
-    _queue_on_commit(d.pk for d in deliveries if d.status == DeliveryStatus.PENDING)
+    notification_outbox.queue(d.pk for d in deliveries if d.status == DeliveryStatus.PENDING)
     return created
 
 
 def delivery_attempt(*, delivery_id: int) -> Delivery | None:
-    """Try to send one delivery once. Safe to call twice and from two workers at once.
-
-    Returns the delivery as it now stands, or None when it does not exist or another worker is
-    sending it right now. Raises TransientDeliveryError (with `retry_at`) when it should be
-    tried again; the attempt is recorded either way."""
-    error: Exception | None = None
-    with transaction.atomic():
-        delivery = (
-            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("notification__recipient", "notification__item")
-            .filter(pk=delivery_id)
-            .first()
-        )
-        if delivery is None or delivery.status not in OPEN_DELIVERY_STATUSES:
-            return delivery
-        try:
-            backend_for(delivery.channel).send(delivery, outgoing_message(delivery))
-        except DatabaseError:
-            raise  # the transaction is broken; nothing can be recorded, the sweep will retry
-        except Exception as exc:  # recorded below; unexpected errors count as transient ones
-            error = exc
-
-        now = timezone.now()
-        delivery.attempts += 1
-        if error is None:
-            delivery.status, delivery.sent_at, delivery.next_attempt_at, delivery.last_error = DeliveryStatus.SENT, now, None, ""
-        else:
-            delivery.last_error = f"{type(error).__name__}: {error}"[:MAX_ERROR_LENGTH]
-            if isinstance(error, PermanentDeliveryError) or delivery.attempts >= settings.DUBAN_DELIVERY_MAX_ATTEMPTS:
-                delivery.status, delivery.next_attempt_at = DeliveryStatus.DEAD, None
-            else:
-                delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, now + retry_delay(delivery.attempts)
-        delivery.save(update_fields=["status", "attempts", "sent_at", "next_attempt_at", "last_error", "updated_at"])
-
-    if error is not None and delivery.status == DeliveryStatus.FAILED:
-        if not isinstance(error, TransientDeliveryError):
-            # A bug in a backend is not hidden: the task fails loudly, the row is retried by the
-            # sweep and dead-lettered after the last attempt like any other failure.
-            raise error
-        error.retry_at = delivery.next_attempt_at
-        raise error
-    return delivery
+    """Try to send one delivery once (Outbox.attempt): the delivery as it now stands, or None."""
+    return notification_outbox.attempt(delivery_id)
 
 
-@transaction.atomic
 def delivery_requeue_due(*, now: datetime.datetime | None = None, limit: int | None = None) -> list[int]:
-    """Re-queue open deliveries whose task was lost (a worker killed mid-send, a dropped message).
-
-    Selects through the partial index `delivery_due`, locks what it takes with SKIP LOCKED and
-    pushes `next_attempt_at` forward, so two sweeps running at once never queue the same delivery
-    and a delivery still stuck is re-queued at most once per DUBAN_DELIVERY_STUCK_AFTER_SECONDS."""
-    now = now or timezone.now()
-    limit = limit or settings.DUBAN_DELIVERY_SWEEP_BATCH
-    cutoff = now - datetime.timedelta(seconds=settings.DUBAN_DELIVERY_STUCK_AFTER_SECONDS)
-    ids = list(
-        Delivery.objects.select_for_update(skip_locked=True)
-        .filter(status__in=OPEN_DELIVERY_STATUSES, next_attempt_at__lte=cutoff)
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    if ids:
-        Delivery.objects.filter(pk__in=ids).update(next_attempt_at=now, updated_at=now)
-        _queue_on_commit(ids)
-    return ids
+    """Re-queue open deliveries whose task was lost (the sweep, through the partial index `delivery_due`)."""
+    return notification_outbox.requeue_due(now=now, limit=limit)
 
 
-@transaction.atomic
 def delivery_resend(*, actor: User, delivery: Delivery) -> Delivery:
     """An operator sends a dead (or still retrying) delivery again, with a fresh set of attempts."""
-    from tasks.selectors import delivery_list
-
-    if not actor.is_office:
-        raise NotPermitted(_("只有督查室工作人员或管理员可以重新发送消息。"), code="office_only")
-    # No SKIP LOCKED: if a worker is sending it right now, wait and judge the outcome.
-    locked = delivery_list(user=actor).select_for_update(of=("self",)).filter(pk=delivery.pk).first()
-    if locked is None:
-        raise NotVisible()
-    if locked.status not in (DeliveryStatus.DEAD, DeliveryStatus.FAILED):
-        raise TransitionNotAllowed(
-            _("只有“失败待处理”或“重试中”的投递可以重新发送，当前状态为“%(status)s”。") % {"status": locked.get_status_display()},
-            code="delivery_not_failed",
-        )
-    before = {"status": locked.status, "attempts": locked.attempts, "last_error": locked.last_error}
-    locked.status = DeliveryStatus.PENDING
-    locked.attempts = 0
-    locked.next_attempt_at = timezone.now()
-    locked.save(update_fields=["status", "attempts", "next_attempt_at", "updated_at"])
-    audit_record(
-        actor=actor,
-        action="delivery_resent",
-        obj=locked,
-        item=locked.notification.item,
-        from_status=before["status"],
-        to_status=locked.status,
-        data={"channel": locked.channel, "notification_id": locked.notification_id, **before},
-    )
-    _queue_on_commit([locked.pk])
-    return locked
+    return notification_outbox.resend(actor=actor, row=delivery)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The notification outbox: one Notification per (recipient, logical message), one Delivery per
+"""The notification outbox's tables: one Notification per (recipient, logical message), one Delivery per
 (notification, channel). Both uniqueness rules are PostgreSQL constraints, so a sweep that runs
 twice, or two beat schedulers running at once, cannot create or send a message twice."""
 
@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tasks.choices import OPEN_DELIVERY_STATUSES, Channel, DeliveryStatus
+from tasks.models.outbox import OutboxRow
 
 
 class Notification(models.Model):
@@ -63,28 +64,17 @@ class Notification(models.Model):
         return self.read_at is not None
 
 
-class Delivery(models.Model):
-    """One attempt-tracked send of a Notification over one channel.
-
-    A delivery moves pending → sent, or pending → failed (retried with backoff) → … → sent or
-    dead. Dead deliveries form the dead-letter list an operator reviews and may re-send.
-    `next_attempt_at` is when the next attempt is due; the sweep re-queues open deliveries whose
-    time has long passed (a lost message, a worker killed mid-send)."""
+class Delivery(OutboxRow):
+    """One attempt-tracked send of a Notification over one channel (an outbox row: status,
+    attempts, backoff, dead letter; an operator may re-send a dead or retrying one). The inbox
+    channel's row is written already sent: the committed Notification is the inbox entry."""
 
     notification = models.ForeignKey(Notification, verbose_name=_("站内信"), on_delete=models.CASCADE, related_name="deliveries")
     channel = models.CharField(_("渠道"), max_length=16, choices=Channel.choices)
-    status = models.CharField(_("状态"), max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
-    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
-    next_attempt_at = models.DateTimeField(_("下次尝试时间"), null=True, blank=True)
-    last_error = models.TextField(_("最近错误"), blank=True)
-    sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
-    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
-    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
-    class Meta:
+    class Meta(OutboxRow.Meta):
         verbose_name = _("消息投递")
         verbose_name_plural = _("消息投递")
-        ordering = ["-created_at", "-pk"]
         constraints = [
             models.UniqueConstraint(fields=["notification", "channel"], name="delivery_once_per_channel"),
         ]
@@ -97,6 +87,3 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.notification} · {self.get_channel_display()}"
-
-
-from tasks.models_webhooks import WebhookDelivery, WebhookSubscription  # noqa: E402,F401

@@ -1,6 +1,6 @@
-"""The webhook outbox: subscriptions of integration clients (OA systems) to ledger events, and one
-WebhookDelivery row per (subscription, event), written in the same transaction as the change it
-reports. Rules and writes live in tasks/webhooks.py; the Celery tasks in tasks/webhook_delivery.py."""
+"""The webhook outbox's tables: subscriptions of integration clients (OA systems) to ledger events, and
+one WebhookDelivery row per (subscription, event), written in the same transaction as the change it
+reports. Rules and writes live in tasks/outbox/webhooks/; the Celery tasks in tasks/delivery.py."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tasks.choices import OPEN_DELIVERY_STATUSES, DeliveryStatus, WebhookEventType
+from tasks.models.outbox import OutboxRow
 
 
 class WebhookSubscription(models.Model):
@@ -48,7 +49,7 @@ class WebhookSubscription(models.Model):
         return "、".join(str(labels.get(t, t)) for t in self.event_types or [])
 
 
-class WebhookDelivery(models.Model):
+class WebhookDelivery(OutboxRow):
     """One event for one subscription, sent until the receiver answers 2xx or it is dead-lettered.
 
     `payload` is the event as it was when it happened (a snapshot taken in the change's own
@@ -58,7 +59,8 @@ class WebhookDelivery(models.Model):
     PostgreSQL constraint, so no event reaches a subscription twice however often it is published.
 
     Per (subscription, item) rows are sent strictly in id order: a row waits while an earlier one
-    for the same pair is still open (pending or failed); see webhooks.earlier_open()."""
+    for the same pair is still open (pending or failed); see tasks/outbox/webhooks/delivery.py:
+    earlier_open()."""
 
     subscription = models.ForeignKey(
         WebhookSubscription, verbose_name=_("事件订阅"), on_delete=models.PROTECT, related_name="deliveries"
@@ -72,20 +74,14 @@ class WebhookDelivery(models.Model):
     item = models.ForeignKey("supervision.Item", verbose_name=_("督办事项"), on_delete=models.PROTECT, related_name="+")
     delivery_id = models.UUIDField(_("投递编号"), default=uuid.uuid4, unique=True, editable=False)
     payload = models.JSONField(_("事件内容"))
-    status = models.CharField(_("状态"), max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
-    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
-    next_attempt_at = models.DateTimeField(_("下次尝试时间"), null=True, blank=True)
-    last_error = models.TextField(_("最近错误"), blank=True)
     last_response_status = models.PositiveSmallIntegerField(_("最近响应状态码"), null=True, blank=True)
+    # The shared column, labelled as operators know it here: a webhook is sent when the receiver answers 2xx.
     sent_at = models.DateTimeField(_("送达时间"), null=True, blank=True)
     replay_count = models.PositiveSmallIntegerField(_("重放次数"), default=0)
-    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
-    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
-    class Meta:
+    class Meta(OutboxRow.Meta):
         verbose_name = _("Webhook 投递")
         verbose_name_plural = _("Webhook 投递")
-        ordering = ["-created_at", "-pk"]
         constraints = [
             models.UniqueConstraint(fields=["subscription", "event_key"], name="webhook_delivery_once_per_event"),
         ]

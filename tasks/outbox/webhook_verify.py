@@ -39,7 +39,7 @@ class WebhookRejected(ValueError):
 
 
 def expected_signature(secret: str, timestamp: str, body: bytes) -> str:
-    """sha256=HMAC-SHA256(secret, "<timestamp>.<body>"), as Duban signs (tasks.channels.webhook_signature)."""
+    """sha256=HMAC-SHA256(secret, "<timestamp>.<body>"), as Duban signs (tasks.outbox.channels.webhook_signature)."""
     digest = hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body, hashlib.sha256).hexdigest()
     return f"sha256={digest}"
 

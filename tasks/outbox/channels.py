@@ -1,7 +1,7 @@
 """Delivery channels: transport only. Each backend's `send(delivery, message)` returns on success
 and raises TransientDeliveryError (try again later) or PermanentDeliveryError (retrying cannot
 help: dead-letter it). What the message says, and who may be told what, is decided in
-tasks/notifications.py, not here."""
+tasks/outbox/notifications.py, not here."""
 
 from __future__ import annotations
 
@@ -25,6 +25,19 @@ from django.utils.module_loading import import_string
 from tasks.choices import Channel
 
 logger = logging.getLogger(__name__)
+
+# Dotted paths a deployment may have configured (DUBAN_SMS_BACKEND) name the module where the class
+# lived before the layout moved it (issue 10): the old prefix is read as the new one.
+MOVED_MODULES = {"tasks.channels": "tasks.outbox.channels"}
+
+
+def import_configured(path: str):
+    """import_string for a dotted path from settings, old module paths included."""
+    for old, new in MOVED_MODULES.items():
+        if path.startswith(f"{old}."):
+            path = new + path[len(old) :]
+            break
+    return import_string(path)
 
 
 class DeliveryError(Exception):
@@ -123,7 +136,7 @@ class SmsChannel:
         if not phone:
             raise PermanentDeliveryError("recipient has no phone number")
         # Looked up per send so a settings change (or a test) takes effect without a restart.
-        gateway = import_string(settings.DUBAN_SMS_BACKEND)()
+        gateway = import_configured(settings.DUBAN_SMS_BACKEND)()
         text = f"{settings.DUBAN_SMS_SIGNATURE}{message.title}"
         if message.body:
             text = f"{text}：{message.body}"
