@@ -235,7 +235,7 @@ LOGGING = {
 }
 
 # Notifications
-# The outbox (tasks/notifications.py): channels, retries and the dead-letter threshold.
+# The outbox (tasks/outbox/: notifications.py, base.py, channels.py): channels, retries and the dead-letter threshold.
 # Channels a notification goes out on unless the sender names its own. Email and SMS are skipped
 # for users without an address or phone; "webhook" only takes effect when DUBAN_WEBHOOK_URL is set.
 DUBAN_NOTIFICATION_CHANNELS = env.list("DUBAN_NOTIFICATION_CHANNELS", default=["inbox", "email", "sms", "webhook"])
@@ -273,7 +273,7 @@ DUBAN_STATS_WARM_SIGNED_IN_HOURS = env.int("DUBAN_STATS_WARM_SIGNED_IN_HOURS", d
 # After a ledger write, shared figures computed before it are served at most this long (seconds)
 # after they were computed; supervision/stats/cache.py says why. 0: a write is seen at once.
 DUBAN_STATS_MAX_LAG_SECONDS = env.int("DUBAN_STATS_MAX_LAG_SECONDS", default=30)
-# Webhook subscriptions of OA systems (tasks/webhooks.py): more patient than the person-facing
+# Webhook subscriptions of OA systems (tasks/outbox/webhooks/): more patient than the person-facing
 # channels, so an OA system down for a maintenance window still gets every event in order: 12
 # attempts, backoff capped at 30 min (≈1.5–3 h in all). The cap stays under the Redis visibility
 # timeout (CELERY_VISIBILITY_TIMEOUT, 1 h), or a waiting retry would be handed to a second worker.
