@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from supervision.errors import InvalidInput
 from supervision.stats import presenter as selectors
-from supervision.web.forms import DashboardFilterForm
+from supervision.web.forms.dashboard import DashboardFilterForm
 
 
 def _errors(exc: InvalidInput) -> list[str]:
