@@ -40,3 +40,14 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=2, minute=30),
     },
 }
+
+# A soak run (bench/soak_run.py) fires every periodic job every few seconds instead of on its schedule,
+# and logs each task published and settled, so the run can prove each one ran exactly once.
+_every = os.environ.get("DUBAN_BEAT_EVERY_SECONDS")
+if _every:
+    for _entry in app.conf.beat_schedule.values():
+        _entry["schedule"] = float(_every)
+if os.environ.get("DUBAN_SOAK_LOG"):
+    from config import soak
+
+    soak.connect(os.environ["DUBAN_SOAK_LOG"])

@@ -12,10 +12,12 @@ ensure_node_modules
 
 export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-config.settings.local}"
 export PYTHONUNBUFFERED=1
-HOST="${DUBAN_HOST:-0.0.0.0}"
+# Only this machine can reach the demo (it runs with DEBUG on); DUBAN_HOST=0.0.0.0 opens it to the network.
+HOST="${DUBAN_HOST:-127.0.0.1}"
 PORT="${DUBAN_PORT:-8000}"
 
-mkdir -p var/broker/queue var/broker/processed var/broker/control var/media
+VAR="${DUBAN_VAR_DIR:-$ROOT/var}"
+mkdir -p "$VAR/broker/queue" "$VAR/broker/processed" "$VAR/broker/control" "$VAR/media"
 
 echo "==> migrate"
 "$PY" manage.py migrate --noinput
@@ -32,10 +34,17 @@ echo "==> queue tasks.audit.verify_audit_chain"
 echo "==> queue tasks.reminders.sweep_due_reminders"
 "$PY" -m celery -A config call tasks.reminders.sweep_due_reminders >/dev/null
 
-pids=()
+# The worker and beat are supervised: if one dies it is started again (up to DUBAN_RESTARTS times,
+# default 5), so one bad moment does not stop the web server; the web server's own exit stops all.
+RESTARTS="${DUBAN_RESTARTS:-5}"
+declare -A pid_of=()
+start_worker() { setsid "$PY" -m celery -A config worker -l info --pool=solo -n "duban-worker@%h" & pid_of[worker]=$!; }
+start_beat() { setsid "$PY" -m celery -A config beat -l info --pidfile= & pid_of[beat]=$!; }
+start_web() { setsid "$PY" manage.py runserver --noreload "$HOST:$PORT" & pid_of[web]=$!; }
+
 stop_all() {
     # Each process runs in its own process group (setsid), so this also stops their children.
-    for pid in "${pids[@]}"; do
+    for pid in "${pid_of[@]}"; do
         kill -TERM -- "-$pid" 2>/dev/null || true
     done
     wait 2>/dev/null || true
@@ -50,20 +59,32 @@ on_signal() {
 trap on_signal INT TERM
 trap stop_all EXIT
 
-setsid "$PY" -m celery -A config worker -l info --pool=solo -n "duban-worker@%h" &
-pids+=($!)
-setsid "$PY" -m celery -A config beat -l info --pidfile= &
-pids+=($!)
-setsid "$PY" manage.py runserver --noreload "$HOST:$PORT" &
-pids+=($!)
+start_worker
+start_beat
+start_web
 
-echo "==> running: http://127.0.0.1:$PORT/admin/  http://127.0.0.1:$PORT/api/v1/  http://127.0.0.1:$PORT/api/docs/"
+echo "==> running: http://$HOST:$PORT/  (API http://$HOST:$PORT/api/v1/, docs /api/docs/, admin /admin/)"
 echo "    demo password for every account: duban2026 (Ctrl-C stops everything)"
 
-# If any one of the three dies, stop the others and report it.
-set +e
-wait -n "${pids[@]}"
-status=$?
-set -e
-echo "==> a process exited (status $status); stopping the others"
-exit "$status"
+restarts=0
+while true; do
+    set +e
+    wait -n "${pid_of[@]}"
+    status=$?
+    set -e
+    for name in web worker beat; do
+        if ! kill -0 "${pid_of[$name]}" 2>/dev/null; then
+            if [ "$name" = web ]; then
+                echo "==> the web server exited (status $status); stopping worker and beat"
+                exit "$status"
+            fi
+            restarts=$((restarts + 1))
+            if [ "$restarts" -gt "$RESTARTS" ]; then
+                echo "==> $name exited (status $status) and $RESTARTS restarts are used up; stopping everything"
+                exit "$status"
+            fi
+            echo "==> $name exited (status $status); restart $restarts of $RESTARTS" >&2
+            "start_$name"
+        fi
+    done
+done

@@ -5,9 +5,11 @@ from pathlib import Path
 import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
+
+# Where the embedded default keeps its database, broker folders and files; a soak run points it elsewhere.
+VAR_DIR = Path(env("DUBAN_VAR_DIR", default=str(BASE_DIR / "var")))
 
 SECRET_KEY = env("DJANGO_SECRET_KEY")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
@@ -199,6 +201,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
+    # kombu's own filesystem transport can hand the worker a half-written message; ours renames a
+    # message into the queue only when it is whole (config/broker.py).
+    CELERY_BROKER_TRANSPORT = "config.broker:Transport"
 else:
     # How long an unacknowledged message waits before Redis hands it to another worker; a killed
     # worker's deliveries are also re-queued sooner by retry_stuck_deliveries.
