@@ -50,6 +50,7 @@ from supervision import stats
 from supervision.audit import audit_record
 from supervision.errors import InvalidInput, require_signed_in
 from supervision.exchange.export.policy import detail_export_allowed
+from supervision.filtersets import ItemFilterSet
 from supervision.models import Category, Item, OverdueExplanation, Referral
 from supervision.querysets import explanations_visible_to
 from supervision.stats.workbook import (
@@ -242,7 +243,6 @@ def local_date(value) -> Date | None:
 def describe_filters(request: ReviewRequest) -> str:
     """The request's list filters in words, for the subtitle (names rather than ids)."""
     scope = request.scope
-    from supervision.filtersets import ItemFilterSet
 
     parts: list[str] = []
     for name, flt in ItemFilterSet.base_filters.items():

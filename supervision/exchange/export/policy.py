@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from accounts.choices import Classification
+from supervision.models import ExportApproval
 
 # The highest classification exported without a recorded approval.
 EXPORTABLE_WITHOUT_APPROVAL = Classification.INTERNAL
@@ -51,8 +52,6 @@ def export_rights(user, *, today: datetime.date | None = None) -> ExportRights:
         return cached
     rights = ExportRights(EXPORTABLE_WITHOUT_APPROVAL, None, today)
     if user is not None and user.is_authenticated and user.is_active:
-        from supervision.models import ExportApproval
-
         # The approval that allows the most; never above the user's clearance now (a clearance
         # lowered after the grant narrows the approval with it).
         approval = (

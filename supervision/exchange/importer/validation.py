@@ -43,6 +43,7 @@ from supervision.exchange.importer.cells import (
 from supervision.exchange.importer.reading import COLUMNS_BY_KEY, Sheet, cell_text
 from supervision.exchange.importer.results import Progress, RowError
 from supervision.models import Instruction, Item, ItemAssignment
+from supervision.reminders import policy_for, schedule
 from supervision.warning_dates import thresholds, warning_date_for
 
 # How often (in rows) validation reports progress.
@@ -448,7 +449,6 @@ class Validator:
 
         Both depend only on the fields in the memo keys (all items start today), and ledgers share
         a few deadlines among many rows (end of a month, a quarter), so each is computed once per key."""
-        from supervision.reminders import policy_for, schedule
 
         if item.status == ItemStatus.DRAFT:
             return
