@@ -12,12 +12,13 @@ killing the worker.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import uuid
 from pathlib import Path
 from queue import Empty
-from time import monotonic
+from time import monotonic_ns
 
 from kombu.exceptions import ChannelError
 from kombu.transport import filesystem
@@ -25,6 +26,10 @@ from kombu.utils.encoding import bytes_to_str, str_to_bytes
 from kombu.utils.json import dumps, loads
 
 logger = logging.getLogger(__name__)
+
+
+# Names sort in the order messages were put: nanoseconds, then a per-process sequence for ties.
+_sequence = itertools.count()
 
 
 class Channel(filesystem.Channel):
@@ -35,7 +40,7 @@ class Channel(filesystem.Channel):
         return folder
 
     def _put(self, queue, payload, **kwargs):
-        name = f"{int(round(monotonic() * 1000)):015d}_{uuid.uuid4()}.{queue}.msg"
+        name = f"{monotonic_ns():020d}_{next(_sequence):09d}_{uuid.uuid4()}.{queue}.msg"
         final = Path(self.data_folder_out) / name
         partial = self._sibling("writing") / name
         try:
