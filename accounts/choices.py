@@ -17,6 +17,8 @@ class Role(models.TextChoices):
     """What a user may do; a user may hold several roles."""
 
     OFFICE_STAFF = "office_staff", _("督查员")
+    # 督查室主任: approves a 督查员's items before they are assigned, when the office requires it.
+    OFFICE_DIRECTOR = "office_director", _("督查室主任")
     UNIT_HANDLER = "unit_handler", _("承办人")
     UNIT_HEAD = "unit_head", _("单位负责人")
     LEADER = "leader", _("领导")

@@ -221,16 +221,22 @@ def light_sql(today: datetime.date, time_now: datetime.time) -> str:
 def hand_summary(conn, viewer: Viewer) -> dict:
     today, time_now, _now = local_now()
     tomorrow = datetime.datetime.combine(today + datetime.timedelta(days=1), datetime.time.min, TZ)
-    due = f"i.status IN {COUNTED} AND i.deadline <= '{today}'"
+    # Due by the ORIGINAL deadline; the current-deadline figures beside it (issue 14).
+    due = f"i.status IN {COUNTED} AND i.original_deadline <= '{today}'"
+    due_current = f"i.status IN {COUNTED} AND i.deadline <= '{today}'"
     closed_on = "(i.closed_at AT TIME ZONE 'Asia/Shanghai')::date"
+    undone = (
+        "EXISTS (SELECT 1 FROM supervision_returnvisit v WHERE v.item_id = i.id AND v.result = 'failed' "
+        "AND v.reopened_closure_at < %(tomorrow)s)"
+    )
     rows = conn.execute(
         f"""
         SELECT i.status, {light_sql(today, time_now)} AS light, count(*),
                count(*) FILTER (WHERE {due}),
                count(*) FILTER (WHERE {due} AND i.status IN {DONE}),
                count(*) FILTER (WHERE {due} AND i.status IN {DONE} AND {closed_on} <= i.original_deadline),
-               count(*) FILTER (WHERE {due} AND i.status IN {DONE} AND {closed_on} <= i.deadline),
-               count(*) FILTER (WHERE i.closed_at < %(tomorrow)s),
+               count(*) FILTER (WHERE {due_current} AND i.status IN {DONE} AND {closed_on} <= i.deadline),
+               count(*) FILTER (WHERE i.closed_at < %(tomorrow)s OR {undone}),
                count(*) FILTER (WHERE i.reopen_count > 0)
         FROM supervision_item i WHERE {viewer.scope_sql()}
         GROUP BY 1, 2
@@ -289,7 +295,8 @@ def api_summary(data: dict) -> dict:
 
 def hand_units(conn, viewer: Viewer) -> dict:
     today, time_now, _now = local_now()
-    due = f"i.status IN {COUNTED} AND i.deadline <= '{today}'"
+    due = f"i.status IN {COUNTED} AND i.original_deadline <= '{today}'"
+    due_current = f"i.status IN {COUNTED} AND i.deadline <= '{today}'"
     closed_on = "(i.closed_at AT TIME ZONE 'Asia/Shanghai')::date"
     overdue = f"i.status IN {OPEN} AND (i.deadline < '{today}' OR (i.deadline = '{today}' AND i.deadline_time < '{time_now}'))"
     rows = conn.execute(
@@ -298,7 +305,7 @@ def hand_units(conn, viewer: Viewer) -> dict:
                count(*) FILTER (WHERE {due}),
                count(*) FILTER (WHERE {due} AND i.status IN {DONE}),
                count(*) FILTER (WHERE {due} AND i.status IN {DONE} AND {closed_on} <= i.original_deadline),
-               count(*) FILTER (WHERE {due} AND i.status IN {DONE} AND {closed_on} <= i.deadline),
+               count(*) FILTER (WHERE {due_current} AND i.status IN {DONE} AND {closed_on} <= i.deadline),
                count(*) FILTER (WHERE {overdue})
         FROM supervision_itemassignment a JOIN supervision_item i ON i.id = a.item_id
         WHERE {viewer.scope_sql()}
@@ -335,21 +342,43 @@ def hand_trend(conn, viewer: Viewer) -> dict:
     start = datetime.datetime.combine(months[0], datetime.time.min, TZ)
     end = datetime.datetime.combine((months[-1] + datetime.timedelta(days=32)).replace(day=1), datetime.time.min, TZ)
     per_month = {}
-    for field in ("created_at", "closed_at"):
-        per_month[field] = dict(
-            conn.execute(
-                f"SELECT date_trunc('month', i.{field} AT TIME ZONE 'Asia/Shanghai')::date, count(*) FROM supervision_item i "
-                f"WHERE {viewer.scope_sql()} AND i.{field} >= %s AND i.{field} < %s GROUP BY 1",
-                [start, end],
-            ).fetchall()
-        )
+    per_month["created_at"] = dict(
+        conn.execute(
+            "SELECT date_trunc('month', i.created_at AT TIME ZONE 'Asia/Shanghai')::date, count(*) FROM supervision_item i "
+            f"WHERE {viewer.scope_sql()} AND i.created_at >= %s AND i.created_at < %s GROUP BY 1",
+            [start, end],
+        ).fetchall()
+    )
+    # Closed in a month: items closed at least once in it, a closure later undone included.
+    per_month["closed_at"] = dict(
+        conn.execute(
+            f"""
+            SELECT m, count(DISTINCT id) FROM (
+                SELECT i.id, date_trunc('month', i.closed_at AT TIME ZONE 'Asia/Shanghai')::date AS m
+                FROM supervision_item i WHERE {viewer.scope_sql()} AND i.closed_at >= %(s)s AND i.closed_at < %(e)s
+                UNION ALL
+                SELECT i.id, date_trunc('month', v.reopened_closure_at AT TIME ZONE 'Asia/Shanghai')::date
+                FROM supervision_returnvisit v JOIN supervision_item i ON i.id = v.item_id
+                WHERE {viewer.scope_sql()} AND v.result = 'failed' AND v.reopened_closure_at >= %(s)s AND v.reopened_closure_at < %(e)s
+            ) closures GROUP BY m
+            """,
+            {"s": start, "e": end},
+        ).fetchall()
+    )
     filters = []
     for month in months[:-1]:
         last = (month + datetime.timedelta(days=32)).replace(day=1) - datetime.timedelta(days=1)
         next_day = datetime.datetime.combine(last + datetime.timedelta(days=1), datetime.time.min, TZ)
+        nd = next_day.isoformat()
+        # The deadline then in force (the deadline history), and not closed then (a closure undone
+        # only later still held at the month end).
         filters.append(
-            f"count(*) FILTER (WHERE i.status IN {COUNTED} AND i.assigned_at < '{next_day.isoformat()}' AND i.deadline < '{last}' "
-            f"AND (i.closed_at IS NULL OR i.closed_at >= '{next_day.isoformat()}'))"
+            f"count(*) FILTER (WHERE i.status IN {COUNTED} AND i.assigned_at < '{nd}' "
+            f"AND EXISTS (SELECT 1 FROM supervision_deadlinespan s WHERE s.item_id = i.id AND s.valid_from < '{nd}' "
+            f"AND (s.valid_until IS NULL OR s.valid_until >= '{nd}') AND s.deadline < '{last}') "
+            f"AND (i.closed_at IS NULL OR i.closed_at >= '{nd}') "
+            f"AND NOT EXISTS (SELECT 1 FROM supervision_returnvisit v WHERE v.item_id = i.id AND v.result = 'failed' "
+            f"AND v.reopened_closure_at < '{nd}' AND v.created_at >= '{nd}'))"
         )
     filters.append(
         f"count(*) FILTER (WHERE i.status IN {OPEN} AND (i.deadline < '{today}' OR (i.deadline = '{today}' "

@@ -21,7 +21,7 @@ with `duban_bench`), migrates it, and writes with COPY:
 The invariants the services keep are kept here: ledger codes DB-<year>-NNNN unique and numbered per
 year (the ledger series of YearlyCounter set to the last number), original_deadline = the deadline at assignment,
 deadline_time only for 特急 and cleared by an extension, warning_date from the same rule as
-`lights.warning_date_for` (a fast copy over the stored calendar, checked against the real function
+`warning_dates.warning_date_for` (a fast copy over the stored calendar, checked against the real function
 on a sample), owner a member of the lead unit, one LEAD assignment = lead_unit, no supporting unit
 equal to the lead, classification never below the instruction's, closed_at only on CLOSED/VERIFIED,
 status_before_suspension only on SUSPENDED, next_reminder_at only on open items. Not written: the
@@ -207,7 +207,7 @@ class Calendar:
         return bisect.bisect_right(self.workdays, b) - bisect.bisect_right(self.workdays, a)
 
     def warning_date(self, start: Date, deadline: Date, share: Decimal, few_days: int) -> Date:
-        """lights.warning_date_for, same arithmetic."""
+        """warning_dates.warning_date_for, same arithmetic."""
         total = self.between(start, deadline)
         candidates = [self.add(deadline, -few_days)] if few_days else [deadline]
         if total > 0:
@@ -431,6 +431,38 @@ class Generator:
         """A working-hours moment on `day`, never after now."""
         moment = datetime.datetime.combine(day, datetime.time(8, 30), TZ) + datetime.timedelta(minutes=self.rng.randrange(0, 570))
         return min(moment, self.now - datetime.timedelta(minutes=self.rng.randrange(1, 600)))
+
+    def history(self) -> None:
+        """What the services keep for the figures (issue 14), as they would have written it: the
+        deadline history (the deadline at assignment until the first approved extension, then each
+        extension until the next), and the closure each failed return visit undid (the generator's
+        reopened items were closed 30 days before their visit)."""
+        with self.conn.cursor() as cur:
+            cur.execute(
+                """
+                INSERT INTO supervision_deadlinespan (item_id, deadline, valid_from, valid_until, source, request_id)
+                SELECT i.id, i.original_deadline, i.assigned_at,
+                       (SELECT min(r.decided_at) FROM supervision_itemrequest r
+                        WHERE r.item_id = i.id AND r.kind = 'extension' AND r.status = 'approved'),
+                       'assigned', NULL
+                FROM supervision_item i WHERE i.assigned_at IS NOT NULL AND i.original_deadline IS NOT NULL
+                """
+            )
+            spans = cur.rowcount
+            cur.execute(
+                """
+                INSERT INTO supervision_deadlinespan (item_id, deadline, valid_from, valid_until, source, request_id)
+                SELECT r.item_id, r.requested_deadline, r.decided_at,
+                       lead(r.decided_at) OVER (PARTITION BY r.item_id ORDER BY r.decided_at, r.id), 'extension', r.id
+                FROM supervision_itemrequest r
+                WHERE r.kind = 'extension' AND r.status = 'approved' AND r.requested_deadline IS NOT NULL
+                """
+            )
+            spans += cur.rowcount
+            cur.execute(
+                "UPDATE supervision_returnvisit SET reopened_closure_at = created_at - interval '30 days' WHERE result = 'failed'"
+            )
+        self.counts["deadline spans"] = spans
 
     def ledger(self) -> None:
         rng, cal, today, now = self.rng, self.cal, self.today, self.now
@@ -1038,7 +1070,7 @@ def main() -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from supervision import lights, workcalendar
+    from supervision import warning_dates, workcalendar
     from supervision.models import CalendarDay
 
     call_command("migrate", verbosity=0)
@@ -1046,14 +1078,14 @@ def main() -> None:
 
     exceptions = dict(CalendarDay.objects.values_list("date", "is_workday"))
     calendar = Calendar(exceptions, Date(2022, 1, 1), Date(2028, 12, 31))
-    table = lights.thresholds()
-    # The fast copy must agree with the real rule: check it on a sample against lights.warning_date_for.
+    table = warning_dates.thresholds()
+    # The fast copy must agree with the real rule: check it on a sample against warning_dates.warning_date_for.
     check = random.Random(1)
     for _ in range(300):
         start = FIRST_DAY + datetime.timedelta(days=check.randrange(0, 1300))
         urgency = check.choice(list(table))
         deadline = calendar.add(start, check.choice((1, 2, 3, 5, 10, 20, 45, 90)))
-        real = lights.warning_date_for(start=start, deadline=deadline, urgency=urgency, table=table)
+        real = warning_dates.warning_date_for(start=start, deadline=deadline, urgency=urgency, table=table)
         fast = calendar.warning_date(start, deadline, *table[urgency])
         assert real == fast, (start, deadline, urgency, real, fast)
         assert workcalendar.add_workdays(start, 7) == calendar.add(start, 7)
@@ -1076,7 +1108,7 @@ def main() -> None:
             calendar=calendar,
             password=make_password("duban2026"),
         )
-        for step in (gen.units, gen.users, gen.categories, gen.ledger):
+        for step in (gen.units, gen.users, gen.categories, gen.ledger, gen.history):
             t = time.perf_counter()
             step()
             print(f"{step.__name__}: {time.perf_counter() - t:.1f} s", flush=True)

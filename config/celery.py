@@ -19,6 +19,12 @@ app.conf.beat_schedule = {
     "retry-stuck-deliveries": {"task": "tasks.delivery.retry_stuck_deliveries", "schedule": 60.0},
     # Webhooks to OA systems: the same for webhook deliveries, taking only rows whose turn it is
     # (no earlier open delivery for the same item), through partial indexes, with SKIP LOCKED.
+    # Quiet hours: deliveries held overnight or over a rest day go when the working day starts
+    # (partial index delivery_held, SKIP LOCKED, held_until cleared as they are queued).
+    "release-held-deliveries": {"task": "tasks.delivery.release_held_deliveries", "schedule": 60.0},
+    # 每日汇总: from the office's digest time on a working day, one digest per person, channel and
+    # day; every minute so a changed time takes effect the same day; the unique row makes reruns no-ops.
+    "make-daily-digests": {"task": "tasks.delivery.make_daily_digests", "schedule": 60.0},
     "retry-stuck-webhooks": {"task": "tasks.webhook_delivery.retry_stuck_webhooks", "schedule": 60.0},
     # 超期说明: ask each responsible unit of an overdue item to explain. Selects only overdue items
     # still missing an explanation for their current deadline; unique (item, unit, deadline) makes reruns no-ops.
@@ -28,12 +34,20 @@ app.conf.beat_schedule = {
         "task": "tasks.housekeeping.purge_expired_idempotency_keys",
         "schedule": crontab(minute=17),
     },
+    # From 1 November until next year's working-day calendar is entered, office staff and
+    # administrators are told in their inbox each morning (once a day each: the day is in the dedup key).
+    "remind-missing-calendar-year": {
+        "task": "tasks.housekeeping.remind_missing_calendar_year",
+        "schedule": crontab(hour=8, minute=35),
+    },
     # Background export files (they may hold classified rows) are deleted 24 h after they were written.
     "purge-export-files": {"task": "tasks.exports.purge_export_files", "schedule": crontab(minute=23)},
     # The leaders' dashboard figures, kept computed in office hours; a run finds them fresh and does
     # nothing unless they are stale (a minute old, or half a minute after a write). expires: a run
     # that waited behind a long one is dropped rather than run twice in a row.
     "warm-dashboards": {"task": "tasks.stats.warm_dashboards", "schedule": 20.0, "options": {"expires": 20}},
+    # 减负: the office hears once per unit, week and measure when a unit passes its weekly limit.
+    "check-burden-limits": {"task": "tasks.burden.check_burden_limits", "schedule": crontab(minute=41)},
     # A broken audit chain must be noticed the same day, not when someone next looks.
     "verify-audit-chain-nightly": {
         "task": "tasks.audit.verify_audit_chain",

@@ -11,6 +11,7 @@ from django.core.files.storage import FileSystemStorage
 # static path -> file under node_modules
 NPM_STATIC_FILES = {
     "vendor/echarts/echarts.min.js": "echarts/dist/echarts.min.js",
+    "vendor/htmx/htmx.min.js": "htmx.org/dist/htmx.min.js",
 }
 
 

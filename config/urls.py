@@ -13,7 +13,9 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
-    # The leaders' pages: login, 挂图作战 dashboard and its drill-down lists; "/" goes to the dashboard.
+    # The pages: "/" is the 工作台; login, the ledger, items, the 挂图作战 dashboard (supervision/web/);
+    # the inbox (tasks/web/: notifications belong to the worker app).
+    path("", include("tasks.web.urls")),
     path("", include("supervision.web.urls")),
 ]
 
@@ -39,5 +41,23 @@ def _json_or_html_500(request):
     return server_error(request)
 
 
+def _json_or_html_400(request, exception=None):
+    """Django's refusals of a body (too large: 413; too many fields: 400) in the API's error shape
+    under /api/; a page elsewhere (413 kept for a body too large)."""
+    from django.core.exceptions import RequestDataTooBig
+
+    if request.path.startswith("/api/"):
+        from supervision.api.errors import bad_request_response
+
+        return bad_request_response(exception)
+    from django.views.defaults import bad_request
+
+    response = bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        response.status_code = 413
+    return response
+
+
+handler400 = _json_or_html_400
 handler404 = _json_or_html_404
 handler500 = _json_or_html_500

@@ -3,15 +3,24 @@
 Each event's hash covers its own content and the previous event's hash, so editing, deleting
 or reordering any row breaks the chain at that row; the chain head (last seq, hash and count)
 catches rows cut off the end. Appending locks the head row, which serialises writers so the
-chain never forks."""
+chain never forks.
+
+Keyed: with DUBAN_AUDIT_KEYS set ("id:hexkey,id:hexkey", the first is current; kept outside the
+database), each event's hash is an HMAC-SHA256 under the current key and the row names its key
+id, so someone with only the database cannot recompute the chain after an edit. Old keys stay
+listed to verify old events (rotation). Events written before keys were configured keep their
+plain SHA-256 (key_id blank): `audit_verify` accepts them only as a prefix of the chain and says
+how many there are."""
 
 from __future__ import annotations
 
 import datetime
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -31,8 +40,35 @@ def _jsonable(value):
     return value
 
 
-def event_hash(event: AuditEvent) -> str:
-    """The hash of one event: its own fields plus the previous hash, canonically serialised."""
+class MissingAuditKey(KeyError):
+    """An event names a key id that DUBAN_AUDIT_KEYS does not hold."""
+
+
+def audit_keys() -> dict[str, bytes]:
+    """DUBAN_AUDIT_KEYS as {key id: key}, in the setting's order (the first is current). A key is
+    hex (e.g. `openssl rand -hex 32`), or else taken as UTF-8 text."""
+    raw = getattr(settings, "DUBAN_AUDIT_KEYS", "") or ""
+    if isinstance(raw, dict):
+        pairs = list(raw.items())
+    else:
+        pairs = [part.split(":", 1) for part in str(raw).split(",") if ":" in part]
+    keys: dict[str, bytes] = {}
+    for key_id, value in pairs:
+        key_id, value = str(key_id).strip(), str(value).strip()
+        try:
+            keys[key_id] = bytes.fromhex(value)
+        except ValueError:
+            keys[key_id] = value.encode("utf-8")
+    return keys
+
+
+def current_key_id() -> str:
+    """The key id new events are written under ("" while no key is configured)."""
+    return next(iter(audit_keys()), "")
+
+
+def event_payload(event: AuditEvent) -> dict:
+    """What an event's hash covers: its own fields, the previous hash and (keyed) its key id."""
     occurred = event.occurred_at.astimezone(datetime.UTC).isoformat(timespec="microseconds")
     payload = {
         "seq": event.seq,
@@ -49,8 +85,28 @@ def event_hash(event: AuditEvent) -> str:
         "data": event.data,
         "prev_hash": event.prev_hash,
     }
-    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    if event.key_id:
+        payload["key_id"] = event.key_id
+    return payload
+
+
+def _blob(event: AuditEvent) -> bytes:
+    return json.dumps(event_payload(event), sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def plain_hash(event: AuditEvent) -> str:
+    """The unkeyed recipe (events written before keys were configured): SHA-256 of the payload."""
+    return hashlib.sha256(_blob(event)).hexdigest()
+
+
+def event_hash(event: AuditEvent, keys: dict[str, bytes] | None = None) -> str:
+    """The hash of one event: an HMAC-SHA256 under its key when it names one, else plain_hash."""
+    if not event.key_id:
+        return plain_hash(event)
+    keys = audit_keys() if keys is None else keys
+    if event.key_id not in keys:
+        raise MissingAuditKey(event.key_id)
+    return hmac.new(keys[event.key_id], _blob(event), hashlib.sha256).hexdigest()
 
 
 def audit_record(
@@ -82,6 +138,7 @@ def audit_record(
         comment=comment or "",
         data=_jsonable(data or {}),
         prev_hash=head.last_hash,
+        key_id=current_key_id(),
     )
     event.hash = event_hash(event)
     event.save(force_insert=True)
@@ -117,6 +174,7 @@ def audit_record_many(*, actor, events: list[PendingEvent]) -> list[AuditEvent]:
     head = AuditChainHead.objects.select_for_update().get(id=1)
     now = timezone.now()
     actor_name = str(actor) if actor is not None else "system"
+    keys, key_id = audit_keys(), current_key_id()
     seq, prev_hash = head.last_seq, head.last_hash
     rows = []
     for pending in events:
@@ -135,8 +193,9 @@ def audit_record_many(*, actor, events: list[PendingEvent]) -> list[AuditEvent]:
             comment=pending.comment or "",
             data=_jsonable(pending.data or {}),
             prev_hash=prev_hash,
+            key_id=key_id,
         )
-        event.hash = prev_hash = event_hash(event)
+        event.hash = prev_hash = event_hash(event, keys)
         rows.append(event)
     AuditEvent.objects.bulk_create(rows)
     AuditChainHead.objects.filter(id=1).update(last_seq=seq, last_hash=prev_hash, count=head.count + len(rows))
@@ -150,27 +209,47 @@ class ChainReport:
     checked: int
     broken_seq: int | None = None
     problem: str = ""
+    keyed: bool = False  # the chain holds events HMAC'd under a key
+    unkeyed_prefix: int = 0  # events before the first keyed one (written before keys were configured)
+    key_ids: tuple[str, ...] = ()
 
 
 def audit_verify() -> ChainReport:
-    """Walk the chain in order; report the first broken link."""
+    """Walk the chain in order; report the first broken link. Unkeyed events are accepted only
+    before the first keyed one: an unkeyed event after it is a rewrite by someone without the key."""
+    keys = audit_keys()
     expected_prev = GENESIS_HASH
     expected_seq = 1
-    checked = 0
+    checked = unkeyed = 0
+    used: dict[str, None] = {}
+
+    def broken(seq: int, problem: str) -> ChainReport:
+        return ChainReport(False, checked, seq, problem, bool(used), unkeyed, tuple(used))
+
     for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=2000):
         if event.seq != expected_seq:
-            return ChainReport(False, checked, expected_seq, f"第 {expected_seq} 条记录缺失或顺序被改动")
+            return broken(expected_seq, f"第 {expected_seq} 条记录缺失或顺序被改动")
         if event.prev_hash != expected_prev:
-            return ChainReport(
-                False, checked, event.seq, f"第 {event.seq} 条记录与前一条的链接不符（前序记录被删除、改动或调换）"
-            )
-        if event_hash(event) != event.hash:
-            return ChainReport(False, checked, event.seq, f"第 {event.seq} 条记录的内容被改动")
+            return broken(event.seq, f"第 {event.seq} 条记录与前一条的链接不符（前序记录被删除、改动或调换）")
+        if not event.key_id:
+            if used:
+                return broken(event.seq, f"第 {event.seq} 条记录未加密钥，却在加密钥的记录之后：链被不掌握密钥者重写")
+            if plain_hash(event) != event.hash:
+                return broken(event.seq, f"第 {event.seq} 条记录的内容被改动")
+            unkeyed += 1
+        else:
+            try:
+                expected_hash = event_hash(event, keys)
+            except MissingAuditKey:
+                return broken(event.seq, f"第 {event.seq} 条记录的审计密钥“{event.key_id}”未配置（DUBAN_AUDIT_KEYS），无法校验")
+            used.setdefault(event.key_id, None)
+            if not hmac.compare_digest(expected_hash, event.hash):
+                return broken(event.seq, f"第 {event.seq} 条记录的内容被改动，或其哈希不是用审计密钥计算的")
         expected_prev = event.hash
         expected_seq += 1
         checked += 1
     head = AuditChainHead.objects.filter(id=1).first()
     last_seq, last_hash, count = (head.last_seq, head.last_hash, head.count) if head else (0, GENESIS_HASH, 0)
     if last_seq != expected_seq - 1 or last_hash != expected_prev or count != checked:
-        return ChainReport(False, checked, expected_seq, f"链尾记录缺失：应有 {count} 条，实有 {checked} 条")
-    return ChainReport(True, checked)
+        return broken(expected_seq, f"链尾记录缺失：应有 {count} 条，实有 {checked} 条")
+    return ChainReport(True, checked, keyed=bool(used), unkeyed_prefix=unkeyed, key_ids=tuple(used))

@@ -1,6 +1,7 @@
 """Conditions on items that both the lists' filters and the figures use, defined once so a
 figure and its drill-down list agree: the local date of a timestamp, closed on time, supporting
-unit."""
+unit, relapsed (反弹), closed at some time in a range (also a closure later undone by a failed
+return visit), overdue by the original deadline, stale (停滞)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,15 @@ from django.db.models.functions import TruncDate
 from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
-from supervision.choices import DONE_STATUSES, AssignmentRole
-from supervision.models import ItemAssignment
+from supervision.choices import (
+    DONE_STATUSES,
+    OPEN_STATUSES,
+    REPORTING_STATUSES,
+    AssignmentRole,
+    ReportingCycle,
+    ReturnVisitResult,
+)
+from supervision.models import FigureRules, ItemAssignment, ReturnVisit
 
 
 def supporting_unit_q(unit_id: int) -> Q:
@@ -87,3 +95,66 @@ def closed_on_time_q(basis: str, *, statuses: bool = True) -> Q:
     deadline = {"original": "original_deadline", "extended": "deadline"}[basis]
     on_time = Q(LessThanOrEqual(LocalDate("closed_at"), F(deadline)))
     return Q(status__in=DONE_STATUSES) & on_time if statuses else on_time
+
+
+def local_day_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def _datetime_range(field: str, start: datetime.date | None, end: datetime.date | None) -> Q:
+    """A datetime field read as a local date, within [start, end] (either end open when None)."""
+    q = Q(**{f"{field}__isnull": False})
+    if start is not None:
+        q &= Q(**{f"{field}__gte": local_day_start(start)})
+    if end is not None:
+        q &= Q(**{f"{field}__lt": local_day_start(end + datetime.timedelta(days=1))})
+    return q
+
+
+def relapsed_q(start: datetime.date | None, end: datetime.date | None) -> Q:
+    """反弹: a return visit on a date within [start, end] failed (the item was found not fixed)."""
+    visits = ReturnVisit.objects.filter(item=OuterRef("pk"), result=ReturnVisitResult.FAILED)
+    if start is not None:
+        visits = visits.filter(visited_on__gte=start)
+    if end is not None:
+        visits = visits.filter(visited_on__lte=end)
+    return Q(Exists(visits))
+
+
+def was_closed_q(start: datetime.date | None, end: datetime.date | None) -> Q:
+    """Closed at least once on a local date within [start, end]: its current closure, or one a
+    failed return visit undid later (reopening does not erase the closure from history)."""
+    undone = ReturnVisit.objects.filter(item=OuterRef("pk"), result=ReturnVisitResult.FAILED).filter(
+        _datetime_range("reopened_closure_at", start, end)
+    )
+    return _datetime_range("closed_at", start, end) | Q(Exists(undone))
+
+
+def overdue_original_q(today: datetime.date) -> Q:
+    """Open and past the original deadline (the day it was first due), whatever extensions came later."""
+    return Q(status__in=OPEN_STATUSES, original_deadline__lt=today)
+
+
+# The days a reporting cycle gives a unit before its next report is owed.
+CYCLE_DAYS = {
+    ReportingCycle.WEEKLY: 7,
+    ReportingCycle.BIWEEKLY: 14,
+    ReportingCycle.MONTHLY: 31,
+    ReportingCycle.QUARTERLY: 92,
+}
+
+
+def stale_q(now: datetime.datetime, rules: FigureRules | None = None) -> Q:
+    """停滞: signed for or in progress (not awaiting the office's review), and either silent — no
+    report from any unit (none since assignment) for its reporting cycle plus the grace days; 不定期
+    items by the office's default cycle — or the lead unit's last N reports all gave the same percent.
+    N, the grace and the default cycle are the office's (FigureRules, in the admin)."""
+    rules = rules or FigureRules.current()
+    silent = Q()
+    for cycle in ReportingCycle:
+        days = CYCLE_DAYS.get(cycle, rules.stale_default_cycle_days) + rules.stale_grace_days
+        cutoff = now - datetime.timedelta(days=days)
+        silent |= Q(reporting_cycle=cycle) & (
+            Q(last_report_at__lt=cutoff) | Q(last_report_at__isnull=True, assigned_at__lt=cutoff)
+        )
+    return Q(status__in=REPORTING_STATUSES) & (silent | Q(progress_streak__gte=rules.stale_unchanged_reports))

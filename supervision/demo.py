@@ -8,8 +8,10 @@ the user `duchashi`). Every account's password is DEMO_PASSWORD.
 from __future__ import annotations
 
 import datetime
+import io
 from dataclasses import dataclass, field
 
+import docx
 from django.contrib.auth.hashers import make_password
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -24,6 +26,7 @@ from supervision.choices import (
     InstructionNature,
     ItemStatus,
     ReferralDepartment,
+    ReferralOutcome,
     ReportingCycle,
     ReportKind,
     RequestKind,
@@ -31,8 +34,19 @@ from supervision.choices import (
     ReturnVisitResult,
     Urgency,
 )
-from supervision.models import Category, Instruction, Item, ItemAssignment, ItemRequest
+from supervision.models import (
+    AuditEvent,
+    Category,
+    DeadlineSpan,
+    Instruction,
+    Item,
+    ItemAssignment,
+    ItemRequest,
+    OfficeSettings,
+    Referral,
+)
 from supervision.reminders import reminders_reschedule_open
+from supervision.services.deadlines import deadline_history_recover
 from supervision.warning_dates import warning_dates_refresh
 
 DEMO_PASSWORD = "duban2026"
@@ -72,7 +86,7 @@ USERS = [
     ("admin", "系统管理员", "dcs", "系统管理员", [Role.ADMINISTRATOR], CONFIDENTIAL, False),
     ("duchashi", "王敏", "dcs", "督查专员", [Role.OFFICE_STAFF], CONFIDENTIAL, False),
     ("liuyang", "刘洋", "dcs", "督查室科员", [Role.OFFICE_STAFF], INTERNAL, False),
-    ("zhaozhigang", "赵志刚", "dcs", "督查室主任", [Role.OFFICE_STAFF], CONFIDENTIAL, True),
+    ("zhaozhigang", "赵志刚", "dcs", "督查室主任", [Role.OFFICE_STAFF, Role.OFFICE_DIRECTOR], CONFIDENTIAL, True),
     ("chenming", "陈明", "xwb", "县委常委、办公室主任", [Role.LEADER], CONFIDENTIAL, True),
     ("shuji", "张建国", "root", "县委书记", [Role.LEADER], CONFIDENTIAL, True),
     ("xianzhang", "杨光", "zf", "县委副书记、县长", [Role.LEADER], CONFIDENTIAL, True),
@@ -269,7 +283,8 @@ ITEMS = [
     ItemSpec("i19", "纸房镇防汛预案修订", "zfz", S.ACKNOWLEDGED, "安全生产", None),
     # i20 农贸市场
     ItemSpec("i20", "东关街道农贸市场环境整治", "dgjd", S.PENDING_REVIEW, "民生实事", 7, ["scj"], urgency=Urgency.URGENT),
-    ItemSpec("i20", "农贸市场长效管理机制", "scj", S.DRAFT, "民生实事", 30, ["dgjd"]),
+    # Registered by 督查员 刘洋, waiting for 督查室主任 赵志刚's approval before it is assigned.
+    ItemSpec("i20", "农贸市场长效管理机制", "scj", S.AWAITING_APPROVAL, "民生实事", 30, ["dgjd"]),
 ]
 # fmt: on
 
@@ -356,12 +371,17 @@ class Demo:
             )
 
     def evidence(self, actor: User, name: str, text: str) -> list[int]:
-        upload = ContentFile(text.encode("utf-8"), name=name)
+        # A real Word document: evidence is accepted by its content, not by its name.
+        buffer = io.BytesIO()
+        document = docx.Document()
+        document.add_paragraph(text)
+        document.save(buffer)
+        upload = ContentFile(buffer.getvalue(), name=name)
         return [services.attachment_upload(actor=actor, uploaded_file=upload).pk]
 
     def report(self, item: Item, unit_key: str, progress: int | None, text: str, kind=ReportKind.STAGE, evidence=False):
         actor = self.unit_actor(unit_key, item)
-        attachments = self.evidence(actor, f"{item.code}-现场照片说明.txt", f"{item.title}：{text}") if evidence else ()
+        attachments = self.evidence(actor, f"{item.code}-现场照片说明.docx", f"{item.title}：{text}") if evidence else ()
         services.progress_report_create(
             actor=actor,
             item=item,
@@ -374,10 +394,14 @@ class Demo:
             attachment_ids=attachments,
         )
 
-    def request(self, item: Item, kind: str, reason: str, approve: bool | None, *, actor: User | None = None, **extra):
+    def request(self, item: Item, kind: str, reason: str, approve: bool | None, *, actor: User | None = None, sign=True, **extra):
+        """A unit's request, signed by its head (rule 14) unless `sign` is False (then it waits for
+        the head), and decided by the office unless `approve` is None."""
         lead_key = self.unit_key(item.lead_unit)
         actor = actor or self.unit_actor(lead_key, item)
         req = services.item_request_create(actor=actor, item=item, kind=kind, reason=reason, **extra)
+        if req.status == RequestStatus.AWAITING_ENDORSEMENT and sign:
+            req = services.item_request_endorse(actor=self.heads[lead_key], request=req, comment="情况属实，同意报督查室。")
         if approve is not None:
             services.item_request_decide(
                 actor=self.users["zhaozhigang"],
@@ -400,7 +424,7 @@ class Demo:
             approve,
             outcome="问题已整改到位，经回访群众满意，相关指标达到要求。",
             attachment_ids=self.evidence(
-                actor, f"{item.code}-办结佐证.txt", f"{item.title} 办结佐证：整改前后对比照片、验收意见。"
+                actor, f"{item.code}-办结佐证.docx", f"{item.title} 办结佐证：整改前后对比照片、验收意见。"
             ),
         )
 
@@ -428,6 +452,9 @@ class Demo:
         target, flags = spec.target, spec.flags
         if target == S.DRAFT:
             return item
+        if target == S.AWAITING_APPROVAL:
+            services.item_assign(actor=office, item=item, comment="拟交办，请主任审批。")
+            return self.refresh(item)
         services.item_assign(actor=self.users["zhaozhigang"], item=item, comment="请按时限要求办理，按期反馈进展。")
         item = self.refresh(item)
         if target == S.ASSIGNED:
@@ -457,6 +484,8 @@ class Demo:
                 RequestKind.EXTENSION,
                 "受征地拆迁和冬季施工条件影响，无法按原定时限完成，申请延期。",
                 approve,
+                # The pending one waits for the unit head's signature (住建局 黄涛: huangtao).
+                sign="ext_pending" not in flags,
                 requested_deadline=item.deadline + datetime.timedelta(days=30),
             )
             item = self.refresh(item)
@@ -562,7 +591,41 @@ class Demo:
                 acknowledged_at=timezone.make_aware(datetime.datetime.combine(registered, datetime.time(15, 0)))
             )
 
+    def build_follow_through(self) -> None:
+        """A leader's comment the units still have to read, and referrals the receiving
+        departments took up and decided (issue 12)."""
+        item = Item.objects.filter(status=ItemStatus.IN_PROGRESS, classification=Classification.PUBLIC).order_by("pk").first()
+        if item is not None:
+            services.comment_create(
+                actor=self.users["shuji"],
+                item=item,
+                text="此事群众关注度高，要倒排工期、挂图作战，月底前务必见到实效。请督查室跟踪督办。",
+            )
+        outcomes = {
+            ReferralDepartment.DISCIPLINE: (
+                "jijian",
+                ReferralOutcome.TALK_REMINDER,
+                "已对责任单位分管负责人进行谈话提醒，责令限期整改。",
+            ),
+            ReferralDepartment.ORGANIZATION: ("zuzhibu", ReferralOutcome.RECOMMENDATION, "经研究，列入年度先进典型推荐名单。"),
+        }
+        for department, (username, outcome, text) in outcomes.items():
+            referral = Referral.objects.filter(department=department).order_by("pk").first()
+            if referral is None:
+                continue
+            actor = self.users[username]
+            services.referral_acknowledge(actor=actor, referral=referral)
+            services.referral_outcome_record(
+                actor=actor,
+                referral=referral,
+                outcome=outcome,
+                text=text,
+                attachment_id=self.evidence(actor, "处理结果.docx", text)[0],
+            )
+
     def build(self) -> None:
+        # The office's own level is on: a 督查员's items wait for the 督查室主任 (赵志刚).
+        OfficeSettings.objects.update_or_create(pk=1, defaults={"director_approval_required": True})
         self.build_units()
         self.build_users()
         for order, name in enumerate(CATEGORIES):
@@ -571,8 +634,11 @@ class Demo:
         for spec in ITEMS:
             item = self.build_item(spec)
             assert item.status == spec.target, (spec.title, item.status, spec.target)
+        self.build_follow_through()
         self.backdate_registration()
         self.backdate_closures()
+        # The back-dating moved deadlines with plain updates: rebuild the deadline history from them.
+        deadline_history_recover(Item=Item, ItemRequest=ItemRequest, AuditEvent=AuditEvent, DeadlineSpan=DeadlineSpan)
         # The back-dated assignment and deadline dates move the yellow-light dates too.
         warning_dates_refresh()
         # Back-dating moved the reminder schedules too: overdue items owe reminders now, so the

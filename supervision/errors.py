@@ -11,10 +11,12 @@ class DomainError(Exception):
     default_code = "invalid"
     default_message = _("请求无效。")
 
-    def __init__(self, message=None, *, code: str | None = None, fields: dict | None = None):
+    def __init__(self, message=None, *, code: str | None = None, fields: dict | None = None, extra: dict | None = None):
         self.message = message or self.default_message
         self.code = code or self.default_code
         self.fields = fields or {}
+        # More for the client beside code/detail/fields (e.g. the candidates of a possible duplicate).
+        self.extra = extra or {}
         super().__init__(str(self.message))
 
 
@@ -55,6 +57,19 @@ class StaleVersion(DomainError):
     status_code = 412
     default_code = "stale_version"
     default_message = _("记录已被他人修改，请刷新后重试。")
+
+
+class QuotaExceeded(DomainError):
+    """429: the user asked for more expensive work than their quota allows; `retry_after` says in
+    how many seconds the next request fits (the Retry-After header)."""
+
+    status_code = 429
+    default_code = "quota_exceeded"
+    default_message = _("请求过于频繁，请稍后再试。")
+
+    def __init__(self, message=None, *, retry_after: int, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = max(int(retry_after), 1)
 
 
 def require_signed_in(user) -> None:

@@ -56,6 +56,9 @@ class Messenger(Protocol):
     def sent_keys(self, *, item_id: int, keys: Iterable[str]) -> set[str]:
         """Which of these keys already reached someone about the item."""
 
+    def received_by_unit(self, *, since: Any, until: Any, unit_ids: Iterable[int] | None = None) -> dict[int, dict[str, int]]:
+        """Per unit of the recipients: messages received in [since, until) by kind (减负 figures)."""
+
 
 _messenger: Messenger | None = None
 _subscribers: list[Callable[[list[Any]], None]] = []
@@ -91,6 +94,10 @@ def notify(
 
 def sent_keys(*, item_id: int, keys: Iterable[str]) -> set[str]:
     return _require_messenger().sent_keys(item_id=item_id, keys=keys)
+
+
+def received_by_unit(*, since, until, unit_ids: Iterable[int] | None = None) -> dict[int, dict[str, int]]:
+    return _require_messenger().received_by_unit(since=since, until=until, unit_ids=unit_ids)
 
 
 def subscribe(subscriber: Callable[[list[Any]], None]) -> None:

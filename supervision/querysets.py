@@ -20,7 +20,15 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from accounts.choices import Role
-from supervision.choices import OPEN_STATUSES, AssignmentRole, ItemStatus, Light, NoticeKind, NoticeStatus, ReferralDepartment
+from supervision.choices import (
+    BEFORE_ASSIGNMENT_STATUSES,
+    OPEN_STATUSES,
+    AssignmentRole,
+    Light,
+    NoticeKind,
+    NoticeStatus,
+    ReferralDepartment,
+)
 from supervision.lights import light_case, light_q
 
 if TYPE_CHECKING:
@@ -51,26 +59,30 @@ class ItemQuerySet(models.QuerySet):
         """Items the user may know exist.
 
         - Above the user's clearance: never (the item does not exist for them).
-        - Office staff and administrators: every item, drafts included.
-        - Leaders: every item that has left draft.
+        - Office staff and administrators: every item, drafts (and items awaiting the 督查室主任) included.
+        - Leaders: every item that has been assigned.
         - Unit handlers and heads: items where their unit is lead or supporting.
         - Discipline / organization departments: items referred to their department.
         """
         if not _is_signed_in(user):
             return self.none()
         qs = self.filter(classification__lte=user.clearance)
-        if user.is_office:
+        if user.reads_as_office:
             return qs
         if user.has_role(Role.LEADER):
-            return qs.exclude(status=ItemStatus.DRAFT)
+            return qs.exclude(status__in=BEFORE_ASSIGNMENT_STATUSES)
         ItemAssignment, Referral = _model("ItemAssignment"), _model("Referral")
         scope = Q(pk__in=[])
-        if user.is_unit_user and user.unit_id:
-            scope |= Exists(ItemAssignment.objects.filter(item=OuterRef("pk"), unit_id=user.unit_id))
+        if user.scope_unit_id:
+            scope |= Exists(ItemAssignment.objects.filter(item=OuterRef("pk"), unit_id=user.scope_unit_id))
         departments = [dept for role, dept in REFERRAL_VIEWER_ROLES.items() if user.has_role(role)]
         if departments:
             scope |= Exists(Referral.objects.filter(item=OuterRef("pk"), department__in=departments))
-        return qs.filter(scope).exclude(status=ItemStatus.DRAFT)
+        visible = qs.filter(scope).exclude(status__in=BEFORE_ASSIGNMENT_STATUSES)
+        if user.client_scope:
+            # An OA client also reads back what it pushed itself (intake), drafts included.
+            return visible | qs.filter(created_by_id=user.pk)
+        return visible
 
     def open(self) -> ItemQuerySet:
         return self.filter(status__in=OPEN_STATUSES)
@@ -143,27 +155,55 @@ class InstructionQuerySet(models.QuerySet):
         if not _is_signed_in(user):
             return self.none()
         qs = self.filter(classification__lte=user.clearance)
-        if user.is_office or user.has_role(Role.LEADER):
+        if user.reads_whole_ledger:
             return qs
         Item = _model("Item")
-        return qs.filter(Exists(Item.objects.visible_to(user).filter(instruction=OuterRef("pk"))))
+        behind_items = Exists(Item.objects.visible_to(user).filter(instruction=OuterRef("pk")))
+        return qs.filter(behind_items | Q(created_by_id=user.pk) if user.client_scope else behind_items)
 
 
-def reports_visible_to(user: User, qs: models.QuerySet) -> models.QuerySet:
-    """Progress reports (and their evidence) the user may read.
-
-    No sideways copying (rule 13): a supporting unit reads only its own unit's reports, unless
-    the office allowed it on that item; the lead unit coordinates and reads all of them."""
+def _coordinated_records(user: User, qs: models.QuerySet, unit_lookup: str) -> models.QuerySet:
+    """Records a unit files on an item (reports, requests) and their evidence: no sideways copying
+    (rule 13). A supporting unit reads only its own unit's records, unless the office allowed it
+    on that item; the lead unit coordinates and reads all of them; whole-ledger viewers and the
+    referred departments read everything on the items they see."""
     Item, ItemAssignment = _model("Item"), _model("ItemAssignment")
+    if not _is_signed_in(user):
+        return qs.none()
     qs = qs.filter(item__in=Item.objects.visible_to(user))
-    if user.is_office or user.has_role(Role.LEADER) or any(user.has_role(r) for r in REFERRAL_VIEWER_ROLES):
+    if user.reads_whole_ledger or any(user.has_role(r) for r in REFERRAL_VIEWER_ROLES):
         return qs
     if not user.unit_id:
         return qs.none()
     may_see_all = ItemAssignment.objects.filter(item=OuterRef("item_id"), unit_id=user.unit_id).filter(
         Q(role=AssignmentRole.LEAD) | Q(may_view_all_reports=True)
     )
-    return qs.filter(Q(unit_id=user.unit_id) | Exists(may_see_all))
+    return qs.filter(Q(**{unit_lookup: user.unit_id}) | Exists(may_see_all))
+
+
+def reports_visible_to(user: User, qs: models.QuerySet | None = None) -> models.QuerySet:
+    """Progress reports (and their evidence) the user may read (`_coordinated_records`)."""
+    return _coordinated_records(user, _model("ProgressReport").objects.all() if qs is None else qs, "unit_id")
+
+
+def requests_visible_to(user: User, qs: models.QuerySet | None = None, *, unsigned: bool = False) -> models.QuerySet:
+    """Requests (延期, 办结, 暂停, 撤销) and their evidence the user may read.
+
+    - Units, under the reports' rule (`_coordinated_records`): a unit reads its own unit's requests;
+      the lead unit (or a unit the office allowed) reads every request on the item, the office's own
+      included; a supporting unit does not read the lead unit's requests.
+    - Office, leaders and the referral departments: what has reached the office — requests the
+      unit's approver signed, or that needed no signature (rule 14: until the unit signs, the
+      request is the unit's own business). `unsigned=True` widens this to every request, for the
+      office's decision endpoint, which answers an unsigned one with 409 rather than 404.
+    """
+    qs = _model("ItemRequest").objects.all() if qs is None else qs
+    qs = _coordinated_records(user, qs, "unit_id")
+    if not _is_signed_in(user) or not (user.reads_whole_ledger or any(user.has_role(r) for r in REFERRAL_VIEWER_ROLES)):
+        return qs
+    if unsigned:
+        return qs
+    return qs.filter(Q(needs_endorsement=False) | Q(endorsed_at__isnull=False))
 
 
 def explanations_visible_to(user: User, qs: models.QuerySet | None = None) -> models.QuerySet:
@@ -181,11 +221,70 @@ def explanations_visible_to(user: User, qs: models.QuerySet | None = None) -> mo
     if not _is_signed_in(user):
         return qs.none()
     qs = qs.filter(item__in=Item.objects.visible_to(user))
-    if user.sees_whole_ledger or any(user.has_role(r) for r in REFERRAL_VIEWER_ROLES):
+    if user.reads_whole_ledger or any(user.has_role(r) for r in REFERRAL_VIEWER_ROLES):
         return qs
-    if user.is_unit_user and user.unit_id:
-        return qs.filter(unit_id=user.unit_id)
+    if user.scope_unit_id:
+        return qs.filter(unit_id=user.scope_unit_id)
     return qs.none()
+
+
+def referrals_visible_to(user: User, qs: models.QuerySet | None = None) -> models.QuerySet:
+    """Referrals (移交) the user may read. A referral made on a ruling carries the ruling's reason
+    and names the unit held accountable, so it follows the explanations' rule:
+
+    - whole-ledger viewers and the referred departments: every referral on the items they see;
+    - unit handlers and heads: referrals tied only to their own unit's explanations; a referral the
+      office made directly (tied to no explanation) is the lead unit's to read, as the item's.
+    """
+    Item, ItemAssignment, OverdueExplanation = _model("Item"), _model("ItemAssignment"), _model("OverdueExplanation")
+    qs = _model("Referral").objects.all() if qs is None else qs
+    if not _is_signed_in(user):
+        return qs.none()
+    qs = qs.filter(item__in=Item.objects.visible_to(user))
+    if user.reads_whole_ledger or any(user.has_role(r) for r in REFERRAL_VIEWER_ROLES):
+        return qs
+    if not user.scope_unit_id:
+        return qs.none()
+    tied = OverdueExplanation.objects.filter(referrals=OuterRef("pk"))
+    lead = ItemAssignment.objects.filter(item=OuterRef("item_id"), unit_id=user.unit_id, role=AssignmentRole.LEAD)
+    return qs.exclude(Exists(tied.exclude(unit_id=user.unit_id))).filter(
+        Exists(tied.filter(unit_id=user.unit_id)) | (~Exists(tied) & Exists(lead))
+    )
+
+
+# Audit events about records under a narrower rule than their item's: object_type -> that rule.
+_NARROWER_RECORDS = {
+    "overdueexplanation": explanations_visible_to,
+    "referral": referrals_visible_to,
+    "itemrequest": requests_visible_to,
+    "progressreport": reports_visible_to,
+}
+
+
+def audit_events_visible_to(user: User, qs: models.QuerySet | None = None) -> models.QuerySet:
+    """Audit events the user may read (an item's history, the admin's audit log).
+
+    - An event about an item: only if the item is visible, and an event about an explanation or
+      its ruling, a referral, a request or a progress report only if that record is visible too
+      (its comment and data carry the record's text: no sideways copying, rule 13).
+    - An event about an instruction or a notice without an item: only if that record is visible.
+    - Any other event (calendar, clients, sign-in, attachments): office staff and administrators.
+    """
+    Instruction = _model("Instruction")
+    qs = _model("AuditEvent").objects.all() if qs is None else qs
+    if not _is_signed_in(user):
+        return qs.none()
+    on_items = Q(item__in=_model("Item").objects.visible_to(user).values("pk"))
+    if not (user.reads_whole_ledger or any(user.has_role(r) for r in REFERRAL_VIEWER_ROLES)):
+        for object_type, rule in _NARROWER_RECORDS.items():
+            on_items &= ~Q(object_type=object_type) | Q(object_id__in=rule(user).values("pk"))
+    unattached = Q(item__isnull=True) & (
+        Q(object_type="instruction", object_id__in=Instruction.objects.visible_to(user).values("pk"))
+        | Q(object_type="notice", object_id__in=notices_visible_to(user).values("pk"))
+    )
+    if user.reads_as_office:
+        unattached |= Q(item__isnull=True) & ~Q(object_type__in=("instruction", "notice"))
+    return qs.filter(on_items | unattached)
 
 
 def notices_visible_to(user: User, qs: models.QuerySet | None = None) -> models.QuerySet:
@@ -206,11 +305,13 @@ def notices_visible_to(user: User, qs: models.QuerySet | None = None) -> models.
         return qs.none()
     above_clearance = NoticeEntry.objects.filter(notice=OuterRef("pk"), item__classification__gt=user.clearance)
     qs = qs.filter(classification__lte=user.clearance).exclude(Exists(above_clearance))
-    if user.sees_whole_ledger:
+    if user.reads_whole_ledger:
         return qs
     scope = Q(pk__in=[])
-    if user.is_unit_user and user.unit_id:
-        named = NoticeEntry.objects.filter(notice=OuterRef("pk"), unit_id=user.unit_id, item__in=Item.objects.visible_to(user))
+    if user.scope_unit_id:
+        named = NoticeEntry.objects.filter(
+            notice=OuterRef("pk"), unit_id=user.scope_unit_id, item__in=Item.objects.visible_to(user)
+        )
         scope |= Exists(named)
     if user.has_role(Role.DISCIPLINE):
         scope |= Q(kind=NoticeKind.CRITICISM)
@@ -227,6 +328,82 @@ def notice_entries_visible_to(user: User, qs: models.QuerySet | None = None) -> 
     return qs.filter(item__in=Item.objects.visible_to(user))
 
 
+def comments_visible_to(user: User, qs: models.QuerySet | None = None) -> models.QuerySet:
+    """Leader comments the user may read: those on an item or instruction the user can see."""
+    Item, Instruction, LeaderComment = _model("Item"), _model("Instruction"), _model("LeaderComment")
+    qs = LeaderComment.objects.all() if qs is None else qs
+    if not _is_signed_in(user):
+        return qs.none()
+    return qs.filter(Q(item__in=Item.objects.visible_to(user)) | Q(instruction__in=Instruction.objects.visible_to(user)))
+
+
+def suspicions_visible_to(user: User, qs: models.QuerySet | None = None) -> models.QuerySet:
+    """疑似重复 are the office's queue: office staff see those whose two items they may both see;
+    nobody else sees any (a unit learns of a merge through the link, once the office decides)."""
+    Item, DuplicateSuspicion = _model("Item"), _model("DuplicateSuspicion")
+    qs = DuplicateSuspicion.objects.all() if qs is None else qs
+    if not _is_signed_in(user) or not user.is_office:
+        return qs.none()
+    visible = Item.objects.visible_to(user)
+    return qs.filter(item__in=visible, candidate__in=visible)
+
+
+def links_visible_to(user: User, qs: models.QuerySet | None = None) -> models.QuerySet:
+    """合并督办 links whose linked item and lead item the user may both see."""
+    Item, ItemLink = _model("Item"), _model("ItemLink")
+    qs = ItemLink.objects.all() if qs is None else qs
+    visible = Item.objects.visible_to(user)
+    return qs.filter(item__in=visible, lead__in=visible)
+
+
+def activities_visible_to(user: User, qs: models.QuerySet | None = None) -> models.QuerySet:
+    """统筹督查 activities: whole-ledger viewers see all of them; a unit sees those that visit it,
+    except 暗访暗查 (unannounced visits are not announced to their targets)."""
+    SupervisionActivity = _model("SupervisionActivity")
+    qs = SupervisionActivity.objects.all() if qs is None else qs
+    if not _is_signed_in(user):
+        return qs.none()
+    if user.sees_whole_ledger:
+        return qs
+    if user.is_unit_user and user.unit_id:
+        return qs.filter(target_units=user.unit_id).exclude(kind="unannounced").distinct()
+    return qs.none()
+
+
+def units_maintained_by(user: User, qs: models.QuerySet | None = None) -> models.QuerySet:
+    """Units whose records the user maintains in the back office.
+
+    - Superusers and administrators: every unit.
+    - Office staff: the tree their own unit belongs to (everything under its topmost ancestor,
+      e.g. the whole county under 中共云溪县委 for 县委督查室), not another tree.
+    - Anyone else: none."""
+    qs = apps.get_model("accounts", "Unit").objects.all() if qs is None else qs
+    if not _is_signed_in(user):
+        return qs.none()
+    if user.is_superuser or user.has_role(Role.ADMINISTRATOR):
+        return qs
+    if user.has_role(Role.OFFICE_STAFF, Role.OFFICE_DIRECTOR) and user.unit_id:
+        return qs.filter(path__startswith=user.unit.path.split("/", 1)[0] + "/")
+    return qs.none()
+
+
+def people_maintained_by(user: User, qs: models.QuerySet | None = None) -> models.QuerySet:
+    """People whose records the user maintains in the back office: superusers and administrators
+    everyone; office staff the people of their units (above) cleared no higher than themselves
+    and never an administrator or superuser, so nobody edits (or takes over) an account that
+    could see more than they can."""
+    qs = apps.get_model("accounts", "User").objects.all() if qs is None else qs
+    if not _is_signed_in(user):
+        return qs.none()
+    if user.is_superuser or user.has_role(Role.ADMINISTRATOR):
+        return qs
+    if not user.has_role(Role.OFFICE_STAFF, Role.OFFICE_DIRECTOR):
+        return qs.none()
+    return qs.filter(unit__in=units_maintained_by(user), clearance__lte=user.clearance, is_superuser=False).exclude(
+        role_assignments__role=Role.ADMINISTRATOR
+    )
+
+
 class AuditEventQuerySet(models.QuerySet):
     def for_item(self, item) -> AuditEventQuerySet:
         return self.filter(item=item).select_related("actor").order_by("seq")
@@ -239,9 +416,10 @@ class ExportApprovalQuerySet(models.QuerySet):
         return self.filter(revoked_at__isnull=True, valid_from__lte=on, valid_until__gte=on)
 
     def visible_to(self, user) -> ExportApprovalQuerySet:
-        """The office (who grants them) sees every approval; anyone else only their own."""
+        """The office (who grants them) sees the approvals up to its own clearance (an approval to
+        export 机密 details is itself 机密 business); anyone else only their own."""
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
-        if user.is_office:
-            return self
+        if user.reads_as_office:
+            return self.filter(Q(classification__lte=user.clearance) | Q(grantee_id=user.pk))
         return self.filter(grantee_id=user.pk)

@@ -30,7 +30,7 @@ from accounts.models import User
 from supervision import outbox
 from supervision.audit import audit_record
 from supervision.choices import OPEN_STATUSES, ReportingCycle, Urgency
-from supervision.models import Item, ReminderPolicy, ReminderStep
+from supervision.models import Item, ItemLink, ReminderPolicy, ReminderStep
 from supervision.workcalendar import add_workdays, is_workday
 
 CYCLE_DAYS = {
@@ -131,6 +131,8 @@ def schedule(item: Item, *, policy: Policy | None = None, assignments=None, last
     """Every reminder the item's current state calls for, sent or not, in time order."""
     if item.status not in OPEN_STATUSES or item.assigned_at is None:
         return []
+    if ItemLink.objects.filter(item_id=item.pk, unlinked_at__isnull=True).exists():
+        return []  # 合并督办: the lead item's reminders speak for both (rule 12: one chase per matter)
     policy = policy or policy_for(item)
     urgent = item.urgency == Urgency.EXTRA_URGENT
     reminders: list[Reminder] = []

@@ -28,6 +28,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from supervision.choices import CalendarDayKind
+from supervision.errors import InvalidInput
 from supervision.models import CalendarDay
 
 Date = datetime.date
@@ -39,6 +41,9 @@ LATEST_DATE = Date(2999, 12, 31)
 
 __all__ = [
     "add_workdays",
+    "calendar_holds_year",
+    "require_calendar_years",
+    "rest_day_warning",
     "within_supported_years",
     "calendar_preloaded",
     "is_workday",
@@ -156,3 +161,44 @@ def within_supported_years(day: Date | None) -> None:
     at the ends of Python's calendar (year 1, year 9999) working days up to a deadline overflow."""
     if day is not None and not EARLIEST_DATE <= day <= LATEST_DATE:
         raise ValidationError(_("日期须在 1900 年至 2999 年之间。"))
+
+
+# --- Calendar honesty (issue 12): a year without the State Council's announcement is never guessed ---
+
+
+def calendar_holds_year(year: int) -> bool:
+    """Has the year's holiday arrangement been entered? Every year has public holidays (元旦 at
+    least), so a year without a single holiday row is one nobody has entered yet."""
+    table = getattr(_preloaded, "table", None)
+    if table is not None:
+        return any(day.year == year and not is_work for day, is_work in table.items())
+    return CalendarDay.objects.filter(date__year=year, kind=CalendarDayKind.HOLIDAY).exists()
+
+
+def require_calendar_years(first: Date, last: Date, *, field: str) -> None:
+    """400 naming the year to enter when a working-day count from `first` reaches `last` in a year
+    the calendar does not hold: counting weekends only there would be a guess."""
+    first, last = _as_date(first), _as_date(last)
+    for year in range(first.year, last.year + 1):
+        if not calendar_holds_year(year):
+            raise InvalidInput(
+                _("尚未录入 %(year)s 年工作日历。") % {"year": year},
+                code="calendar_year_missing",
+                fields={
+                    field: [
+                        _(
+                            "按工作日计算的办理时限将进入 %(year)s 年，但系统尚未录入 %(year)s 年的节假日和调休安排。"
+                            "请管理员按国务院办公厅通知录入 %(year)s 年工作日历（后台“工作日历”或 "
+                            "manage.py calendar_add_year %(year)s）后再办理，或改按日期填写办理时限。"
+                        )
+                        % {"year": year}
+                    ]
+                },
+            )
+
+
+def rest_day_warning(day: Date | None) -> str | None:
+    """ "2026-12-12 为休息日" when a date deadline falls on a rest day: accepted, but said."""
+    if day is None or not LATEST_DATE >= day >= EARLIEST_DATE or is_workday(day):
+        return None
+    return _("%(date)s 为休息日") % {"date": day.isoformat()}

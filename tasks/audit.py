@@ -17,4 +17,10 @@ def verify_audit_chain() -> dict:
         logger.info("audit chain intact: %s events", report.checked)
     else:
         logger.error("audit chain broken at seq %s: %s", report.broken_seq, report.problem)
-    return {"ok": report.ok, "checked": report.checked, "broken_seq": report.broken_seq}
+    return {
+        "ok": report.ok,
+        "checked": report.checked,
+        "broken_seq": report.broken_seq,
+        "keyed": report.keyed,
+        "unkeyed_prefix": report.unkeyed_prefix,
+    }

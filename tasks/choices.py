@@ -11,6 +11,28 @@ class Channel(models.TextChoices):
     EMAIL = "email", _("邮件")
     SMS = "sms", _("短信")
     WEBHOOK = "webhook", _("Webhook")
+    WECOM = "wecom", _("企业微信")
+    DINGTALK = "dingtalk", _("钉钉")
+
+
+# Channels that push to a person's phone or mailbox, where quiet hours and the daily digest apply.
+# The inbox is read when the person signs in: it never disturbs anyone, so it is never held.
+PUSH_CHANNELS = (Channel.EMAIL, Channel.SMS, Channel.WEBHOOK, Channel.WECOM, Channel.DINGTALK)
+
+
+class DeliveryMode(models.TextChoices):
+    """How a person's non-urgent messages reach them over one channel (issue 15, 减负)."""
+
+    IMMEDIATE = "immediate", _("即时发送")
+    DIGEST = "digest", _("每日汇总")
+
+
+class ChatTransport(models.TextChoices):
+    """How a unit's 企业微信 / 钉钉 channel sends: to the unit's group robot, or as a work
+    notification to the person's own account (the platform's app message)."""
+
+    ROBOT = "robot", _("群机器人")
+    APP = "app", _("工作通知（应用消息）")
 
 
 class DeliveryStatus(models.TextChoices):
@@ -21,6 +43,8 @@ class DeliveryStatus(models.TextChoices):
     SENT = "sent", _("已发送")
     FAILED = "failed", _("重试中")
     DEAD = "dead", _("失败待处理")
+    # Not sent on its own: the person takes this channel as one digest a day (tasks/outbox/digests.py).
+    DIGESTED = "digested", _("并入每日汇总")
 
 
 # States a worker still has to act on: the sweep and the "due" index select exactly these.

@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from tasks.models import OutboxRow
 from tasks.outbox.channels import TransientDeliveryError
-from tasks.outbox.notifications import delivery_attempt, delivery_requeue_due
+from tasks.outbox.digests import digest_attempt, digest_requeue_due, digests_make_due
+from tasks.outbox.notifications import delivery_attempt, delivery_release_held, delivery_requeue_due
 from tasks.outbox.webhooks import webhook_delivery_attempt, webhook_requeue_due
 
 
@@ -48,8 +49,33 @@ def deliver_notification(self, delivery_id: int) -> str | None:
 
 @shared_task(name="tasks.delivery.retry_stuck_deliveries")
 def retry_stuck_deliveries() -> int:
-    """Periodic (beat): re-queue open deliveries whose task was lost; returns how many."""
-    return len(delivery_requeue_due())
+    """Periodic (beat): re-queue open deliveries and digests whose task was lost; returns how many."""
+    return len(delivery_requeue_due()) + len(digest_requeue_due())
+
+
+@shared_task(name="tasks.delivery.release_held_deliveries")
+def release_held_deliveries() -> int:
+    """Periodic (beat): queue the deliveries held for quiet hours once the working day starts."""
+    return len(delivery_release_held())
+
+
+@shared_task(name="tasks.delivery.make_daily_digests")
+def make_daily_digests() -> int:
+    """Periodic (beat): make and queue the day's digests once the office's time has come; a
+    second run the same day makes none (unique person, channel, working day)."""
+    return len(digests_make_due())
+
+
+@shared_task(
+    bind=True,
+    name="tasks.delivery.deliver_digest",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=settings.DUBAN_DELIVERY_MAX_ATTEMPTS - 1,
+)
+def deliver_digest(self, digest_id: int) -> str | None:
+    """Send one person's digest (tasks/outbox/digests.py)."""
+    return _attempt(self, digest_attempt, digest_id)
 
 
 @shared_task(

@@ -10,13 +10,22 @@ from supervision.models import Item
 from tasks.models import Delivery, Notification, WebhookDelivery, WebhookSubscription
 
 
+def _own_visible(user: User) -> QuerySet[Notification]:
+    """A user's own messages, and of those about an item only while the item is still visible to
+    them (a lowered clearance or a unit change must not leave a title readable in the inbox)."""
+    if not user.is_authenticated:
+        return Notification.objects.none()
+    visible = Q(item__isnull=True) | Q(item__in=Item.objects.visible_to(user).values("pk"))
+    return Notification.objects.filter(visible, recipient_id=user.pk)
+
+
 def inbox_list(*, user: User) -> QuerySet[Notification]:
     """A user's own messages, newest first. Nobody reads someone else's inbox."""
-    return Notification.objects.filter(recipient_id=user.pk).select_related("item")
+    return _own_visible(user).select_related("item")
 
 
 def inbox_unread_count(*, user: User) -> int:
-    return Notification.objects.filter(recipient_id=user.pk, read_at__isnull=True).count()
+    return _own_visible(user).filter(read_at__isnull=True).count()
 
 
 def delivery_list(*, user: User) -> QuerySet[Delivery]:

@@ -40,13 +40,16 @@ from accounts.choices import Classification, Role, UnitKind
 from accounts.models import RoleAssignment, Unit, User
 from supervision import services
 from supervision.choices import (
+    OPEN_REQUEST_STATUSES,
     InstructionKind,
     InstructionNature,
     ItemStatus,
     RequestKind,
+    RequestStatus,
     ReturnVisitResult,
 )
-from supervision.models import AuditEvent, Category, Instruction, Item, ItemRequest
+from supervision.models import AuditEvent, Category, Instruction, Item, ItemRequest, OfficeSettings
+from supervision.services.guards import unit_approvers
 
 # ---------------------------------------------------------------------------------------------
 # Factories
@@ -117,6 +120,7 @@ class InstructionFactory(DjangoModelFactory):
 # The main road through an item's life; SUSPENDED and CANCELLED branch off it.
 LADDER = (
     ItemStatus.DRAFT,
+    ItemStatus.AWAITING_APPROVAL,
     ItemStatus.ASSIGNED,
     ItemStatus.ACKNOWLEDGED,
     ItemStatus.IN_PROGRESS,
@@ -126,8 +130,15 @@ LADDER = (
 )
 
 
-def upload(actor: User, content: bytes = b"evidence", name: str = "evidence.pdf"):
-    """An uploaded, not yet linked attachment owned by `actor`."""
+# The smallest files the evidence allow-list (stored_files.EVIDENCE_TYPES) recognises by content.
+PDF = b"%PDF-1.4\n% evidence\n"
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 32
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 32
+HEIC = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 32
+
+
+def upload(actor: User, content: bytes = PDF, name: str = "evidence.pdf"):
+    """An uploaded, not yet linked attachment owned by `actor` (a PDF unless told otherwise)."""
     return services.attachment_upload(actor=actor, uploaded_file=ContentFile(content, name=name))
 
 
@@ -213,7 +224,12 @@ def advance_item(item: Item, state: str, *, office: User, via: str = ItemStatus.
     while item.status != state:
         status = item.status
         if status == ItemStatus.DRAFT:
+            if state == ItemStatus.AWAITING_APPROVAL:
+                # Only where the office requires the 督查室主任's approval does an item wait for it.
+                OfficeSettings.objects.update_or_create(pk=1, defaults={"director_approval_required": True})
             services.item_assign(actor=office, item=item)
+        elif status == ItemStatus.AWAITING_APPROVAL:
+            services.item_approve(actor=office_director(), item=item)
         elif status == ItemStatus.ASSIGNED:
             for assignment in item.assignments.filter(acknowledged_at__isnull=True).select_related("unit"):
                 actor = lead_actor if assignment.unit_id == item.lead_unit_id else unit_actor(assignment.unit)
@@ -231,7 +247,8 @@ def advance_item(item: Item, state: str, *, office: User, via: str = ItemStatus.
                 attachment_ids=[evidence.pk],
             )
         elif status == ItemStatus.PENDING_REVIEW:
-            request = ItemRequest.objects.get(item=item, kind=RequestKind.COMPLETION, status="pending")
+            request = ItemRequest.objects.get(item=item, kind=RequestKind.COMPLETION, status__in=OPEN_REQUEST_STATUSES)
+            request = endorsed(request)
             services.item_request_decide(actor=office, request=request, approve=True, comment="同意销号")
         elif status == ItemStatus.CLOSED:
             services.return_visit_create(actor=office, item=item, result=ReturnVisitResult.PASSED, findings="整改成效巩固")
@@ -241,6 +258,30 @@ def advance_item(item: Item, state: str, *, office: User, via: str = ItemStatus.
         if item.status == status:
             raise AssertionError(f"advance_item made no progress from {status}")
     return item
+
+
+def office_director() -> User:
+    """The 督查室主任 (Role.OFFICE_DIRECTOR), made if there is none."""
+    director = User.objects.filter(role_assignments__role=Role.OFFICE_DIRECTOR, is_active=True).order_by("pk").first()
+    return director or UserFactory(
+        username="director", roles=[Role.OFFICE_STAFF, Role.OFFICE_DIRECTOR], clearance=Classification.CONFIDENTIAL
+    )
+
+
+def unit_approver(unit: Unit) -> User:
+    """Someone who signs for `unit` (rule 14): its head, made if the unit has none."""
+    approver = unit_approvers(unit.pk).first()
+    if approver is None:
+        approver = UserFactory(unit=unit, roles=[Role.UNIT_HEAD], clearance=Classification.CONFIDENTIAL)
+    return approver
+
+
+def endorsed(request: ItemRequest) -> ItemRequest:
+    """The request as the office sees it: signed by its unit's approver when it still waits for that."""
+    request = ItemRequest.objects.get(pk=request.pk)
+    if request.status == RequestStatus.AWAITING_ENDORSEMENT:
+        request = services.item_request_endorse(actor=unit_approver(request.unit), request=request)
+    return request
 
 
 # ---------------------------------------------------------------------------------------------

@@ -105,10 +105,15 @@ class User(AbstractUser):
     @property
     def is_office(self) -> bool:
         """Supervision office staff or administrators: they run the ledger."""
-        return self.has_role(Role.OFFICE_STAFF, Role.ADMINISTRATOR)
+        return self.has_role(Role.OFFICE_STAFF, Role.OFFICE_DIRECTOR, Role.ADMINISTRATOR)
+
+    @property
+    def is_office_director(self) -> bool:
+        """督查室主任: approves the 督查员's items before assignment when the office requires it."""
+        return self.has_role(Role.OFFICE_DIRECTOR)
 
     # Office staff, leaders and administrators see every item within their clearance.
-    WHOLE_LEDGER_ROLES = (Role.OFFICE_STAFF, Role.LEADER, Role.ADMINISTRATOR)
+    WHOLE_LEDGER_ROLES = (Role.OFFICE_STAFF, Role.OFFICE_DIRECTOR, Role.LEADER, Role.ADMINISTRATOR)
 
     @property
     def sees_whole_ledger(self) -> bool:
@@ -117,6 +122,31 @@ class User(AbstractUser):
     @property
     def is_unit_user(self) -> bool:
         return self.has_role(Role.UNIT_HANDLER, Role.UNIT_HEAD)
+
+    @cached_property
+    def client_scope(self) -> bool:
+        """True for an OA client's service account that reads only its own unit's items (rule 13,
+        the default); False for people and for a client an administrator granted whole-ledger
+        reach. Service accounts never have a usable password, so a person costs no query."""
+        if self.pk is None or self.has_usable_password():
+            return False
+        client = IntegrationClient.objects.filter(user_id=self.pk).values_list("whole_ledger", flat=True).first()
+        return client is not None and not client
+
+    @property
+    def reads_whole_ledger(self) -> bool:
+        """Sees every item within clearance (office, leaders, administrators), unless a scoped client."""
+        return self.sees_whole_ledger and not self.client_scope
+
+    @property
+    def reads_as_office(self) -> bool:
+        """Sees what the office sees (drafts included), unless a scoped client."""
+        return self.is_office and not self.client_scope
+
+    @property
+    def scope_unit_id(self) -> int | None:
+        """The unit whose items a unit user or a scoped client reads, or None."""
+        return self.unit_id if (self.is_unit_user or self.client_scope) else None
 
 
 class RoleAssignment(models.Model):
@@ -152,6 +182,11 @@ class IntegrationClient(models.Model):
     key_prefix = models.CharField(_("密钥前缀"), max_length=16, unique=True, editable=False)
     key_digest = models.CharField(max_length=64, editable=False)
     is_active = models.BooleanField(_("启用"), default=True)
+    # Rule 13: a key reads its own unit's items only, unless an administrator grants the whole
+    # ledger (within the service account's clearance) through integration_client_update (audited).
+    whole_ledger = models.BooleanField(
+        _("全台账读取"), default=False, help_text=_("由系统管理员授予；未授予时只能读取本单位牵头或配合的事项")
+    )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     key_rotated_at = models.DateTimeField(_("密钥更换时间"), null=True, blank=True, editable=False)
     last_used_at = models.DateTimeField(_("最近调用时间"), null=True, blank=True, editable=False)

@@ -16,7 +16,7 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.admin.DubanAdminConfig",  # django.contrib.admin with our site (office staff by role)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -69,6 +69,9 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # base.html's header: the links of the user's roles, the unread messages.
+                "supervision.web.navigation.navigation",
+                "tasks.web.context.inbox",
             ],
         },
     },
@@ -112,7 +115,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").exists() else []
-# ECharts from npm (package.json; scripts/_node.sh runs `npm ci`), served as static/vendor/echarts/
+# ECharts and htmx from npm (package.json; scripts/_node.sh runs `npm ci`), served as static/vendor/echarts/
 # by config/staticfiles.py, which exposes only the files pages load.
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
@@ -123,10 +126,12 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("DUBAN_MEDIA_ROOT", default=str(VAR_DIR / "media")))
 # Evidence files are bounded; a larger upload is refused with a clear message.
 DUBAN_MAX_ATTACHMENT_BYTES = env.int("DUBAN_MAX_ATTACHMENT_BYTES", default=20 * 1024 * 1024)
+# All the evidence filed on one item (its reports, requests and explanations) together.
+DUBAN_MAX_ITEM_ATTACHMENT_BYTES = env.int("DUBAN_MAX_ITEM_ATTACHMENT_BYTES", default=200 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "dashboard"
+LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 REST_FRAMEWORK = {
@@ -187,6 +192,9 @@ SPECTACULAR_SETTINGS = {
         "NoticeStatusEnum": "supervision.choices.NoticeStatus",
         "ImportJobStatusEnum": "supervision.choices.ImportJobStatus",
         "DeliveryStatusEnum": "tasks.choices.DeliveryStatus",
+        "ActivityKindEnum": "supervision.choices.ActivityKind",
+        "SuspicionStatusEnum": "supervision.choices.SuspicionStatus",
+        "SuspicionSourceEnum": "supervision.choices.SuspicionSource",
     },
 }
 
@@ -223,13 +231,22 @@ CELERY_TASK_ALWAYS_EAGER = False
 DUBAN_EXPLANATION_WORKDAYS = env.int("DUBAN_EXPLANATION_WORKDAYS", default=3)
 DUBAN_ACCOUNTABILITY_ALSO_ORGANIZATION = env.bool("DUBAN_ACCOUNTABILITY_ALSO_ORGANIZATION", default=False)
 DUBAN_NOTICE_NUMBER_PREFIX = env("DUBAN_NOTICE_NUMBER_PREFIX", default="督通")
-DUBAN_NOTICE_ISSUER = env("DUBAN_NOTICE_ISSUER", default="中共XX县委督查室")
+# The issuing office in the masthead of notices and assignment sheets. Empty: taken from the unit
+# tree (the supervision office under its county committee, e.g. 中共云溪县委督查室).
+DUBAN_NOTICE_ISSUER = env("DUBAN_NOTICE_ISSUER", default="")
+DUBAN_SHEET_NUMBER_PREFIX = env("DUBAN_SHEET_NUMBER_PREFIX", default="督办")
 
 # Quiet hours: reminders (except 特急) go out on working days between these times only.
 import datetime as _dt  # noqa: E402
 
 DUBAN_REMINDER_DAY_STARTS = _dt.time.fromisoformat(env("DUBAN_REMINDER_DAY_STARTS", default="08:30"))
 DUBAN_REMINDER_DAY_ENDS = _dt.time.fromisoformat(env("DUBAN_REMINDER_DAY_ENDS", default="18:00"))
+# The same working day holds every non-urgent message on the push channels (email, SMS, webhook,
+# 企业微信, 钉钉) until it starts (tasks/outbox/timing.py). Off only in the test settings, so tests
+# not about timing behave the same on a Saturday night; the timing tests turn it on.
+DUBAN_QUIET_HOURS = env.bool("DUBAN_QUIET_HOURS", default=True)
+# Links in digests and chat messages: "/items/<id>/" is prefixed with this (e.g. https://duban.example.gov.cn).
+DUBAN_SITE_URL = env("DUBAN_SITE_URL", default="")
 
 LOGGING = {
     "version": 1,
@@ -243,7 +260,10 @@ LOGGING = {
 # The outbox (tasks/outbox/: notifications.py, base.py, channels.py): channels, retries and the dead-letter threshold.
 # Channels a notification goes out on unless the sender names its own. Email and SMS are skipped
 # for users without an address or phone; "webhook" only takes effect when DUBAN_WEBHOOK_URL is set.
-DUBAN_NOTIFICATION_CHANNELS = env.list("DUBAN_NOTIFICATION_CHANNELS", default=["inbox", "email", "sms", "webhook"])
+# "wecom" / "dingtalk" reach only people whose unit (or a parent unit) has such a channel configured.
+DUBAN_NOTIFICATION_CHANNELS = env.list(
+    "DUBAN_NOTIFICATION_CHANNELS", default=["inbox", "email", "sms", "webhook", "wecom", "dingtalk"]
+)
 # After this many failed attempts a delivery is dead (dead-letter list) until an operator re-sends it.
 DUBAN_DELIVERY_MAX_ATTEMPTS = env.int("DUBAN_DELIVERY_MAX_ATTEMPTS", default=5)
 # Exponential backoff between attempts: base · 2^(n-1) seconds, capped, with jitter so a recovering
@@ -265,6 +285,14 @@ DUBAN_WEBHOOK_SECRET = env("DUBAN_WEBHOOK_SECRET", default="")
 DUBAN_WEBHOOK_TIMEOUT = env.float("DUBAN_WEBHOOK_TIMEOUT", default=10.0)
 # Background ledger export files (supervision/export_jobs.py) are deleted this many hours after they were written.
 DUBAN_EXPORT_JOB_KEEP_HOURS = env.int("DUBAN_EXPORT_JOB_KEEP_HOURS", default=24)
+# The audit chain's keys, kept outside the database: "id:hexkey[,id:hexkey…]", the first is current
+# (new events), the others verify older events after a rotation. Empty: events are not keyed.
+DUBAN_AUDIT_KEYS = env.str("DUBAN_AUDIT_KEYS", default="")
+# Per-user quotas on expensive jobs: at most this many export / import jobs per user within the
+# window (seconds); beyond it the API answers 429 with Retry-After.
+DUBAN_JOB_QUOTA_WINDOW_SECONDS = env.int("DUBAN_JOB_QUOTA_WINDOW_SECONDS", default=600)
+DUBAN_EXPORT_JOB_QUOTA = env.int("DUBAN_EXPORT_JOB_QUOTA", default=10)
+DUBAN_IMPORT_JOB_QUOTA = env.int("DUBAN_IMPORT_JOB_QUOTA", default=10)
 # Dashboard figures are shared between viewers of the same scope for this long at most (the lights
 # move with the clock; see supervision/stats/cache.py). 0 turns sharing off.
 DUBAN_STATS_CACHE_SECONDS = env.int("DUBAN_STATS_CACHE_SECONDS", default=60)
@@ -286,6 +314,10 @@ DUBAN_WEBHOOK_MAX_ATTEMPTS = env.int("DUBAN_WEBHOOK_MAX_ATTEMPTS", default=12)
 DUBAN_WEBHOOK_RETRY_MAX_SECONDS = env.int("DUBAN_WEBHOOK_RETRY_MAX_SECONDS", default=1800)
 # Loopback, link-local (cloud metadata) and reserved targets are refused unless this is set (tests, a local receiver).
 DUBAN_WEBHOOK_ALLOW_LOOPBACK = env.bool("DUBAN_WEBHOOK_ALLOW_LOOPBACK", default=False)
+# 企业微信 and 钉钉 work notifications (tasks/outbox/chat.py): the platforms' API hosts (a private
+# deployment or a test receiver may differ); group robots use the address each unit enters.
+DUBAN_WECOM_API_BASE = env("DUBAN_WECOM_API_BASE", default="https://qyapi.weixin.qq.com")
+DUBAN_DINGTALK_API_BASE = env("DUBAN_DINGTALK_API_BASE", default="https://oapi.dingtalk.com")
 # Mail: a delivery holds its row lock while sending, so SMTP must time out rather than hang.
 # Without DJANGO_EMAIL_BACKEND, DEBUG prints mail to the console; production must name SMTP settings.
 EMAIL_BACKEND = env(
@@ -335,3 +367,8 @@ REST_KNOX = {
     "MIN_REFRESH_INTERVAL": 60,
     "AUTH_HEADER_PREFIX": "Token",
 }
+
+# Duplicate matters (issue 15, DOMAIN.md rule 12): items closed within this many days are still
+# looked at when a new one is registered; candidates shown at most.
+DUBAN_DUPLICATE_CLOSED_WINDOW_DAYS = env.int("DUBAN_DUPLICATE_CLOSED_WINDOW_DAYS", default=90)
+DUBAN_DUPLICATE_MAX_CANDIDATES = env.int("DUBAN_DUPLICATE_MAX_CANDIDATES", default=5)

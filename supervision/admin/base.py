@@ -33,3 +33,25 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class OfficeMaintainedAdminMixin:
+    """Records the supervision office maintains: office staff (by role) may open, add and change
+    them; anyone else only as Django's own permissions allow (superusers). Deleting stays with
+    Django's permissions unless a model admin says otherwise."""
+
+    @staticmethod
+    def is_office(request) -> bool:
+        return bool(request.user.is_active and request.user.is_office)
+
+    def has_module_permission(self, request):
+        return self.is_office(request) or super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self.is_office(request) or super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request, *args):
+        return self.is_office(request) or super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request, obj=None):
+        return self.is_office(request) or super().has_change_permission(request, obj)

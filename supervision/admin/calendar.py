@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from supervision.admin.base import OfficeMaintainedAdminMixin
 from supervision.models import CalendarDay
 from supervision.services import calendar_day_delete, calendar_day_save
 
@@ -32,7 +33,7 @@ class YearListFilter(admin.SimpleListFilter):
 
 
 @admin.register(CalendarDay)
-class CalendarDayAdmin(admin.ModelAdmin):
+class CalendarDayAdmin(OfficeMaintainedAdminMixin, admin.ModelAdmin):
     list_display = ("date", "weekday", "is_workday", "kind", "name", "source", "updated_at")
     list_filter = (YearListFilter, "kind", "is_workday", "source")
     search_fields = ("name",)

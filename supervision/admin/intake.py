@@ -2,8 +2,9 @@
 (supervision/intake.py); an office needs to see which OA system pushed which instruction."""
 
 from django.contrib import admin
+from django.db.models import Q
 
-from supervision.models import IntakeItem, IntakeRecord
+from supervision.models import Instruction, IntakeItem, IntakeRecord, Item
 
 
 class IntakeItemInline(admin.TabularInline):
@@ -12,6 +13,9 @@ class IntakeItemInline(admin.TabularInline):
     readonly_fields = fields
     extra = 0
     can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(Q(item__isnull=True) | Q(item__in=Item.objects.visible_to(request.user)))
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -26,6 +30,11 @@ class IntakeRecordAdmin(admin.ModelAdmin):
     readonly_fields = ("external_id", "client", "actor", "instruction", "body_digest", "created_at")
     fields = readonly_fields
     inlines = (IntakeItemInline,)
+
+    def get_queryset(self, request):
+        # A record names its instruction (title, document number): only within the user's clearance.
+        visible = Instruction.objects.visible_to(request.user)
+        return super().get_queryset(request).filter(Q(instruction__isnull=True) | Q(instruction__in=visible))
 
     def has_add_permission(self, request):
         return False

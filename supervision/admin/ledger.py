@@ -17,11 +17,12 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import Role
 from supervision import services
-from supervision.admin.base import ReadOnlyAdminMixin, ServiceErrorsAsMessagesMixin
+from supervision.admin.base import OfficeMaintainedAdminMixin, ReadOnlyAdminMixin, ServiceErrorsAsMessagesMixin
 from supervision.choices import Light
 from supervision.models import (
     Attachment,
     Category,
+    DeadlineSpan,
     Instruction,
     Item,
     ItemAssignment,
@@ -30,10 +31,11 @@ from supervision.models import (
     Referral,
     ReturnVisit,
 )
+from supervision.querysets import referrals_visible_to, reports_visible_to, requests_visible_to
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(OfficeMaintainedAdminMixin, admin.ModelAdmin):
     list_display = ("name", "sort_order", "is_active")
     list_editable = ("sort_order", "is_active")
     search_fields = ("name",)
@@ -60,7 +62,7 @@ class InstructionAdminForm(forms.ModelForm):
 class InstructionAttachmentInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Attachment
     fk_name = "instruction"
-    fields = ("original_name", "size", "uploaded_by", "uploaded_at")
+    fields = ("original_name", "content_type", "size", "uploaded_by", "uploaded_at")
     readonly_fields = fields
     extra = 0
 
@@ -119,12 +121,18 @@ class ReportInline(ReadOnlyAdminMixin, admin.StackedInline):
     readonly_fields = fields
     extra = 0
 
+    def get_queryset(self, request):
+        return reports_visible_to(request.user, super().get_queryset(request))
+
 
 class RequestInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = ItemRequest
     fields = ("kind", "status", "reason", "requested_deadline", "requested_by", "requested_at", "decided_by", "decision_comment")
     readonly_fields = fields
     extra = 0
+
+    def get_queryset(self, request):
+        return requests_visible_to(request.user, super().get_queryset(request))
 
 
 class ReturnVisitInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -134,11 +142,32 @@ class ReturnVisitInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
 
 
-class ReferralInline(ReadOnlyAdminMixin, admin.TabularInline):
-    model = Referral
-    fields = ("department", "reason", "referred_by", "referred_at")
+class DeadlineSpanInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """The deadline history the figures count past month ends with; written by the services only."""
+
+    model = DeadlineSpan
+    fields = ("deadline", "valid_from", "valid_until", "source", "request")
     readonly_fields = fields
     extra = 0
+
+
+class ReferralInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Referral
+    fields = (
+        "department",
+        "reason",
+        "referred_by",
+        "referred_at",
+        "acknowledged_at",
+        "outcome",
+        "outcome_text",
+        "outcome_recorded_at",
+    )
+    readonly_fields = fields
+    extra = 0
+
+    def get_queryset(self, request):
+        return referrals_visible_to(request.user, super().get_queryset(request))
 
 
 @admin.register(Item)
@@ -178,7 +207,7 @@ class ItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "version",
     )
     readonly_fields = fields
-    inlines = (AssignmentInline, ReportInline, RequestInline, ReturnVisitInline, ReferralInline)
+    inlines = (AssignmentInline, ReportInline, RequestInline, DeadlineSpanInline, ReturnVisitInline, ReferralInline)
 
     def get_queryset(self, request):
         return Item.objects.visible_to(request.user).with_light()

@@ -6,14 +6,21 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
-from accounts.choices import Classification, IntegrationOperation
+from accounts.choices import Classification, IntegrationOperation, Role
 from accounts.models import IntegrationClient, RoleAssignment, Unit, User
+from supervision.admin.base import OfficeMaintainedAdminMixin
 from supervision.errors import DomainError
+from supervision.querysets import people_maintained_by, units_maintained_by
 from supervision.services import integration_client_create, integration_client_rotate_key, integration_client_update
 
 
+def _runs_everything(request) -> bool:
+    """Superusers and administrators maintain every unit and person; office staff their tree."""
+    return request.user.is_superuser or request.user.has_role(Role.ADMINISTRATOR)
+
+
 @admin.register(Unit)
-class UnitAdmin(admin.ModelAdmin):
+class UnitAdmin(OfficeMaintainedAdminMixin, admin.ModelAdmin):
     list_display = ("name", "kind", "parent", "head", "is_active")
     list_filter = ("kind", "is_active")
     search_fields = ("name", "short_name")
@@ -22,16 +29,42 @@ class UnitAdmin(admin.ModelAdmin):
     readonly_fields = ("path",)
     fields = ("name", "short_name", "kind", "parent", "head", "sort_order", "is_active", "path")
 
+    def get_queryset(self, request):
+        return units_maintained_by(request.user, super().get_queryset(request))
 
-class RoleAssignmentInline(admin.TabularInline):
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if not _runs_everything(request) and "parent" in form.base_fields:
+            # A unit without a parent would start a tree its creator does not maintain.
+            form.base_fields["parent"].required = True
+        return form
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "parent":
+            kwargs["queryset"] = units_maintained_by(request.user)
+        elif db_field.name == "head":
+            kwargs["queryset"] = people_maintained_by(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class RoleAssignmentInline(OfficeMaintainedAdminMixin, admin.TabularInline):
     model = RoleAssignment
     extra = 0
     verbose_name = _("角色")
     verbose_name_plural = _("角色")
 
+    def has_delete_permission(self, request, obj=None):
+        return self.is_office(request) or super().has_delete_permission(request, obj)
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        if db_field.name == "role" and not _runs_everything(request):
+            # Office staff assign the ledger's roles, never the administrator's.
+            kwargs["choices"] = [(v, label) for v, label in Role.choices if v != Role.ADMINISTRATOR]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(OfficeMaintainedAdminMixin, BaseUserAdmin):
     inlines = (RoleAssignmentInline,)
     list_display = ("username", "full_name", "unit", "clearance", "roles", "is_active")
     list_filter = ("clearance", "role_assignments__role", "is_active", "is_staff", "unit")
@@ -49,8 +82,43 @@ class UserAdmin(BaseUserAdmin):
         (None, {"classes": ("wide",), "fields": ("username", "full_name", "unit", "clearance", "password1", "password2")}),
     )
 
+    # What office staff may edit of a person: no password (no taking over an account), no staff
+    # or superuser flags, no Django permissions; their roles and clearance only up to their own.
+    office_fieldsets = (
+        (None, {"fields": ("username",)}),
+        (_("个人信息"), {"fields": ("full_name", "unit", "title", "phone", "email", "clearance")}),
+        (_("状态"), {"fields": ("is_active",)}),
+    )
+
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("role_assignments")
+        return people_maintained_by(request.user, super().get_queryset(request)).prefetch_related("role_assignments")
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None and not request.user.is_superuser:
+            return self.office_fieldsets
+        return super().get_fieldsets(request, obj)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if not _runs_everything(request) and "unit" in form.base_fields:
+            # Someone without a unit would be nobody's to maintain (and invisible to their creator).
+            form.base_fields["unit"].required = True
+        return form
+
+    def user_change_password(self, request, id, form_url=""):
+        if not request.user.is_superuser:
+            raise PermissionDenied(_("只有系统管理员可以重置他人的密码。"))
+        return super().user_change_password(request, id, form_url)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "unit":
+            kwargs["queryset"] = units_maintained_by(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        if db_field.name == "clearance" and not request.user.is_superuser:
+            kwargs["choices"] = [(v, label) for v, label in Classification.choices if v <= request.user.clearance]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
 
     @admin.display(description=_("角色"))
     def roles(self, obj: User) -> str:
@@ -71,7 +139,7 @@ class IntegrationClientForm(forms.ModelForm):
 
     class Meta:
         model = IntegrationClient
-        fields = ("name", "unit", "operations", "clearance", "is_active", "note")
+        fields = ("name", "unit", "operations", "clearance", "whole_ledger", "is_active", "note")
 
 
 @admin.register(IntegrationClient)
@@ -80,8 +148,8 @@ class IntegrationClientAdmin(admin.ModelAdmin):
     once in a message after creating or re-keying, and is never stored."""
 
     form = IntegrationClientForm
-    list_display = ("name", "unit", "operations_display", "key_prefix", "is_active", "last_used_at")
-    list_filter = ("is_active", "unit")
+    list_display = ("name", "unit", "operations_display", "whole_ledger", "key_prefix", "is_active", "last_used_at")
+    list_filter = ("is_active", "whole_ledger", "unit")
     search_fields = ("name", "key_prefix")
     list_select_related = ("unit",)
     autocomplete_fields = ("unit",)
@@ -90,8 +158,8 @@ class IntegrationClientAdmin(admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ("name", "unit", "operations", "clearance", "note")
-        return ("name", "unit", "operations", "is_active", "note", *self.readonly_fields)
+            return ("name", "unit", "operations", "clearance", "whole_ledger", "note")
+        return ("name", "unit", "operations", "whole_ledger", "is_active", "note", *self.readonly_fields)
 
     def get_readonly_fields(self, request, obj=None):
         # Name and unit define who the service account is; change them by registering a new client.
@@ -115,7 +183,12 @@ class IntegrationClientAdmin(admin.ModelAdmin):
         try:
             if change:
                 integration_client_update(
-                    actor=request.user, client=obj, operations=data["operations"], is_active=data["is_active"], note=data["note"]
+                    actor=request.user,
+                    client=obj,
+                    operations=data["operations"],
+                    is_active=data["is_active"],
+                    note=data["note"],
+                    whole_ledger=data["whole_ledger"],
                 )
                 return
             issued = integration_client_create(
@@ -125,6 +198,7 @@ class IntegrationClientAdmin(admin.ModelAdmin):
                 operations=data["operations"],
                 clearance=data["clearance"],
                 note=data["note"],
+                whole_ledger=data["whole_ledger"],
             )
         except DomainError as exc:
             raise PermissionDenied(str(exc)) from exc

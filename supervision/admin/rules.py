@@ -7,6 +7,7 @@ from django.contrib import admin
 
 from supervision import services
 from supervision.models import (
+    FigureRules,
     ReminderPolicy,
     ReminderStep,
     WarningThreshold,
@@ -17,10 +18,10 @@ class OfficeEditableAdminMixin:
     """Settings the supervision office maintains: staff may look, office staff may change."""
 
     def has_module_permission(self, request):
-        return request.user.is_active and request.user.is_staff
+        return request.user.is_active and (request.user.is_staff or request.user.is_office)
 
     def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_staff
+        return request.user.is_active and (request.user.is_staff or request.user.is_office)
 
     def has_add_permission(self, request):
         return request.user.is_active and request.user.is_office
@@ -67,3 +68,36 @@ class WarningThresholdAdmin(OfficeEditableAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         services.warning_threshold_save(actor=request.user, threshold=obj)
+
+
+@admin.register(FigureRules)
+class FigureRulesAdmin(OfficeEditableAdminMixin, admin.ModelAdmin):
+    """停滞 (N reports unchanged, grace days) and the 考核 weights: one row, saved through the service."""
+
+    fieldsets = (
+        ("停滞", {"fields": ("stale_unchanged_reports", "stale_grace_days", "stale_default_cycle_days")}),
+        (
+            "考核权重",
+            {
+                "fields": (
+                    "score_base",
+                    "score_on_time_rate",
+                    "score_overdue",
+                    "score_stale",
+                    "score_relapsed",
+                    "score_praise",
+                    "score_criticism",
+                    "score_accountability",
+                )
+            },
+        ),
+    )
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and not FigureRules.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        services.figure_rules_save(actor=request.user, rules=obj)

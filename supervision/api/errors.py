@@ -6,6 +6,7 @@ and Chinese text; a database integrity race becomes 409 rather than a 500."""
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -15,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.signin import client_address, lockout_message, lockout_seconds_left, request_username
-from supervision.errors import DomainError
+from supervision.errors import DomainError, QuotaExceeded
 
 
 def _flatten(detail) -> dict:
@@ -43,13 +44,30 @@ def error_body(code: str, detail: str, fields: dict | None = None) -> dict:
     return {"code": code, "detail": str(detail), "fields": fields or {}}
 
 
+def too_large_body() -> dict:
+    return error_body("request_too_large", _("请求内容过大。"))
+
+
+def bad_request_response(exception) -> JsonResponse:
+    """Django's own refusals of a request body (over DATA_UPLOAD_MAX_MEMORY_SIZE, too many fields)
+    in the API's error shape: 413 for a body too large, 400 otherwise (config/urls.py handler400)."""
+    if isinstance(exception, RequestDataTooBig):
+        return JsonResponse(too_large_body(), status=413)
+    return JsonResponse(error_body("bad_request", _("请求无效。")), status=400)
+
+
 def exception_handler(exc, context):
+    if isinstance(exc, RequestDataTooBig):
+        return Response(too_large_body(), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, SuspiciousOperation):
+        return Response(error_body("bad_request", _("请求无效。")), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DomainError):
         detail = exc.message
         if exc.fields and str(detail) == str(type(exc).default_message):
             detail = _("请求参数有误。")
         fields = {k: [str(m) for m in v] for k, v in exc.fields.items()}
-        return Response(error_body(exc.code, detail, fields), status=exc.status_code)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, QuotaExceeded) else None
+        return Response({**exc.extra, **error_body(exc.code, detail, fields)}, status=exc.status_code, headers=headers)
     if isinstance(exc, DjangoValidationError):
         fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return Response(error_body("invalid", _("请求参数有误。"), _flatten(fields)), status=status.HTTP_400_BAD_REQUEST)

@@ -9,8 +9,12 @@ the 400 still names the field (dotted path, as supervision/api/errors.py flatten
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.parsers import JSONParser
+
+# Deeper than any request of this API needs; a body nested thousands deep made the JSON decoder
+# (and anything walking the result recursively) raise RecursionError: a 500.
+MAX_JSON_DEPTH = 32
 
 
 def _storable(text: str) -> bool:
@@ -44,9 +48,24 @@ def _unstorable_paths(value) -> list[str]:
     return sorted(set(found))
 
 
+def _depth(value) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if isinstance(current, (dict, list)):
+            deepest = max(deepest, depth)
+            stack.extend((sub, depth + 1) for sub in (current.values() if isinstance(current, dict) else current))
+    return deepest
+
+
 class TextSafeJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
-        data = super().parse(stream, media_type, parser_context)
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError(_("JSON 嵌套层数过多（最多 %(n)d 层）。") % {"n": MAX_JSON_DEPTH}) from None
+        if _depth(data) > MAX_JSON_DEPTH:
+            raise exceptions.ParseError(_("JSON 嵌套层数过多（最多 %(n)d 层）。") % {"n": MAX_JSON_DEPTH})
         paths = _unstorable_paths(data)
         if paths:
             message = _("不能包含 NUL 字符或无效的 Unicode 字符。")

@@ -40,6 +40,7 @@ ERROR_DESCRIPTIONS = {
     "404": _("记录不存在或对您不可见（含超出密级的记录、无效的页码）"),
     "409": _("记录的当前状态不允许此操作，或与已有记录冲突"),
     "412": _("记录已被他人修改（If-Match / version 与当前版本不符），请重新读取"),
+    "413": _("请求内容过大"),
     "415": _("不支持的请求内容类型"),
     "429": _("请求过于频繁，请稍后再试"),
 }
@@ -82,7 +83,7 @@ class DubanAutoSchema(AutoSchema):
         if any(p.get("name", "").lower() == "if-match" and p.get("in") == "header" for p in parameters):
             statuses.append("412")
         if self.method in BODY_METHODS and "requestBody" in operation:
-            statuses.append("415")
+            statuses.extend(["413", "415"])
         if self.view.get_throttles():
             statuses.append("429")
         return statuses

@@ -33,9 +33,10 @@ from accounts.choices import Classification, Role
 from accounts.models import IntegrationClient, Unit, User
 from supervision import services
 from supervision.audit import audit_record
-from supervision.choices import InstructionNature, Urgency
+from supervision.choices import InstructionNature, SuspicionSource, Urgency
 from supervision.errors import InvalidInput, NotPermitted, NotVisible, TransitionNotAllowed
 from supervision.models import Category, Instruction, IntakeItem, IntakeRecord, Item
+from supervision.services.duplicates import suspicions_raise
 
 MAX_ITEMS = 200
 
@@ -161,6 +162,8 @@ def _create(*, actor: User, client: IntegrationClient | None, payload: IntakePay
             )
         links.append(IntakeItem(record=record, external_id=item_plan.external_id, item=item, position=index))
     IntakeItem.objects.bulk_create(links)
+    # A matter already on the ledger is accepted, but marked 疑似重复 for the office to decide.
+    suspicions_raise(actor=actor, items=[link.item for link in links], source=SuspicionSource.INTAKE)
     audit_record(
         actor=actor,
         action="instruction_intake",
@@ -323,6 +326,17 @@ def _plan(actor: User, payload: IntakePayload) -> _Plan:
             )
         if item_classification > actor.clearance and item_classification != classification:
             errors.add(p + "classification", _clearance_message(actor, item_classification))
+        if owner is not None and owner.clearance < item_classification:
+            # The owner must see her own item (issue 12): said here as a field error of the push.
+            errors.add(
+                p + "owner",
+                _("责任人“%(name)s”的密级权限为“%(clearance)s”，不能承办“%(level)s”事项。")
+                % {
+                    "name": owner,
+                    "clearance": Classification(owner.clearance).label,
+                    "level": Classification(item_classification).label,
+                },
+            )
 
         assign = bool(raw.get("assign", False))
         if assign:

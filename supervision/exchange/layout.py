@@ -18,6 +18,8 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from supervision.exchange.safe_cells import xlsx_put
+
 Date = datetime.date
 
 # Formats: Chinese office documents are printed in 宋体; rates as percentages.
@@ -76,7 +78,7 @@ class SheetWriter:
         self.span = max(span, 2)
         self.fixed_widths: dict[int, int] = {}
         self.note_rows: set[int] = set()  # notes span the table; they must not widen a column
-        ws.cell(row=1, column=1, value=title).font = TITLE_FONT
+        xlsx_put(ws, row=1, column=1, value=title).font = TITLE_FONT
         ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=self.span)
         ws.row_dimensions[1].height = 26
         self.row = 2
@@ -85,7 +87,7 @@ class SheetWriter:
     def header(self, columns: Sequence[Column], *, freeze: bool = False, start_column: int = 1) -> int:
         row = self.row
         for offset, col in enumerate(columns):
-            cell = self.ws.cell(row=row, column=start_column + offset, value=col.header)
+            cell = xlsx_put(self.ws, row=row, column=start_column + offset, value=col.header)
             cell.font, cell.fill, cell.border, cell.alignment = HEADER_FONT, HEADER_FILL, BORDER, CENTER
             if col.width:
                 self.fixed_widths[start_column + offset] = col.width
@@ -100,7 +102,7 @@ class SheetWriter:
         for offset, (col, value) in enumerate(zip(columns, values, strict=True)):
             if isinstance(value, datetime.datetime):
                 value = _local(value)
-            cell = self.ws.cell(row=row, column=start_column + offset, value=value)
+            cell = xlsx_put(self.ws, row=row, column=start_column + offset, value=value)
             cell.font, cell.border = BODY_FONT, BORDER
             if col.number_format and value is not None and not isinstance(value, str):
                 cell.number_format = col.number_format
@@ -122,7 +124,7 @@ class SheetWriter:
     def note(self, text: str, *, font: Font = NOTE_FONT) -> int:
         """A line of text under (or above) a table, wrapped within the table's width."""
         row = self.row
-        cell = self.ws.cell(row=row, column=1, value=text)
+        cell = xlsx_put(self.ws, row=row, column=1, value=text)
         cell.font = font
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         self.ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=self.span)
@@ -132,7 +134,7 @@ class SheetWriter:
 
     def section(self, text: str) -> int:
         row = self.row
-        self.ws.cell(row=row, column=1, value=text).font = HEADER_FONT
+        xlsx_put(self.ws, row=row, column=1, value=text).font = HEADER_FONT
         self.row += 1
         return row
 

@@ -7,13 +7,21 @@
 - accountability.py: overdue explanations, rulings, notices
 - calendar.py: the working-day calendar's exceptions
 - exchange.py: export approvals and jobs, import jobs, OA intake records
+- comments.py: leader comments (批示/点评) and their read markers
 - counters.py: the yearly number series (ledger codes, notice numbers)
+- signoff.py: who signs for a unit (deputies besides the head), the office's own settings
+- history.py: every deadline an item had, and when it was in force (the figures' deadline history)
+- dedup.py: matching signatures, duplicate suspicions (疑似重复), linked items (合并督办)
+- burden.py: inspection activities (统筹督查), weekly burden limits and alerts (减负)
 """
 
 from supervision.models.accountability import ExplanationAttachment, Notice, NoticeEntry, OverdueExplanation
 from supervision.models.audit import AuditChainHead, AuditEvent
+from supervision.models.burden import BurdenAlert, BurdenLimit, SupervisionActivity
 from supervision.models.calendar import WEEKDAY_NAMES, CalendarDay
-from supervision.models.counters import YearlyCounter
+from supervision.models.comments import CommentRead, LeaderComment
+from supervision.models.counters import AssignmentSheet, YearlyCounter
+from supervision.models.dedup import DuplicateSuspicion, ItemLink, ItemSignature
 from supervision.models.exchange import (
     ExportApproval,
     ExportJob,
@@ -23,6 +31,7 @@ from supervision.models.exchange import (
     export_file_path,
     import_file_path,
 )
+from supervision.models.history import DeadlineSpan
 from supervision.models.ledger import (
     Attachment,
     Category,
@@ -35,18 +44,29 @@ from supervision.models.ledger import (
     ReturnVisit,
     attachment_path,
 )
-from supervision.models.rules import ReminderPolicy, ReminderStep, WarningThreshold
+from supervision.models.rules import FigureRules, ReminderPolicy, ReminderStep, WarningThreshold
+from supervision.models.signoff import OfficeSettings, UnitApprover
 
 __all__ = [
     "WEEKDAY_NAMES",
+    "AssignmentSheet",
     "Attachment",
     "AuditChainHead",
     "AuditEvent",
+    "BurdenAlert",
+    "BurdenLimit",
+    "DuplicateSuspicion",
+    "ItemLink",
+    "ItemSignature",
+    "SupervisionActivity",
     "CalendarDay",
     "Category",
+    "CommentRead",
+    "DeadlineSpan",
     "ExplanationAttachment",
     "ExportApproval",
     "ExportJob",
+    "FigureRules",
     "ImportJob",
     "Instruction",
     "IntakeItem",
@@ -54,14 +74,17 @@ __all__ = [
     "Item",
     "ItemAssignment",
     "ItemRequest",
+    "LeaderComment",
     "Notice",
     "NoticeEntry",
+    "OfficeSettings",
     "OverdueExplanation",
     "ProgressReport",
     "Referral",
     "ReminderPolicy",
     "ReminderStep",
     "ReturnVisit",
+    "UnitApprover",
     "WarningThreshold",
     "YearlyCounter",
     "attachment_path",

@@ -30,13 +30,21 @@ class OverdueExplanation(models.Model):
     unit = models.ForeignKey("accounts.Unit", on_delete=models.PROTECT, related_name="+", verbose_name=_("责任单位"))
     deadline = models.DateField(_("超期的办理时限"))
     due_by = models.DateField(_("说明截止日期"))
-    status = models.CharField(_("状态"), max_length=16, choices=ExplanationStatus.choices, default=ExplanationStatus.AWAITING)
+    status = models.CharField(_("状态"), max_length=24, choices=ExplanationStatus.choices, default=ExplanationStatus.AWAITING)
     reason_kind = models.CharField(_("原因类型"), max_length=16, choices=ReasonKind.choices, blank=True)
     text = models.TextField(_("超期说明"), blank=True)
     submitted_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("说明人")
     )
     submitted_at = models.DateTimeField(_("说明时间"), null=True, blank=True)
+    # Rule 14: the unit's head (or a named deputy) signs before the explanation reaches the office.
+    needs_endorsement = models.BooleanField(_("须单位负责人签字"), default=False)
+    endorsed_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("单位签字人")
+    )
+    endorsed_at = models.DateTimeField(_("单位签字时间"), null=True, blank=True)
+    self_endorsed = models.BooleanField(_("说明人即签字人"), default=False)
+    endorsement_comment = models.TextField(_("单位签字意见"), blank=True)
     ruling = models.CharField(_("认定结果"), max_length=16, choices=Ruling.choices, blank=True)
     ruled_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("认定人")

@@ -31,6 +31,9 @@ class AuditEvent(models.Model):
     data = models.JSONField(default=dict, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # The id of the key (DUBAN_AUDIT_KEYS, kept outside the database) whose HMAC `hash` is; blank
+    # for events written before keys were configured (a plain SHA-256, supervision/audit.py).
+    key_id = models.CharField(max_length=32, blank=True, default="")
 
     objects = AuditEventQuerySet.as_manager()
 

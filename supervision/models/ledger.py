@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import Classification
 from supervision.choices import (
+    OPEN_REQUEST_STATUSES,
     OPEN_STATUSES,
     AssignmentRole,
     InstructionKind,
@@ -20,6 +21,7 @@ from supervision.choices import (
     ItemStatus,
     Light,
     ReferralDepartment,
+    ReferralOutcome,
     ReportingCycle,
     ReportKind,
     RequestKind,
@@ -120,7 +122,22 @@ class Item(models.Model):
     progress = models.PositiveSmallIntegerField(_("进度（%）"), default=0)
     extension_count = models.PositiveSmallIntegerField(_("延期次数"), default=0, editable=False)
     reopen_count = models.PositiveSmallIntegerField(_("重新办理次数"), default=0, editable=False)
+    # For the stale figure (停滞): the last report of any unit, and how many of the lead unit's latest
+    # reports in a row gave the same percent (progress_report_create keeps both).
+    last_report_at = models.DateTimeField(_("最近反馈时间"), null=True, blank=True, editable=False)
+    progress_streak = models.PositiveSmallIntegerField(_("连续进度不变的反馈次数"), default=0, db_default=0, editable=False)
     assigned_at = models.DateTimeField(_("交办时间"), null=True, blank=True, editable=False)
+    # The office's own level (rule 14): the 督查室主任 who approved the item's assignment, and when.
+    approved_by = models.ForeignKey(
+        User,
+        verbose_name=_("审批人（督查室主任）"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+    approved_at = models.DateTimeField(_("主任审批时间"), null=True, blank=True, editable=False)
     closed_at = models.DateTimeField(_("销号时间"), null=True, blank=True, editable=False)
     created_by = models.ForeignKey(User, verbose_name=_("立项人"), on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("立项时间"), default=timezone.now)
@@ -222,7 +239,22 @@ class ItemRequest(models.Model):
 
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="requests", verbose_name=_("事项"))
     kind = models.CharField(_("申请类型"), max_length=16, choices=RequestKind.choices)
-    status = models.CharField(_("审批状态"), max_length=16, choices=RequestStatus.choices, default=RequestStatus.PENDING)
+    status = models.CharField(_("审批状态"), max_length=24, choices=RequestStatus.choices, default=RequestStatus.PENDING)
+    # The unit that asks (its approver signs first); empty for a request the office files itself.
+    unit = models.ForeignKey(
+        "accounts.Unit", verbose_name=_("申请单位"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Rule 14: a unit's request reaches the office only once its head (or a named deputy) signed.
+    # False for the office's own requests and for requests filed before unit sign-off existed.
+    needs_endorsement = models.BooleanField(_("须单位负责人签字"), default=False)
+    endorsed_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("单位签字人")
+    )
+    endorsed_at = models.DateTimeField(_("单位签字时间"), null=True, blank=True)
+    # The requester is the unit's approver and signed in the same step.
+    self_endorsed = models.BooleanField(_("申请人即签字人"), default=False)
+    returned_at = models.DateTimeField(_("单位退回时间"), null=True, blank=True)
+    endorsement_comment = models.TextField(_("单位签字意见"), blank=True)
     reason = models.TextField(_("申请理由"))
     requested_deadline = models.DateField(_("申请延至"), null=True, blank=True)
     # For an approved extension, the deadline it replaced (the original stays on the item too).
@@ -243,9 +275,19 @@ class ItemRequest(models.Model):
         constraints = [
             # One open request of a kind per item: a second one is a conflict, not a duplicate.
             models.UniqueConstraint(
-                fields=["item", "kind"], condition=Q(status=RequestStatus.PENDING), name="one_pending_request_per_kind"
+                fields=["item", "kind"], condition=Q(status__in=OPEN_REQUEST_STATUSES), name="one_open_request_per_kind"
+            ),
+            # The office never holds (nor decides) a unit's request its approver has not signed.
+            models.CheckConstraint(
+                condition=~Q(
+                    needs_endorsement=True,
+                    endorsed_at__isnull=True,
+                    status__in=[RequestStatus.PENDING, RequestStatus.APPROVED, RequestStatus.REJECTED],
+                ),
+                name="request_endorsed_before_office",
             ),
         ]
+        indexes = [models.Index(fields=["unit", "status"], name="request_unit_status")]
 
 
 class ReturnVisit(models.Model):
@@ -257,11 +299,15 @@ class ReturnVisit(models.Model):
     visited_on = models.DateField(_("复核日期"), default=timezone.localdate)
     visited_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("复核人"))
     created_at = models.DateTimeField(default=timezone.now)
+    # A failure reopens the item and clears its closed_at; the closure it undid stays here, so the
+    # figures still count that closure in its own month (reopening does not erase history).
+    reopened_closure_at = models.DateTimeField(_("被撤销的销号时间"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("回访复核")
         verbose_name_plural = _("回访复核")
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["item", "result"], name="return_visit_item_result")]
 
 
 class Referral(models.Model):
@@ -272,12 +318,38 @@ class Referral(models.Model):
     reason = models.TextField(_("移交理由"))
     referred_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("移交人"))
     referred_at = models.DateTimeField(_("移交时间"), default=timezone.now)
+    # The receiving department takes it up (受理), then records what came of it (issue 12).
+    acknowledged_at = models.DateTimeField(_("受理时间"), null=True, blank=True, editable=False)
+    acknowledged_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("受理人"), editable=False
+    )
+    outcome = models.CharField(_("处理结果"), max_length=16, choices=ReferralOutcome.choices, blank=True, editable=False)
+    outcome_text = models.TextField(_("处理情况"), blank=True, editable=False)
+    outcome_attachment = models.OneToOneField(
+        "supervision.Attachment",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="referral_outcome",
+        verbose_name=_("处理结果附件"),
+        editable=False,
+    )
+    outcome_recorded_at = models.DateTimeField(_("结果登记时间"), null=True, blank=True, editable=False)
+    outcome_recorded_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("结果登记人"), editable=False
+    )
 
     class Meta:
         verbose_name = _("移交")
         verbose_name_plural = _("移交")
         ordering = ["-referred_at", "-id"]
-        constraints = [models.UniqueConstraint(fields=["item", "department"], name="uniq_referral_item_department")]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "department"], name="uniq_referral_item_department"),
+            # No outcome without acceptance first (受理 before 处理结果).
+            models.CheckConstraint(
+                condition=Q(outcome="") | Q(acknowledged_at__isnull=False), name="referral_outcome_after_acknowledgement"
+            ),
+        ]
         indexes = [models.Index(fields=["department", "item"], name="referral_department_item")]
 
 
@@ -294,6 +366,8 @@ class Attachment(models.Model):
     original_name = models.CharField(_("文件名"), max_length=255)
     size = models.PositiveBigIntegerField(_("大小"))
     sha256 = models.CharField(max_length=64)
+    # The type told from the content at upload (stored_files.EVIDENCE_TYPES), not from the name.
+    content_type = models.CharField(_("文件类型"), max_length=16, blank=True, editable=False, help_text=_("按文件内容识别"))
     uploaded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("上传人"))
     uploaded_at = models.DateTimeField(default=timezone.now)
     instruction = models.ForeignKey(Instruction, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments")
@@ -327,4 +401,5 @@ class Attachment(models.Model):
             or self.report_id
             or self.request_id
             or explanation_links.objects.filter(attachment_id=self.pk).exists()
+            or Referral.objects.filter(outcome_attachment_id=self.pk).exists()
         )

@@ -91,3 +91,46 @@ class ReminderStep(models.Model):
         if self.offset_workdays == 0:
             return str(_("到期当日"))
         return _("超期 %(n)s 个工作日") % {"n": self.offset_workdays}
+
+
+class FigureRules(models.Model):
+    """The office's rules for the figures that need a judgement (one row, edited in the admin):
+    when an item "in progress" counts as stale (停滞), and the weights of the quarterly 考核 score
+    (supervision/stats/assessment.py). Every change is audited (services/rules.py)."""
+
+    stale_unchanged_reports = models.PositiveSmallIntegerField(
+        _("停滞：连续进度不变的反馈次数"), default=3, help_text=_("牵头单位最近这么多次反馈的进度（%）都相同，即计为停滞")
+    )
+    stale_grace_days = models.PositiveSmallIntegerField(
+        _("停滞：反馈周期宽限天数"), default=7, help_text=_("超过反馈周期再加这么多天没有任何反馈，即计为停滞")
+    )
+    stale_default_cycle_days = models.PositiveSmallIntegerField(
+        _("停滞：不定期事项的反馈周期（天）"), default=30, help_text=_("反馈周期为“不定期”的事项按此天数判断")
+    )
+    score_base = models.DecimalField(_("考核：基础分"), max_digits=6, decimal_places=2, default=40)
+    score_on_time_rate = models.DecimalField(
+        _("考核：按原定时限按时办结率满分"),
+        max_digits=6,
+        decimal_places=2,
+        default=60,
+        help_text=_("按时办结率 100% 得此分，按比例计"),
+    )
+    score_overdue = models.DecimalField(_("考核：每件超期"), max_digits=6, decimal_places=2, default=-2)
+    score_stale = models.DecimalField(_("考核：每件停滞"), max_digits=6, decimal_places=2, default=-1)
+    score_relapsed = models.DecimalField(_("考核：每件反弹"), max_digits=6, decimal_places=2, default=-3)
+    score_praise = models.DecimalField(_("考核：每次表扬通报"), max_digits=6, decimal_places=2, default=2)
+    score_criticism = models.DecimalField(_("考核：每次批评通报"), max_digits=6, decimal_places=2, default=-3)
+    score_accountability = models.DecimalField(_("考核：每件问责认定"), max_digits=6, decimal_places=2, default=-5)
+
+    class Meta:
+        verbose_name = _("统计口径与考核权重")
+        verbose_name_plural = _("统计口径与考核权重")
+        constraints = [models.CheckConstraint(condition=Q(stale_unchanged_reports__gte=2), name="stale_reports_at_least_two")]
+
+    def __str__(self) -> str:
+        return str(_("统计口径与考核权重"))
+
+    @classmethod
+    def current(cls) -> FigureRules:
+        """The one row (the defaults until the office saves it)."""
+        return cls.objects.filter(pk=1).first() or cls(pk=1)

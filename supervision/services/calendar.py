@@ -13,8 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.choices import Role
+from accounts.models import User
+from supervision import outbox
 from supervision.audit import audit_record
 from supervision.choices import (
     CalendarDayKind,
@@ -26,6 +30,7 @@ from supervision.models import (
     CalendarDay,
 )
 from supervision.services.rules import warning_dates_refresh_later
+from supervision.workcalendar import calendar_holds_year
 
 Date = datetime.date
 MIN_YEAR, MAX_YEAR = 2000, 2100
@@ -211,3 +216,35 @@ def calendar_day_delete(*, actor, day: CalendarDay) -> None:
 def _calendar_changed() -> None:
     """Open items' yellow-light dates are counted in working days: recompute them after commit."""
     warning_dates_refresh_later()
+
+
+# From 1 November the office must enter next year's announcement (the State Council publishes it
+# in the autumn); until it does, working-day deadlines into next year are refused.
+NEXT_YEAR_REMINDER_FROM_MONTH = 11
+
+
+def calendar_next_year_remind(*, today: Date | None = None) -> list:
+    """Tell office staff and administrators, in their inbox, that next year's calendar is missing:
+    from 1 November until it is entered, once a day each. The day is in the de-duplication key, so
+    the (recipient, dedup_key) unique constraint makes a second run the same day write nothing."""
+    today = today or timezone.localdate()
+    year = today.year + 1
+    if today.month < NEXT_YEAR_REMINDER_FROM_MONTH or calendar_holds_year(year):
+        return []
+    recipients = (
+        User.objects.filter(is_active=True, role_assignments__role__in=[Role.OFFICE_STAFF, Role.ADMINISTRATOR])
+        .distinct()
+        .order_by("pk")
+    )
+    return outbox.notify(
+        recipients=recipients,
+        title=_("请录入 %(year)s 年工作日历") % {"year": year},
+        body=_(
+            "系统尚未录入 %(year)s 年的法定节假日和调休上班日。录入前，按工作日计算、进入 %(year)s 年的办理时限"
+            "将被拒绝。请按国务院办公厅关于 %(year)s 年部分节假日安排的通知，在后台“工作日历”录入或运行 "
+            "manage.py calendar_add_year %(year)s。"
+        )
+        % {"year": year},
+        kind="calendar",
+        dedup_key=f"calendar-missing:{year}:{today.isoformat()}",
+    )

@@ -48,9 +48,12 @@ def integration_client_create(
     operations: list[str],
     clearance: int = Classification.INTERNAL,
     note: str = "",
+    whole_ledger: bool = False,
 ) -> IssuedKey:
     """Register an OA system: its service account (office staff of `unit`, so intake runs through
-    the same permission checks as a person), its allowed operations and a fresh key."""
+    the same permission checks as a person), its allowed operations and a fresh key. It reads only
+    the items its unit leads or supports (and what it pushed itself) unless `whole_ledger` is
+    granted here or later by an administrator (rule 13; the grant is in the audit event)."""
     if not _may_manage(actor):
         raise NotPermitted(_("只有系统管理员可以管理对接系统。"))
     name = (name or "").strip()
@@ -71,22 +74,40 @@ def integration_client_create(
     user.save()
     RoleAssignment.objects.create(user=user, role=Role.OFFICE_STAFF)
     client = IntegrationClient.objects.create(
-        name=name, unit=unit, user=user, operations=ops, key_prefix=prefix, key_digest=digest_of(key), note=note
+        name=name,
+        unit=unit,
+        user=user,
+        operations=ops,
+        key_prefix=prefix,
+        key_digest=digest_of(key),
+        note=note,
+        whole_ledger=bool(whole_ledger),
     )
     audit_record(
-        actor=actor, action="integration_client_create", obj=client, data={"name": name, "unit": unit.pk, "operations": ops}
+        actor=actor,
+        action="integration_client_create",
+        obj=client,
+        data={"name": name, "unit": unit.pk, "operations": ops, "whole_ledger": client.whole_ledger},
     )
     return IssuedKey(client, key)
 
 
 @transaction.atomic
 def integration_client_update(
-    *, actor: User, client: IntegrationClient, operations: list[str] | None = None, is_active: bool | None = None, note=None
+    *,
+    actor: User,
+    client: IntegrationClient,
+    operations: list[str] | None = None,
+    is_active: bool | None = None,
+    note=None,
+    whole_ledger: bool | None = None,
 ) -> IntegrationClient:
+    """Change a client's operations, state or note, or grant / withdraw whole-ledger reach (the
+    audit event names the grant: `integration_client_whole_ledger_granted` / `_withdrawn`)."""
     if not _may_manage(actor):
         raise NotPermitted(_("只有系统管理员可以管理对接系统。"))
     client = IntegrationClient.objects.select_for_update().get(pk=client.pk)
-    before = {"operations": client.operations, "is_active": client.is_active}
+    before = {"operations": client.operations, "is_active": client.is_active, "whole_ledger": client.whole_ledger}
     if operations is not None:
         client.operations = _check_operations(operations)
     if is_active is not None:
@@ -95,13 +116,14 @@ def integration_client_update(
         User.objects.filter(pk=client.user_id).update(is_active=is_active)
     if note is not None:
         client.note = note
+    if whole_ledger is not None:
+        client.whole_ledger = bool(whole_ledger)
     client.save()
-    audit_record(
-        actor=actor,
-        action="integration_client_update",
-        obj=client,
-        data={"before": before, "after": {"operations": client.operations, "is_active": client.is_active}},
-    )
+    after = {"operations": client.operations, "is_active": client.is_active, "whole_ledger": client.whole_ledger}
+    action = "integration_client_update"
+    if before["whole_ledger"] != client.whole_ledger:
+        action = "integration_client_whole_ledger_granted" if client.whole_ledger else "integration_client_whole_ledger_withdrawn"
+    audit_record(actor=actor, action=action, obj=client, data={"before": before, "after": after})
     return client
 
 

@@ -17,7 +17,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from supervision import outbox
 from supervision.audit import audit_record
 from supervision.choices import (
     ExplanationStatus,
@@ -34,9 +33,10 @@ from supervision.models import (
     OverdueExplanation,
     Referral,
 )
-from supervision.reminders import Recipients, recipients_for
+from supervision.services import handoffs
+from supervision.services.attachments import check_item_quota
 from supervision.services.follow_up import referral_create
-from supervision.services.guards import lock_item, require_office, require_text
+from supervision.services.guards import is_unit_approver, lock_item, require_office, require_text
 from supervision.workcalendar import add_workdays
 
 
@@ -95,21 +95,8 @@ def overdue_explanations_open(*, item: Item, today: datetime.date | None = None)
             data={"unit_id": assignment.unit_id, "role": assignment.role, "deadline": item.deadline, "due_by": due_by},
         )
     for explanation in created:
-        _notify_explanation_owed(item, explanation)
+        handoffs.explanation_owed(explanation=explanation)
     return created
-
-
-def _notify_explanation_owed(item: Item, explanation: OverdueExplanation) -> None:
-    """Tell the unit's handlers and head that an explanation is owed, once (dedup key)."""
-    outbox.notify(
-        recipients=recipients_for(item, Recipients(unit_handlers=True, unit_head=True, units=(explanation.unit_id,))),
-        title=_("督办事项“%(title)s”已超期，请于 %(due)s 前提交超期说明") % {"title": item.title, "due": explanation.due_by},
-        body=_("事项编号：%(code)s；原办理时限：%(deadline)s。请说明客观或主观原因。")
-        % {"code": item.code, "deadline": explanation.deadline},
-        kind="explanation",
-        dedup_key=f"explanation:{explanation.pk}",
-        item=item,
-    )
 
 
 def _lock_explanation(explanation: OverdueExplanation, actor: User) -> tuple[Item, OverdueExplanation]:
@@ -136,6 +123,7 @@ def _link_explanation_attachments(
                 "attachment_ids": [_("附件 %(ids)s 不存在、不是您上传的或已被使用。") % {"ids": ", ".join(map(str, sorted(bad)))}]
             }
         )
+    check_item_quota(explanation.item, found)
     ExplanationAttachment.objects.bulk_create([ExplanationAttachment(explanation=explanation, attachment_id=pk) for pk in ids])
     return ids
 
@@ -150,7 +138,10 @@ def overdue_explanation_submit(
     attachment_ids: Sequence[int] = (),
 ) -> OverdueExplanation:
     """The unit that owes the explanation files it: objective or subjective reason, text, evidence.
-    A late filing is accepted while the office has not ruled; `is_late` shows it."""
+    A late filing is accepted while the office has not ruled; `is_late` shows it.
+
+    It goes to the unit's approver to sign first (awaiting_endorsement, services/signoff.py); an
+    approver who files it signs in the same step (self_endorsed, its own audit event)."""
     item, explanation = _lock_explanation(explanation, actor)
     if not (actor.is_unit_user and actor.unit_id == explanation.unit_id):
         raise NotPermitted(_("只有该责任单位的承办人或负责人可以提交超期说明。"), code="explaining_unit_only")
@@ -164,9 +155,16 @@ def overdue_explanation_submit(
     text = require_text(text, "text", _("请具体说明未按时落实的原因。"))
     explanation.reason_kind = reason_kind
     explanation.text = text
+    now = timezone.now()
+    self_endorsed = is_unit_approver(actor, explanation.unit_id)
     explanation.submitted_by = actor
-    explanation.submitted_at = timezone.now()
-    explanation.status = ExplanationStatus.SUBMITTED
+    explanation.submitted_at = now
+    explanation.needs_endorsement = True
+    explanation.self_endorsed = self_endorsed
+    explanation.endorsed_by = actor if self_endorsed else None
+    explanation.endorsed_at = now if self_endorsed else None
+    explanation.endorsement_comment = ""
+    explanation.status = ExplanationStatus.SUBMITTED if self_endorsed else ExplanationStatus.AWAITING_ENDORSEMENT
     explanation.full_clean()
     explanation.save()
     linked = _link_explanation_attachments(actor, explanation, attachment_ids)
@@ -181,9 +179,24 @@ def overdue_explanation_submit(
             "reason_kind": reason_kind,
             "attachment_ids": linked,
             "late": explanation.is_late,
-            "explanation_status": [ExplanationStatus.AWAITING, ExplanationStatus.SUBMITTED],
+            "explanation_status": [ExplanationStatus.AWAITING, ExplanationStatus.AWAITING_ENDORSEMENT],
         },
     )
+    if self_endorsed:
+        audit_record(
+            actor=actor,
+            action="overdue_explanation_endorsed",
+            obj=explanation,
+            item=item,
+            data={
+                "unit_id": explanation.unit_id,
+                "self_endorsed": True,
+                "explanation_status": [ExplanationStatus.AWAITING_ENDORSEMENT, ExplanationStatus.SUBMITTED],
+            },
+        )
+        handoffs.explanation_awaiting_office(explanation=explanation)
+    else:
+        handoffs.explanation_awaiting_endorsement(explanation=explanation)
     return explanation
 
 
@@ -221,6 +234,8 @@ def overdue_explanation_rule(
             _("该超期说明已认定为“%(ruling)s”，不能重复认定。") % {"ruling": explanation.get_ruling_display()},
             code="explanation_already_ruled",
         )
+    if explanation.status == ExplanationStatus.AWAITING_ENDORSEMENT:
+        raise TransitionNotAllowed(_("该超期说明尚待单位负责人签字，签字后督查室才能认定。"), code="explanation_not_endorsed")
     if ruling not in Ruling.values:
         raise InvalidInput(fields={"ruling": [_("认定结果须为免责或问责。")]})
     if explanation.status == ExplanationStatus.AWAITING:
@@ -272,4 +287,5 @@ def overdue_explanation_rule(
         comment=explanation.ruling_comment,
         data=data,
     )
+    handoffs.explanation_ruled(explanation=explanation, actor=actor)
     return explanation

@@ -4,9 +4,10 @@ rule, so a service never acts on an item its actor cannot see."""
 
 from __future__ import annotations
 
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
-from accounts.choices import Classification
+from accounts.choices import Classification, Role
 from accounts.models import User
 from supervision.choices import (
     AssignmentRole,
@@ -15,6 +16,7 @@ from supervision.errors import InvalidInput, NotPermitted, NotVisible, StaleVers
 from supervision.models import (
     Item,
     ItemAssignment,
+    UnitApprover,
 )
 
 
@@ -53,6 +55,21 @@ def check_classification(actor: User, classification: int, field: str = "classif
         raise InvalidInput(fields={field: [_("不能登记高于本人密级权限的内容。")]})
 
 
+def require_owner_cleared(owner: User | None, classification: int) -> None:
+    """409 when the owner could not see an item of this classification: everyone who must act on
+    an item can see it (an owner cleared 内部 would get 404 on her own 秘密 item)."""
+    if owner is not None and owner.clearance < classification:
+        raise TransitionNotAllowed(
+            _("责任人“%(name)s”的密级权限为“%(clearance)s”，不能承办“%(level)s”事项，请更换责任人或调整其密级权限。")
+            % {
+                "name": owner.full_name or owner.username,
+                "clearance": Classification(owner.clearance).label,
+                "level": Classification(classification).label,
+            },
+            code="owner_not_cleared",
+        )
+
+
 def require_text(value: str | None, field: str, message: str) -> str:
     value = (value or "").strip()
     if not value:
@@ -79,3 +96,36 @@ def status_conflict(item: Item, action: str) -> TransitionNotAllowed:
         % {"code": item.code, "status": item.get_status_display(), "action": action},
         code="transition_not_allowed",
     )
+
+
+# Sign-off inside a unit (rule 14). Who signs for a unit: its head (the unit's `head`, or a member
+# holding Role.UNIT_HEAD) and the deputies the admin names (UnitApprover).
+
+
+def unit_approvers(unit_id: int | None) -> QuerySet[User]:
+    if not unit_id:
+        return User.objects.none()
+    return (
+        User.objects.filter(
+            Q(unit_id=unit_id, role_assignments__role=Role.UNIT_HEAD)
+            | Q(headed_units__pk=unit_id)
+            | Q(pk__in=UnitApprover.objects.filter(unit_id=unit_id).values("user_id")),
+            is_active=True,
+        )
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def is_unit_approver(actor: User, unit_id: int | None) -> bool:
+    return bool(actor.is_active and unit_id and unit_approvers(unit_id).filter(pk=actor.pk).exists())
+
+
+def require_unit_approver(actor: User, unit_id: int | None) -> None:
+    if not is_unit_approver(actor, unit_id):
+        raise NotPermitted(_("只有本单位负责人或指定的签字人可以签字或退回。"), code="unit_approver_only")
+
+
+def require_office_director(actor: User) -> None:
+    if not (actor.is_active and actor.is_office_director):
+        raise NotPermitted(_("只有督查室主任可以审批交办。"), code="office_director_only")

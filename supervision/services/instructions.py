@@ -16,7 +16,14 @@ from supervision.models import (
     Item,
 )
 from supervision.services.attachments import link_attachments
-from supervision.services.guards import bump, check_classification, check_version, require_office, require_text
+from supervision.services.guards import (
+    bump,
+    check_classification,
+    check_version,
+    require_office,
+    require_owner_cleared,
+    require_text,
+)
 
 INSTRUCTION_FIELDS = (
     "title",
@@ -85,7 +92,13 @@ def instruction_update(*, actor: User, instruction: Instruction, expected_versio
     bump(instruction)
     instruction.save()
     if "classification" in changed:
-        raised = list(instruction.items.filter(classification__lt=instruction.classification).values_list("pk", flat=True))
+        raised_items = list(
+            instruction.items.filter(classification__lt=instruction.classification).select_related("owner").order_by("pk")
+        )
+        for item in raised_items:
+            # Refused (409) until the owner is changed: she would lose sight of her own item.
+            require_owner_cleared(item.owner, instruction.classification)
+        raised = [item.pk for item in raised_items]
         if raised:
             Item.objects.filter(pk__in=raised).update(classification=instruction.classification)
             changed["items_reclassified"] = raised

@@ -18,31 +18,41 @@ from supervision.audit import audit_record
 from supervision.choices import (
     AssignmentRole,
     CounterSeries,
+    DeadlineSource,
     InstructionNature,
     ItemStatus,
     ReportingCycle,
+    SuspicionSource,
+    SuspicionStatus,
     Urgency,
 )
 from supervision.errors import InvalidInput, NotPermitted, TransitionNotAllowed
 from supervision.models import (
     Category,
+    DuplicateSuspicion,
     Instruction,
     Item,
     ItemAssignment,
+    OfficeSettings,
 )
 from supervision.reminders import reminder_reschedule
+from supervision.services import handoffs
 from supervision.services.counters import counter_take
+from supervision.services.deadlines import deadline_in_force
+from supervision.services.duplicates import PossibleDuplicate, duplicate_candidates, signatures_refresh
 from supervision.services.guards import (
     actor_assignment,
     bump,
     check_version,
     lock_item,
     require_office,
+    require_owner_cleared,
     require_text,
     status_conflict,
 )
+from supervision.services.links import linked_follow, refuse_if_linked
 from supervision.warning_dates import warning_date_for
-from supervision.workcalendar import add_workdays
+from supervision.workcalendar import add_workdays, require_calendar_years
 
 
 def _next_ledger_code(year: int) -> str:
@@ -80,6 +90,11 @@ def _validate_item_fields(actor: User, item: Item, supporting_units: Sequence[Un
         errors.setdefault("deadline_time", []).append(_("只有特急事项可以规定当日办结时间。"))
     if errors:
         raise InvalidInput(fields=errors)
+    if item.deadline is None and item.deadline_workdays is not None:
+        # Counted from today as if assigned now: the office learns at registration, not at 交办,
+        # that the calendar ends before the count does.
+        today = timezone.localdate()
+        require_calendar_years(today, add_workdays(today, item.deadline_workdays), field="deadline_workdays")
 
 
 def _sync_assignments(item: Item, supporting_units: Sequence[Unit] | None) -> None:
@@ -122,6 +137,9 @@ ITEM_FIELDS = (
 # After assignment these are fixed: the deadline moves only by an approved extension, and the
 # responsible units by re-registering, so that statistics and acknowledgements stay honest.
 FIXED_AFTER_ASSIGNMENT = ("lead_unit", "deadline", "deadline_time", "deadline_workdays")
+
+# What the duplicate detector reads of an item: a change to any of them recomputes its signature.
+MATCHED_FIELDS = {"title", "requirement", "lead_unit", "supporting_units"}
 
 
 def reschedule(item: Item) -> None:
@@ -170,10 +188,12 @@ def item_create(
         code="pending",
     )
     _validate_item_fields(actor, item, supporting_units)
+    require_owner_cleared(item.owner, item.classification)
     item.full_clean(exclude=["code"])
     item.code = _next_ledger_code(timezone.localdate().year)
     item.save()
     _sync_assignments(item, supporting_units)
+    signatures_refresh(item_ids=[item.pk])
     audit_record(
         actor=actor,
         action="item_created",
@@ -182,6 +202,58 @@ def item_create(
         to_status=item.status,
         data={"code": item.code, "instruction_id": instruction.pk},
     )
+    return item
+
+
+@transaction.atomic
+def item_register(*, actor: User, confirm_not_duplicate: bool = False, **fields) -> Item:
+    """分解立项 with the duplicate check: the fields of `item_create`. When items on the ledger look
+    like the same matter, PossibleDuplicate lists them and nothing is saved, unless the office
+    confirms this is another matter; then the item is created and each pair is remembered as
+    dismissed (by the actor, now), so it is not raised again."""
+    require_office(actor)
+    candidates = duplicate_candidates(
+        user=actor,
+        title=fields.get("title") or "",
+        requirement=fields.get("requirement") or "",
+        lead_unit=fields.get("lead_unit"),
+        supporting_units=fields.get("supporting_units") or (),
+        instruction=fields.get("instruction"),
+    )
+    if candidates and not confirm_not_duplicate:
+        best = candidates[0]
+        raise PossibleDuplicate(
+            _("台账中已有疑似同一事项：“%(code)s %(title)s”（%(reason)s）。确认不是重复的，请勾选“确认不是重复事项”后再提交。")
+            % {"code": best.item.code, "title": best.item.title, "reason": best.reason},
+            extra={"candidates": [c.as_dict() for c in candidates]},
+        )
+    item = item_create(actor=actor, **fields)
+    if candidates:
+        now = timezone.now()
+        DuplicateSuspicion.objects.bulk_create(
+            [
+                DuplicateSuspicion(
+                    item=item,
+                    candidate=c.item,
+                    score=c.score,
+                    reasons=c.reasons,
+                    source=SuspicionSource.REGISTRATION,
+                    status=SuspicionStatus.DISMISSED,
+                    decided_by=actor,
+                    decided_at=now,
+                    comment=_("登记时确认不是重复事项"),
+                )
+                for c in candidates
+            ],
+            ignore_conflicts=True,
+        )
+        audit_record(
+            actor=actor,
+            action="duplicate_dismissed_at_registration",
+            obj=item,
+            item=item,
+            data={"candidates": {c.item.code: c.score for c in candidates}},
+        )
     return item
 
 
@@ -201,7 +273,8 @@ def item_update(
     unknown = set(fields) - set(ITEM_FIELDS)
     if unknown:
         raise TypeError(f"unknown fields {unknown}")
-    if item.status in (ItemStatus.CANCELLED, ItemStatus.CLOSED, ItemStatus.VERIFIED):
+    if item.status in (ItemStatus.CANCELLED, ItemStatus.CLOSED, ItemStatus.VERIFIED, ItemStatus.AWAITING_APPROVAL):
+        # An item awaiting the 督查室主任 is what the director will approve: unchanged until decided.
         raise status_conflict(item, _("修改"))
     changed: dict[str, str] = {}
     for name, value in fields.items():
@@ -230,26 +303,25 @@ def item_update(
     if not changed:
         return item
     _validate_item_fields(actor, item, supporting_units)
+    if "owner" in changed or "classification" in changed:
+        require_owner_cleared(item.owner, item.classification)
     item.full_clean(exclude=["code"])
     if "urgency" in changed and item.status != ItemStatus.DRAFT:
         reschedule(item)
     bump(item)
     item.save()
     _sync_assignments(item, supporting_units)
+    if changed.keys() & MATCHED_FIELDS:
+        signatures_refresh(item_ids=[item.pk])
     audit_record(actor=actor, action="item_updated", obj=item, item=item, data=changed)
     return item
 
 
-@transaction.atomic
-def item_assign(*, actor: User, item: Item, expected_version: int | None = None, comment: str = "") -> Item:
-    """交办: a draft goes to its units. Needs a lead unit and owner, and a deadline unless the
-    instruction is 参阅性 (for reference)."""
-    require_office(actor)
-    item = lock_item(item, actor)
-    check_version(item, expected_version)
-    if item.status != ItemStatus.DRAFT:
-        raise status_conflict(item, _("交办"))
+def assignment_errors(actor: User, item: Item) -> None:
+    """What must hold for an item to go to its units (400 with the fields that are missing). A
+    deadline in working days is counted from today into `item.deadline` (not saved here)."""
     _validate_item_fields(actor, item, None)
+    require_owner_cleared(item.owner, item.classification)
     errors: dict[str, list[str]] = {}
     if not item.lead_unit_id:
         errors["lead_unit_id"] = [_("交办前须指定牵头单位。")]
@@ -259,6 +331,7 @@ def item_assign(*, actor: User, item: Item, expected_version: int | None = None,
     if item.deadline is None and item.deadline_workdays is not None:
         # "N working days from assignment": counted from today on the official calendar.
         item.deadline = add_workdays(now.date(), item.deadline_workdays)
+        require_calendar_years(now.date(), item.deadline, field="deadline_workdays")
     if item.instruction.nature != InstructionNature.REFERENCE:
         if not item.deadline:
             errors["deadline"] = [_("批办性、指导性事项交办前须明确办理时限。")]
@@ -268,6 +341,10 @@ def item_assign(*, actor: User, item: Item, expected_version: int | None = None,
             errors["deadline_time"] = [_("当日办结时间已过。")]
     if errors:
         raise InvalidInput(_("事项信息不完整，不能交办。"), code="incomplete_item", fields=errors)
+
+
+def assign_now(*, actor: User, item: Item, comment: str = "") -> Item:
+    """The item goes to its units now (the caller locked it and checked `assignment_errors`)."""
     from_status = item.status
     item.status = ItemStatus.ASSIGNED
     item.assigned_at = timezone.now()
@@ -275,6 +352,7 @@ def item_assign(*, actor: User, item: Item, expected_version: int | None = None,
     reschedule(item)
     bump(item)
     item.save()
+    deadline_in_force(item=item, at=item.assigned_at, source=DeadlineSource.ASSIGNED)
     audit_record(
         actor=actor,
         action="item_assigned",
@@ -289,9 +367,48 @@ def item_assign(*, actor: User, item: Item, expected_version: int | None = None,
             "deadline_workdays": item.deadline_workdays,
             "lead_unit_id": item.lead_unit_id,
             "owner_id": item.owner_id,
+            "approved_by_id": item.approved_by_id,
         },
     )
+    handoffs.item_assigned(item=item, actor=actor)
     return item
+
+
+@transaction.atomic
+def item_assign(*, actor: User, item: Item, expected_version: int | None = None, comment: str = "") -> Item:
+    """交办: a draft goes to its units. Needs a lead unit and owner, and a deadline unless the
+    instruction is 参阅性 (for reference).
+
+    Where the office requires it (OfficeSettings.director_approval_required), a 督查员's item
+    first waits for the 督查室主任 (awaiting_approval; services/signoff.py approves or returns
+    it); the director's own assignment is its own approval."""
+    require_office(actor)
+    item = lock_item(item, actor)
+    check_version(item, expected_version)
+    if item.status != ItemStatus.DRAFT:
+        raise status_conflict(item, _("交办"))
+    workday_deadline = item.deadline is None and item.deadline_workdays is not None
+    assignment_errors(actor, item)
+    if OfficeSettings.current().director_approval_required:
+        if not actor.is_office_director:
+            if workday_deadline:
+                item.deadline = None  # counted again from the day the director approves
+            item.status = ItemStatus.AWAITING_APPROVAL
+            bump(item)
+            item.save()
+            audit_record(
+                actor=actor,
+                action="item_submitted_for_approval",
+                obj=item,
+                item=item,
+                from_status=ItemStatus.DRAFT,
+                to_status=item.status,
+                comment=comment,
+            )
+            handoffs.item_awaiting_approval(item=item, actor=actor)
+            return item
+        item.approved_by, item.approved_at = actor, timezone.now()
+    return assign_now(actor=actor, item=item, comment=comment)
 
 
 @transaction.atomic
@@ -299,6 +416,7 @@ def item_acknowledge(*, actor: User, item: Item, expected_version: int | None = 
     """签收: the actor's unit signs for the item. When every unit has signed, the item is acknowledged."""
     item = lock_item(item, actor)
     check_version(item, expected_version)
+    refuse_if_linked(item, actor)
     assignment = actor_assignment(actor, item)
     if assignment is None:
         raise NotPermitted(_("只有责任单位的承办人或负责人可以签收。"), code="unit_only")
@@ -328,6 +446,7 @@ def item_acknowledge(*, actor: User, item: Item, expected_version: int | None = 
         comment=comment,
         data={"unit_id": assignment.unit_id, "role": assignment.role},
     )
+    linked_follow(actor=actor, lead=item, action="item_acknowledged", record=assignment, data={"unit_id": assignment.unit_id})
     return assignment
 
 

@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 from accounts.models import Unit, User
 from supervision.audit import audit_record
 from supervision.choices import (
+    BEFORE_ASSIGNMENT_STATUSES,
     CounterSeries,
-    ItemStatus,
     NoticeKind,
     NoticeStatus,
 )
@@ -27,6 +27,7 @@ from supervision.models import (
     NoticeEntry,
 )
 from supervision.querysets import notices_visible_to
+from supervision.services import handoffs
 from supervision.services.counters import counter_take
 from supervision.services.guards import require_office
 
@@ -51,7 +52,7 @@ def _validated_entries(actor: User, entries: Sequence[EntrySpec] | None) -> list
             # Not "above your clearance": an item the actor cannot see does not exist for them.
             errors.append(_("第 %(n)s 项：事项不存在。") % {"n": index})
             continue
-        if statuses[item.pk] == ItemStatus.DRAFT:
+        if statuses[item.pk] in BEFORE_ASSIGNMENT_STATUSES:
             errors.append(_("第 %(n)s 项：事项尚未交办，不能通报。") % {"n": index})
             continue
         if (item.pk, unit.pk) not in assigned:
@@ -221,4 +222,5 @@ def notice_issue(*, actor: User, notice: Notice) -> Notice:
         to_status=NoticeStatus.ISSUED,
         data={"number": notice.number, "kind": notice.kind, "item_ids": [e[0].pk for e in current]},
     )
+    handoffs.notice_issued(notice=notice, actor=actor)
     return notice

@@ -23,6 +23,7 @@ from supervision.models import (
 )
 from supervision.services.attachments import link_attachments
 from supervision.services.guards import actor_assignment, bump, lock_item, require_text, status_conflict
+from supervision.services.links import linked_follow, refuse_if_linked
 
 
 @transaction.atomic
@@ -40,6 +41,7 @@ def progress_report_create(
 ) -> ProgressReport:
     """A responsible unit that has signed reports progress; the first report starts the work."""
     item = lock_item(item, actor)
+    refuse_if_linked(item, actor)
     assignment = actor_assignment(actor, item)
     if assignment is None:
         raise NotPermitted(_("只有责任单位的承办人或负责人可以反馈进展。"), code="unit_only")
@@ -66,9 +68,12 @@ def progress_report_create(
     link_attachments(actor, attachment_ids, "attachment_ids", report=report)
     from_status = item.status
     item.status = ItemStatus.IN_PROGRESS
-    # The lead unit speaks for the item's overall progress.
+    # The lead unit speaks for the item's overall progress. The streak counts its latest reports in
+    # a row with the same percent (the stale figure: a percent that does not move).
     if progress is not None and assignment.role == AssignmentRole.LEAD:
+        item.progress_streak = item.progress_streak + 1 if item.progress_streak and item.progress == progress else 1
         item.progress = progress
+    item.last_report_at = report.submitted_at
     bump(item)
     item.save()
     audit_record(
@@ -79,5 +84,9 @@ def progress_report_create(
         from_status=from_status,
         to_status=item.status,
         data={"unit_id": assignment.unit_id, "kind": kind, "progress": progress},
+    )
+    # Items merged under this one record the report by reference (evidence shared, not copied).
+    linked_follow(
+        actor=actor, lead=item, action="report_filed", record=report, data={"unit_id": assignment.unit_id, "report_id": report.pk}
     )
     return report

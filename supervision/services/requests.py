@@ -1,5 +1,6 @@
-"""A unit's requests: extension (延期), completion (办结), suspension and cancellation, decided
-by the office; and the end of a suspension."""
+"""A unit's requests: extension (延期), completion (办结), suspension and cancellation, signed
+inside the unit first (rule 14; supervision/services/signoff.py), then decided by the office; and
+the end of a suspension."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from supervision.audit import audit_record
 from supervision.choices import (
+    OPEN_REQUEST_STATUSES,
     OPEN_STATUSES,
+    DeadlineSource,
     ItemStatus,
     RequestKind,
     RequestStatus,
@@ -23,10 +26,13 @@ from supervision.models import (
     Item,
     ItemRequest,
 )
+from supervision.services import handoffs
 from supervision.services.attachments import link_attachments
+from supervision.services.deadlines import deadline_in_force
 from supervision.services.guards import (
     bump,
     check_version,
+    is_unit_approver,
     lock_item,
     require_lead_unit_user,
     require_office,
@@ -34,6 +40,7 @@ from supervision.services.guards import (
     status_conflict,
 )
 from supervision.services.items import reschedule
+from supervision.services.links import linked_follow, refuse_if_linked
 
 
 @transaction.atomic
@@ -48,9 +55,14 @@ def item_request_create(
     attachment_ids: Sequence[int] = (),
     expected_version: int | None = None,
 ) -> ItemRequest:
-    """A unit asks the office to extend, close, suspend or cancel an item."""
+    """A unit asks the office to extend, close, suspend or cancel an item.
+
+    A unit's request goes first to the unit's approver (its head, or a deputy named in the admin)
+    to sign (awaiting_endorsement); a requester who is that approver signs in the same step
+    (self_endorsed, and a second audit event says so). The office's own requests need no signature."""
     item = lock_item(item, actor)
     check_version(item, expected_version)
+    refuse_if_linked(item, actor)
     if kind not in RequestKind.values:
         raise InvalidInput(fields={"kind": [_("申请类型无效。")]})
     reason = require_text(reason, "reason", _("请填写申请理由。"))
@@ -86,8 +98,11 @@ def item_request_create(
         if item.status not in (*OPEN_STATUSES, ItemStatus.SUSPENDED):
             raise status_conflict(item, _("申请撤销"))
 
-    if ItemRequest.objects.filter(item=item, kind=kind, status=RequestStatus.PENDING).exists():
+    if ItemRequest.objects.filter(item=item, kind=kind, status__in=OPEN_REQUEST_STATUSES).exists():
         raise TransitionNotAllowed(_("该事项已有待审批的同类申请。"), code="request_pending")
+    now = timezone.now()
+    by_unit = actor.is_unit_user and not actor.is_office
+    self_endorsed = by_unit and is_unit_approver(actor, actor.unit_id)
     request = ItemRequest(
         item=item,
         kind=kind,
@@ -95,7 +110,13 @@ def item_request_create(
         requested_deadline=requested_deadline if kind == RequestKind.EXTENSION else None,
         outcome=outcome or "",
         requested_by=actor,
-        requested_at=timezone.now(),
+        requested_at=now,
+        unit_id=actor.unit_id if by_unit else None,
+        needs_endorsement=by_unit,
+        status=RequestStatus.AWAITING_ENDORSEMENT if by_unit and not self_endorsed else RequestStatus.PENDING,
+        endorsed_by=actor if self_endorsed else None,
+        endorsed_at=now if self_endorsed else None,
+        self_endorsed=self_endorsed,
     )
     request.full_clean()
     request.save()
@@ -114,6 +135,20 @@ def item_request_create(
         comment=reason,
         data={"requested_deadline": request.requested_deadline},
     )
+    if self_endorsed:
+        # 签字就是责任: the signature is its own event even when requester and signer are one person.
+        audit_record(
+            actor=actor,
+            action=f"{kind}_endorsed",
+            obj=request,
+            item=item,
+            data={"request_id": request.pk, "self_endorsed": True, "request_status": [request.status, request.status]},
+        )
+    if request.status == RequestStatus.AWAITING_ENDORSEMENT:
+        handoffs.request_awaiting_endorsement(request=request)
+    else:
+        handoffs.request_awaiting_office(request=request)
+    linked_follow(actor=actor, lead=item, action=f"{kind}_requested", record=request, data={"request_id": request.pk})
     return request
 
 
@@ -132,6 +167,8 @@ def item_request_decide(
     item = lock_item(request.item, actor)
     check_version(item, expected_version)
     request = ItemRequest.objects.select_for_update().get(pk=request.pk)
+    if request.status == RequestStatus.AWAITING_ENDORSEMENT:
+        raise TransitionNotAllowed(_("该申请尚待单位负责人签字，签字后督查室才能审批。"), code="request_not_endorsed")
     if request.status != RequestStatus.PENDING:
         raise TransitionNotAllowed(
             _("该申请已处理（%(status)s），不能重复审批。") % {"status": request.get_status_display()}, code="request_decided"
@@ -169,7 +206,7 @@ def item_request_decide(
             item.status = ItemStatus.CANCELLED
         if request.kind in (RequestKind.SUSPENSION, RequestKind.CANCELLATION, RequestKind.COMPLETION):
             # The item no longer waits on other open requests.
-            withdrawn = item.requests.filter(status=RequestStatus.PENDING).exclude(pk=request.pk)
+            withdrawn = item.requests.filter(status__in=OPEN_REQUEST_STATUSES).exclude(pk=request.pk)
             data["withdrawn_request_ids"] = list(withdrawn.values_list("pk", flat=True))
             withdrawn.update(status=RequestStatus.WITHDRAWN, decided_by=actor, decided_at=timezone.now())
     elif request.kind == RequestKind.COMPLETION:
@@ -181,6 +218,8 @@ def item_request_decide(
     request.save()
     bump(item)
     item.save()
+    if approve and request.kind == RequestKind.EXTENSION:
+        deadline_in_force(item=item, at=request.decided_at, source=DeadlineSource.EXTENSION, request=request)
     audit_record(
         actor=actor,
         action=f"{request.kind}_{'approved' if approve else 'rejected'}",
@@ -190,6 +229,14 @@ def item_request_decide(
         to_status=item.status,
         comment=comment,
         data=data,
+    )
+    handoffs.request_decided(request=request, actor=actor)
+    linked_follow(
+        actor=actor,
+        lead=item,
+        action=f"{request.kind}_{'approved' if approve else 'rejected'}",
+        record=request,
+        data={"request_id": request.pk},
     )
     return request
 
@@ -201,7 +248,7 @@ def item_request_withdraw(*, actor: User, request: ItemRequest) -> ItemRequest:
     request = ItemRequest.objects.select_for_update().get(pk=request.pk)
     if request.requested_by_id != actor.pk:
         raise NotPermitted(_("只能撤回本人提交的申请。"), code="not_requester")
-    if request.status != RequestStatus.PENDING:
+    if request.status not in OPEN_REQUEST_STATUSES:
         raise TransitionNotAllowed(_("该申请已处理，不能撤回。"), code="request_decided")
     from_status = item.status
     request.status = RequestStatus.WITHDRAWN

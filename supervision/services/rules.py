@@ -9,6 +9,7 @@ from accounts.models import User
 from supervision import outbox
 from supervision.audit import audit_record
 from supervision.models import (
+    FigureRules,
     WarningThreshold,
 )
 from supervision.services.guards import require_office
@@ -57,3 +58,35 @@ def reminder_policy_changed(*, actor: User, policy, deleted: bool = False) -> No
         data={"urgency": policy.urgency, "category_id": policy.category_id, "steps": steps, "is_active": policy.is_active},
     )
     outbox.enqueue("tasks.reminders.reschedule_open_items", policy.urgency)
+
+
+FIGURE_RULE_FIELDS = (
+    "stale_unchanged_reports",
+    "stale_grace_days",
+    "stale_default_cycle_days",
+    "score_base",
+    "score_on_time_rate",
+    "score_overdue",
+    "score_stale",
+    "score_relapsed",
+    "score_praise",
+    "score_criticism",
+    "score_accountability",
+)
+
+
+@transaction.atomic
+def figure_rules_save(*, actor: User, rules: FigureRules) -> FigureRules:
+    """The office sets when in-progress items count as stale and the 考核 weights; audited, so a
+    score can always be traced to the weights in force when it was computed."""
+    require_office(actor)
+    rules.pk = 1  # one row
+    rules.full_clean()
+    rules.save()
+    audit_record(
+        actor=actor,
+        action="figure_rules_saved",
+        obj=rules,
+        data={name: str(getattr(rules, name)) for name in FIGURE_RULE_FIELDS},
+    )
+    return rules

@@ -24,8 +24,11 @@ from supervision.choices import Light
 from supervision.errors import InvalidInput
 from supervision.filtersets import ItemFilterSet
 from supervision.stats import cache as stats_cache
+from supervision.stats.assessment import unit_scores
 from supervision.stats.cache import cached
+from supervision.stats.definitions import panel as definitions_panel
 from supervision.stats.params import DashboardQueryInput
+from supervision.stats.stages import STAGES, stage_durations
 
 PAGE_SIZE = 20  # as the API list (CappedPageNumberPagination)
 OVERDUE_PREVIEW = 10
@@ -164,10 +167,16 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.2f}%"
 
 
+def is_rate_key(key: str) -> bool:
+    """`implementation_rate`, `on_time_rate_original`, `implementation_rate_current`…: a rate is
+    named `<name>_rate` or `<name>_rate_<basis>`; its text is `<key>_text`."""
+    return not key.endswith("_text") and (key.endswith("_rate") or "_rate_" in key)
+
+
 def with_rate_texts(node):
-    """Every `<name>_rate` in stats output gains `<name>_rate_text`, the percentage shown."""
+    """Every rate in stats output (`is_rate_key`) gains `<key>_text`, the percentage shown."""
     if isinstance(node, dict):
-        for key in [k for k in node if k.endswith("_rate")]:
+        for key in [k for k in node if is_rate_key(k)]:
             node[f"{key}_text"] = _percent(node[key])
         for value in node.values():
             with_rate_texts(value)
@@ -257,6 +266,8 @@ def dashboard(*, user: User, params: Mapping) -> dict:
     """Everything the dashboard shows, from the stats functions the API calls with the same scope."""
     scope, data = parse(user=user, params=params)
     (summary, summary_at), (units, units_at), (trend, trend_at) = _figures(scope, data)
+    stages, _stages_at = cached(scope, stage_durations)
+    scores, _scores_at = cached(scope, unit_scores)
     summary = with_page_links(summary)
     units = with_rate_texts(with_page_links(units))
     trend = with_page_links(trend)
@@ -269,11 +280,17 @@ def dashboard(*, user: User, params: Mapping) -> dict:
         "rates": [
             _rate("implementation_rate", _("落实率"), summary["implementation_rate"]),
             _rate("on_time_rate_original", _("按原定时限按时办结率"), summary["on_time_rate_original"]),
-            _rate("on_time_rate_extended", _("按延期后时限按时办结率"), summary["on_time_rate_extended"]),
+            _rate("on_time_rate_extended", _("按现时限按时办结率（参考）"), summary["on_time_rate_extended"]),
             _rate("overdue_rate", _("超期率"), summary["overdue_rate"]),
+            _rate("completion_rate", _("办结率"), summary["completion_rate"]),
+            _rate("in_progress_rate", _("在办率"), summary["in_progress_rate"]),
+            _rate("stale_rate", _("停滞率"), summary["stale_rate"]),
         ],
         "units": units,
         "trend": trend,
+        "definitions": definitions_panel(),
+        "scores": with_page_links(scores),
+        "stages": [{**row, "stage_list": [{"key": key, **row[key]} for key in STAGES]} for row in with_page_links(stages)],
         "overdue": _overdue_preview(user, summary),
         "charts": _charts(units, trend),
         "order": data["order"],

@@ -4,6 +4,7 @@ API, so every number in the workbook equals the figure the API gives the same us
 quarter and filters.
 
 Sheets (Chinese, set up for A4 landscape printing):
+- 口径说明: the rules that keep the figures honest and the definitions (stats/definitions.py).
 - 汇总: the headline figures with each definition beside it, items by status and by light, charts.
 - 单位排名: per unit, as lead and as supporting unit apart (stats.by_unit), with a chart.
 - 按来源, 按领导: per instruction kind and per issuing leader (stats.by_kind, stats.by_leader).
@@ -12,6 +13,8 @@ Sheets (Chinese, set up for A4 landscape printing):
 - 超期清单: the items overdue now (the summary's `overdue` figure), one row each.
 - 超期说明及认定: the overdue explanations whose missed deadline falls in the period, with the
   office's ruling (免责 / 问责 / 待认定) and where an accountability case was referred.
+- 考核得分: per lead unit, the score and each term (basis × weight = points), the items the
+  notices and rulings name (stats/assessment.py).
 
 Two rules decide what is written (DOMAIN.md rule 13):
 - Visibility: everything starts from `Item.objects.visible_to(user)` (through stats.stats_scope
@@ -53,13 +56,16 @@ from supervision.exchange.export.policy import detail_export_allowed
 from supervision.filtersets import ItemFilterSet
 from supervision.models import Category, Item, OverdueExplanation, Referral
 from supervision.querysets import explanations_visible_to
+from supervision.stats.assessment import unit_scores
 from supervision.stats.workbook import (
     ORDER_LABELS,
     DetailRows,
     ReviewRequest,
+    write_definitions,
     write_explanations,
     write_grouped,
     write_overdue,
+    write_scores,
     write_summary,
     write_trend,
     write_units,
@@ -319,6 +325,7 @@ def build_quarterly_review(*, user: User, params: Mapping, now: datetime.datetim
     scope = request.scope
     summary = stats.summary(scope)
     units = stats.by_unit(scope, order=request.order)
+    scores = unit_scores(scope)
     kinds = stats.by_kind(scope, order=request.order)
     leaders = stats.by_leader(scope, order=request.order)
     months = _review_months(scope.period, scope.today)
@@ -337,6 +344,7 @@ def build_quarterly_review(*, user: User, params: Mapping, now: datetime.datetim
     wb = Workbook()
     wb.properties.title = _("督查督办季度盘点")
     wb.properties.creator = str(user)
+    write_definitions(wb, subtitle)
     write_summary(wb, request, summary, subtitle)
     write_units(wb, request, units, subtitle)
     write_grouped(
@@ -367,6 +375,7 @@ def build_quarterly_review(*, user: User, params: Mapping, now: datetime.datetim
     write_trend(wb, trend, trend_subtitle)
     write_overdue(wb, scope, overdue, subtitle)
     write_explanations(wb, explanations, subtitle)
+    write_scores(wb, scores, subtitle)
 
     buffer = io.BytesIO()
     wb.save(buffer)

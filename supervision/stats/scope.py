@@ -20,15 +20,17 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from supervision.choices import DONE_STATUSES, ItemStatus, Light
+from supervision.conditions import relapsed_q, stale_q, was_closed_q
 from supervision.errors import InvalidInput
 from supervision.filtersets import ItemFilterSet
-from supervision.models import Item
+from supervision.models import FigureRules, Item
 
 Date = datetime.date
 
 
-# Statuses that take part in "due": everything but drafts (not yet in the ledger) and cancelled.
-COUNTED_STATUSES = tuple(s for s in ItemStatus if s not in (ItemStatus.DRAFT, ItemStatus.CANCELLED))
+# Statuses that take part in "due": everything but drafts and items awaiting the 督查室主任 (not
+# yet in the ledger) and cancelled ones.
+COUNTED_STATUSES = tuple(s for s in ItemStatus if s not in (ItemStatus.DRAFT, ItemStatus.AWAITING_APPROVAL, ItemStatus.CANCELLED))
 
 
 RUNNING_LIGHTS = (Light.OVERDUE, Light.RED, Light.YELLOW, Light.GREEN)
@@ -96,7 +98,7 @@ def rate(numerator: int, denominator: int) -> float | None:
 MULTI_PARAMS = ("status", "light", "instruction_kind", "urgency")
 
 
-RANGE_PARAMS = ("deadline", "closed", "created")
+RANGE_PARAMS = ("deadline", "original_deadline", "closed", "was_closed", "relapsed", "created", "assigned")
 
 
 def as_local_date(value) -> Date | None:
@@ -156,19 +158,54 @@ class Scope:
                 if values:
                     self._raw[key] = values
         self._items_url = reverse("item-list")
+        self._stale: Q | None = None
 
     # The figure conditions ------------------------------------------------------------------
 
     def due_q(self) -> Q:
-        return Q(status__in=COUNTED_STATUSES) & date_range_q("deadline", self.period.start, self.period.end)
+        """Due by the original deadline: extensions and rectification deadlines never move an item
+        out of the period it was first due in."""
+        return Q(status__in=COUNTED_STATUSES) & self.in_period_q()
+
+    def in_period_q(self) -> Q:
+        return date_range_q("original_deadline", self.period.start, self.period.end)
+
+    def in_period_current_q(self) -> Q:
+        return date_range_q("deadline", self.period.start, self.period.end)
 
     def closed_in_period_q(self) -> Q:
+        """Closed at least once in the period, a closure later undone by a failed return visit included."""
+        return was_closed_q(self.period.start, self.period.end)
+
+    def closed_now_in_period_q(self) -> Q:
+        """The current closure (closed_at) falls in the period: what the close-time average reads."""
         return date_range_q("closed_at", self.period.start, self.period.end)
 
+    def relapsed_q(self) -> Q:
+        return relapsed_q(self.period.start, self.period.end)
+
+    def assigned_q(self) -> Q:
+        """Assigned within the period (the denominator of 办结率, 在办率); the status is added up apart."""
+        return date_range_q("assigned_at", self.period.start, self.period.end)
+
+    def stale_q(self) -> Q:
+        if self._stale is None:
+            self._stale = stale_q(self.now, FigureRules.current())
+        return self._stale
+
+    def assigned_drill(self, statuses=COUNTED_STATUSES) -> dict:
+        return {"status": statuses, "assigned": (self.period.start, self.period.end)}
+
     def due_drill(self) -> dict:
-        return {"status": COUNTED_STATUSES, "deadline": (self.period.start, self.period.end)}
+        return {"status": COUNTED_STATUSES, "original_deadline": (self.period.start, self.period.end)}
 
     def closed_drill(self) -> dict:
+        return {"status": DONE_STATUSES, "original_deadline": (self.period.start, self.period.end)}
+
+    def due_current_drill(self) -> dict:
+        return {"status": COUNTED_STATUSES, "deadline": (self.period.start, self.period.end)}
+
+    def closed_current_drill(self) -> dict:
         return {"status": DONE_STATUSES, "deadline": (self.period.start, self.period.end)}
 
     # Drill-down -----------------------------------------------------------------------------

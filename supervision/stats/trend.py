@@ -6,14 +6,15 @@ import calendar
 import datetime
 from collections.abc import Sequence
 
-from django.db.models import Count, DateField, Q
+from django.db.models import Count, DateField, Exists, OuterRef, Q
 from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext as _
 
-from supervision.choices import Light
+from supervision.choices import Light, ReturnVisitResult
 from supervision.conditions import LocalDate
 from supervision.errors import InvalidInput
 from supervision.lights import light_q
+from supervision.models import DeadlineSpan, Item, ReturnVisit
 from supervision.stats.scope import COUNTED_STATUSES, MAX_TREND_MONTHS, Date, Period, Scope, as_local_date, local_start
 
 
@@ -46,12 +47,63 @@ def trend_months(*, period: Period, months: int, today: Date) -> list[Date]:
     return [_month_add(first, i) for i in range(count)]
 
 
-def overdue_at_q(day: Date) -> Q:
-    """Overdue at the end of `day`, reconstructed from the stored dates (see DEFINITIONS["trend"])."""
+def closed_at_end_of_q(day: Date) -> Q:
+    """In a closed state at the end of `day`: its current closure came before, or a closure made
+    before was undone by a failed return visit only after (the return visit keeps that closure)."""
     next_day = local_start(day + datetime.timedelta(days=1))
-    return Q(status__in=COUNTED_STATUSES, assigned_at__lt=next_day, deadline__lt=day) & (
-        Q(closed_at__isnull=True) | Q(closed_at__gte=next_day)
+    undone_later = ReturnVisit.objects.filter(
+        item=OuterRef("pk"),
+        result=ReturnVisitResult.FAILED,
+        reopened_closure_at__lt=next_day,
+        created_at__gte=next_day,
     )
+    return Q(closed_at__lt=next_day) | Q(Exists(undone_later))
+
+
+def deadline_then_before_q(day: Date) -> Q:
+    """The deadline in force at the end of `day` (the deadline history) was before `day`."""
+    next_day = local_start(day + datetime.timedelta(days=1))
+    in_force = DeadlineSpan.objects.filter(item=OuterRef("pk"), valid_from__lt=next_day, deadline__lt=day).filter(
+        Q(valid_until__isnull=True) | Q(valid_until__gte=next_day)
+    )
+    return Q(Exists(in_force))
+
+
+def overdue_at_q(day: Date) -> Q:
+    """Overdue at the end of `day`, with the deadline then in force (see DEFINITIONS["trend"])."""
+    next_day = local_start(day + datetime.timedelta(days=1))
+    return Q(status__in=COUNTED_STATUSES, assigned_at__lt=next_day) & deadline_then_before_q(day) & ~closed_at_end_of_q(day)
+
+
+def _undone_closures_per_month(items, window_start, window_end) -> dict[Date, int]:
+    """Closures a failed return visit undid, per month, for items not closed again in that same
+    month (those the current closed_at already counts): each item once per month, as the
+    `was_closed` drill-down lists it. Failed visits are few; two small queries."""
+    visits = (
+        ReturnVisit.objects.filter(
+            result=ReturnVisitResult.FAILED,
+            reopened_closure_at__gte=window_start,
+            reopened_closure_at__lt=window_end,
+            item__in=items.values("pk"),
+        )
+        .annotate(month=TruncMonth(LocalDate("reopened_closure_at"), output_field=DateField()))
+        .values_list("item_id", "month")
+        .distinct()
+    )
+    pairs = {(item_id, as_local_date(month)) for item_id, month in visits}
+    if not pairs:
+        return {}
+    current = {
+        pk: as_local_date(month)
+        for pk, month in Item.objects.filter(pk__in={pk for pk, _m in pairs}, closed_at__isnull=False)
+        .annotate(month=TruncMonth(LocalDate("closed_at"), output_field=DateField()))
+        .values_list("pk", "month")
+    }
+    extra: dict[Date, int] = {}
+    for pk, month in pairs:
+        if current.get(pk) != month:
+            extra[month] = extra.get(month, 0) + 1
+    return extra
 
 
 def trend(scope: Scope, months: Sequence[Date]) -> list[dict]:
@@ -72,6 +124,8 @@ def trend(scope: Scope, months: Sequence[Date]) -> list[dict]:
         return {as_local_date(month): n for month, n in rows}
 
     created, closed = per_month("created_at"), per_month("closed_at")
+    for month, extra in _undone_closures_per_month(items, window_start, window_end).items():
+        closed[month] = closed.get(month, 0) + extra
     this_month = today.replace(day=1)
     overdue_counts: dict[str, Count] = {}
     past = [month_last_day(month) for month in months if month < this_month]
@@ -87,8 +141,12 @@ def trend(scope: Scope, months: Sequence[Date]) -> list[dict]:
     if past:
         first_next = local_start(past[0] + datetime.timedelta(days=1))
         last_next = local_start(past[-1] + datetime.timedelta(days=1))
-        candidates |= Q(status__in=COUNTED_STATUSES, assigned_at__lt=last_next, deadline__lt=past[-1]) & (
-            Q(closed_at__isnull=True) | Q(closed_at__gte=first_next)
+        # Extensions only move a deadline later; only a rectification deadline (after a failed return
+        # visit, reopen_count > 0) can be earlier than the original one.
+        candidates |= (
+            Q(status__in=COUNTED_STATUSES, assigned_at__lt=last_next)
+            & (Q(original_deadline__lt=past[-1]) | Q(reopen_count__gt=0))
+            & (Q(closed_at__isnull=True) | Q(closed_at__gte=first_next))
         )
     overdue = items.filter(candidates).aggregate(**overdue_counts) if overdue_counts else {}
 
@@ -105,7 +163,7 @@ def trend(scope: Scope, months: Sequence[Date]) -> list[dict]:
             {
                 "month": f"{month:%Y-%m}",
                 "created": scope.figure(created.get(month, 0), created=month_range),
-                "closed": scope.figure(closed.get(month, 0), closed=month_range),
+                "closed": scope.figure(closed.get(month, 0), was_closed=month_range),
                 "overdue_at_month_end": overdue_figure,
             }
         )

@@ -33,7 +33,9 @@ from supervision.exchange.layout import (
     rate_chart,
     show_axes,
 )
+from supervision.exchange.safe_cells import xlsx_put
 from supervision.models import Item, OverdueExplanation
+from supervision.stats.definitions import panel as definitions_panel
 from supervision.workcalendar import workdays_in_range
 
 Date = datetime.date
@@ -80,15 +82,24 @@ SUMMARY_ROWS = (
     ("due", "应办结", "count", "due"),
     ("closed", "已办结", "count", "closed"),
     ("closed_on_time_original", "按原定时限按时办结", "count", "on_time_rate_original"),
-    ("closed_on_time_extended", "按延期后时限按时办结", "count", "on_time_rate_extended"),
     ("implementation_rate", "落实率", "rate", "implementation_rate"),
     ("on_time_rate_original", "按原定时限按时办结率", "rate", "on_time_rate_original"),
-    ("on_time_rate_extended", "按延期后时限按时办结率", "rate", "on_time_rate_extended"),
+    ("due_current", "应办结（按现时限，参考）", "count", "due_current"),
+    ("closed_on_time_extended", "按现时限按时办结（参考）", "count", "on_time_rate_extended"),
+    ("implementation_rate_current", "落实率（按现时限，参考）", "rate", "implementation_rate_current"),
+    ("on_time_rate_extended", "按现时限按时办结率（参考）", "rate", "on_time_rate_extended"),
     ("overdue", "超期（当前）", "count", "overdue"),
+    ("overdue_original", "按原定时限超期（当前）", "count", "overdue_original"),
     ("open_with_deadline", "在办有时限（当前）", "count", "open_with_deadline"),
     ("overdue_rate", "超期率（当前）", "rate", "overdue_rate"),
     ("closed_in_period", "统计期内销号", "count", "closed_in_period"),
     ("average_workdays_to_close", "平均办结工作日", "decimal", "average_workdays_to_close"),
+    ("relapsed", "反弹（统计期内回访未通过）", "count", "relapsed"),
+    ("assigned", "已交办（统计期内）", "count", "assigned"),
+    ("completion_rate", "办结率", "rate", "completion_rate"),
+    ("in_progress_rate", "在办率", "rate", "in_progress_rate"),
+    ("stale", "停滞", "count", "stale"),
+    ("stale_rate", "停滞率", "rate", "stale_rate"),
     ("reopened", "回访后重新办理", "count", "reopened"),
 )
 
@@ -101,9 +112,22 @@ def summary_value(summary: Mapping, key: str):
     return value["count"] if isinstance(value, Mapping) else value
 
 
-def write_summary(wb: Workbook, request: ReviewRequest, summary: Mapping, subtitle: str) -> None:
+def write_definitions(wb: Workbook, subtitle: str) -> None:
+    """The first sheet: 口径说明, the rules that keep the figures honest and the definitions, the
+    same text as the API schema and the dashboard's panel (stats/definitions.py)."""
     ws = wb.active
-    ws.title = "汇总"
+    ws.title = "口径说明"
+    w = SheetWriter(ws, title=_("督查督办季度盘点 · 口径说明"), subtitle=subtitle, span=2)
+    columns = [Column("口径", width=20), Column("说明", width=110, wrap=True)]
+    w.header(columns, freeze=True)
+    for row in definitions_panel():
+        w.data_row(columns, [row["title"], row["text"]])
+    w.note(NULL_NOTE)
+    w.finish()
+
+
+def write_summary(wb: Workbook, request: ReviewRequest, summary: Mapping, subtitle: str) -> None:
+    ws = wb.create_sheet("汇总")
     w = SheetWriter(ws, title=_("督查督办季度盘点 · 汇总"), subtitle=subtitle, span=3)
     columns = [Column("指标", width=24), Column("数值", width=12), Column("口径说明", width=90, wrap=True)]
     w.header(columns, freeze=True)
@@ -179,7 +203,7 @@ def write_units(wb: Workbook, request: ReviewRequest, rows: Sequence[Mapping], s
     # Two header rows: the group ("牵头单位" / "配合单位") over each figure.
     group_row = w.row
     for start, label in ((3, _("作为牵头单位")), (3 + n, _("作为配合单位"))):
-        cell = ws.cell(row=group_row, column=start, value=label)
+        cell = xlsx_put(ws, row=group_row, column=start, value=label)
         cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, CENTER
         ws.merge_cells(start_row=group_row, start_column=start, end_row=group_row, end_column=start + n - 1)
         for column in range(start, start + n):
@@ -192,7 +216,7 @@ def write_units(wb: Workbook, request: ReviewRequest, rows: Sequence[Mapping], s
     header = w.header(columns)
     for column in (1, 2):  # 序号 and 单位 span both header rows
         ws.merge_cells(start_row=group_row, start_column=column, end_row=header, end_column=column)
-        ws.cell(row=group_row, column=column).value = columns[column - 1].header
+        xlsx_put(ws, row=group_row, column=column, value=columns[column - 1].header)
         ws.cell(row=group_row, column=column).font = HEADER_FONT
         ws.cell(row=group_row, column=column).alignment = CENTER
     ws.freeze_panes = ws.cell(row=header + 1, column=3)
@@ -402,4 +426,29 @@ def write_explanations(wb: Workbook, detail: DetailRows, subtitle: str) -> None:
         % counts,
         font=SUBTITLE_FONT,
     )
+    w.finish()
+
+
+def write_scores(wb: Workbook, scores: Sequence[Mapping], subtitle: str) -> None:
+    """考核得分: one row per unit and term — the basis, the weight, the points; the score is the sum."""
+    ws = wb.create_sheet("考核得分")
+    w = SheetWriter(ws, title=_("督查督办季度盘点 · 考核得分"), subtitle=subtitle, span=7)
+    columns = [
+        Column("单位", width=18),
+        Column("总分", width=8, number_format=DECIMAL_2),
+        Column("计分项", width=20),
+        Column("计分依据", width=10, number_format=DECIMAL_2),
+        Column("权重", width=8, number_format=DECIMAL_2),
+        Column("得分", width=8, number_format=DECIMAL_2),
+        Column("所涉事项", width=50, wrap=True),
+    ]
+    w.header(columns, freeze=True)
+    for row in scores:
+        for term in row["terms"]:
+            named = "、".join(f"{i['code']}（{i['source']}）" if i["source"] else i["code"] for i in term["items"] or [])
+            w.data_row(
+                columns,
+                [row["unit"]["name"], row["score"], term["label"], term["value"], term["weight"], term["points"], named],
+            )
+    w.note(stats.DEFINITIONS["assessment"])
     w.finish()

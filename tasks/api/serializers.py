@@ -40,6 +40,7 @@ class DeliverySerializer(serializers.ModelSerializer):
     recipient = UserBriefSerializer(source="notification.recipient", read_only=True)
     channel_display = serializers.CharField(source="get_channel_display", read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
 
     class Meta:
         model = Delivery
@@ -51,6 +52,7 @@ class DeliverySerializer(serializers.ModelSerializer):
             "channel_display",
             "status",
             "status_display",
+            "status_label",
             "attempts",
             "next_attempt_at",
             "last_error",
@@ -129,6 +131,7 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
     event_id = serializers.CharField(source="event_key", read_only=True)
     event_type_display = serializers.CharField(source="get_event_type_display", read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
 
     class Meta:
         model = WebhookDelivery
@@ -143,6 +146,7 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
             "item",
             "status",
             "status_display",
+            "status_label",
             "attempts",
             "next_attempt_at",
             "last_error",
@@ -153,3 +157,29 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
+
+
+# ---------------------------------------------------------------------------------------------
+# The person's own delivery modes (每日汇总 or 即时发送 per channel)
+
+
+class ChannelChoiceSerializer(serializers.Serializer):
+    channel = serializers.CharField(help_text="渠道：email、sms、webhook、wecom（企业微信）、dingtalk（钉钉）")
+    channel_label = serializers.CharField()
+    mode = serializers.CharField(help_text="现行方式：immediate（即时发送）或 digest（每日汇总）")
+    chosen = serializers.CharField(allow_null=True, help_text="本人的选择；未选择时为 null")
+    default_mode = serializers.CharField(help_text="督查室设置的默认方式")
+    may_choose = serializers.BooleanField(help_text="督查室是否允许个人选择")
+
+
+class NotificationPreferencesSerializer(serializers.Serializer):
+    digest_time = serializers.CharField(help_text="每日汇总的发送时间（工作日，北京时间 HH:MM）")
+    channels = ChannelChoiceSerializer(many=True)
+
+
+class NotificationPreferencesInput(serializers.Serializer):
+    modes = serializers.DictField(
+        child=serializers.CharField(max_length=16),
+        allow_empty=False,
+        help_text='各渠道的发送方式，如 {"email": "digest", "sms": "immediate"}',
+    )

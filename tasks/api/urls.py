@@ -1,6 +1,13 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from tasks.api.views import DeliveryViewSet, InboxViewSet, WebhookDeliveryViewSet, WebhookSubscriptionViewSet
+from tasks.api.views import (
+    DeliveryViewSet,
+    InboxViewSet,
+    NotificationPreferencesView,
+    WebhookDeliveryViewSet,
+    WebhookSubscriptionViewSet,
+)
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -9,4 +16,7 @@ router.register("deliveries", DeliveryViewSet, basename="delivery")
 router.register("webhooks/subscriptions", WebhookSubscriptionViewSet, basename="webhook-subscription")
 router.register("webhooks/deliveries", WebhookDeliveryViewSet, basename="webhook-delivery")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("me/notification-preferences/", NotificationPreferencesView.as_view(), name="notification-preferences"),
+    *router.urls,
+]

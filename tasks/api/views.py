@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, permissions, status, viewsets
+from rest_framework import mixins, permissions, status, views, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -20,7 +20,7 @@ from tasks.api import serializers as s
 from tasks.choices import DeliveryStatus, WebhookEventType
 from tasks.filtersets import DeliveryFilterSet, InboxFilterSet
 from tasks.models import Delivery, Notification, WebhookDelivery, WebhookSubscription
-from tasks.outbox import notifications, webhooks
+from tasks.outbox import notifications, preferences, webhooks
 
 
 class IsOffice(permissions.BasePermission):
@@ -174,3 +174,23 @@ class WebhookDeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, v
     def replay(self, request, pk=None):
         delivery = webhooks.webhook_delivery_replay(actor=request.user, delivery=self.get_object())
         return Response(s.WebhookDeliverySerializer(self.get_queryset().get(pk=delivery.pk)).data)
+
+
+class NotificationPreferencesView(views.APIView):
+    """每日汇总或即时发送, per channel: the signed-in person's own choice, within what the office allows."""
+
+    def _payload(self, channels):
+        data = {"digest_time": preferences.digest_send_time().strftime("%H:%M"), "channels": [c.__dict__ for c in channels]}
+        return Response(s.NotificationPreferencesSerializer(data).data)
+
+    @extend_schema(responses=s.NotificationPreferencesSerializer, summary="本人的消息接收方式")
+    def get(self, request):
+        return self._payload(preferences.notification_preferences(user=request.user))
+
+    @extend_schema(
+        request=s.NotificationPreferencesInput, responses=s.NotificationPreferencesSerializer, summary="设置本人的消息接收方式"
+    )
+    def put(self, request):
+        data = parse(s.NotificationPreferencesInput, request)
+        channels = preferences.notification_preferences_set(actor=request.user, user=request.user, modes=data["modes"])
+        return self._payload(channels)

@@ -71,6 +71,13 @@ class Delivery(OutboxRow):
 
     notification = models.ForeignKey(Notification, verbose_name=_("站内信"), on_delete=models.CASCADE, related_name="deliveries")
     channel = models.CharField(_("渠道"), max_length=16, choices=Channel.choices)
+    # Quiet hours (tasks/outbox/timing.py): a non-urgent message written at night or on a rest day
+    # waits until the next working day starts; the release sweep queues it then.
+    held_until = models.DateTimeField(_("暂缓至"), null=True, blank=True)
+    # A DIGESTED delivery, once the day's digest took it up.
+    digest = models.ForeignKey(
+        "tasks.Digest", verbose_name=_("每日汇总"), null=True, blank=True, on_delete=models.PROTECT, related_name="deliveries"
+    )
 
     class Meta(OutboxRow.Meta):
         verbose_name = _("消息投递")
@@ -83,7 +90,28 @@ class Delivery(OutboxRow):
             models.Index(fields=["next_attempt_at"], condition=Q(status__in=OPEN_DELIVERY_STATUSES), name="delivery_due"),
             # The dead-letter list, newest failure first.
             models.Index(fields=["-updated_at"], condition=Q(status=DeliveryStatus.DEAD), name="delivery_dead_letter"),
+            # The release sweep: held rows by release time.
+            models.Index(
+                fields=["held_until"],
+                condition=Q(held_until__isnull=False, status=DeliveryStatus.PENDING),
+                name="delivery_held",
+            ),
+            # The digest run: rows waiting for their person's next digest.
+            models.Index(
+                fields=["channel"],
+                condition=Q(status=DeliveryStatus.DIGESTED, digest__isnull=True),
+                name="delivery_awaiting_digest",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.notification} · {self.get_channel_display()}"
+
+    @property
+    def recipient(self):
+        return self.notification.recipient
+
+    @property
+    def message_id(self) -> str:
+        """Stable across retries: receivers that de-duplicate on it show one message."""
+        return f"duban-delivery-{self.pk}"

@@ -84,7 +84,7 @@ class EmailChannel:
     """Django's mail framework (EMAIL_BACKEND); SMTP settings come from the environment."""
 
     def send(self, delivery, message: OutgoingMessage) -> None:
-        address = (delivery.notification.recipient.email or "").strip()
+        address = (delivery.recipient.email or "").strip()
         try:
             validate_email(address)
         except ValidationError as exc:
@@ -97,7 +97,7 @@ class EmailChannel:
             # A stable Message-ID per delivery: if a worker dies after the SMTP server accepted the
             # message but before the row was marked sent, the retry carries the same id and mail
             # systems that de-duplicate on it show one message.
-            headers={"Message-ID": f"<duban-delivery-{delivery.pk}@{settings.DUBAN_EMAIL_MESSAGE_ID_DOMAIN}>"},
+            headers={"Message-ID": f"<{delivery.message_id}@{settings.DUBAN_EMAIL_MESSAGE_ID_DOMAIN}>"},
         )
         try:
             email.send(fail_silently=False)
@@ -132,7 +132,7 @@ class ConsoleSmsGateway:
 
 class SmsChannel:
     def send(self, delivery, message: OutgoingMessage) -> None:
-        phone = (delivery.notification.recipient.phone or "").strip()
+        phone = (delivery.recipient.phone or "").strip()
         if not phone:
             raise PermanentDeliveryError("recipient has no phone number")
         # Looked up per send so a settings change (or a test) takes effect without a restart.
@@ -140,7 +140,7 @@ class SmsChannel:
         text = f"{settings.DUBAN_SMS_SIGNATURE}{message.title}"
         if message.body:
             text = f"{text}：{message.body}"
-        gateway.send_sms(phone=phone, text=text[: settings.DUBAN_SMS_MAX_LENGTH], message_id=f"duban-delivery-{delivery.pk}")
+        gateway.send_sms(phone=phone, text=text[: settings.DUBAN_SMS_MAX_LENGTH], message_id=delivery.message_id)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -166,7 +166,7 @@ class WebhookChannel:
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": "duban-webhook/1",
             # The receiver de-duplicates on this: a retry after a lost response repeats the id.
-            "Idempotency-Key": f"duban-delivery-{delivery.pk}",
+            "Idempotency-Key": delivery.message_id,
             "X-Duban-Timestamp": timestamp,
         }
         if settings.DUBAN_WEBHOOK_SECRET:

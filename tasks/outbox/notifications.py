@@ -19,18 +19,21 @@ from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from supervision.errors import InvalidInput, NotVisible
+from supervision.models import Item
 from supervision.outbox import Message
-from tasks.choices import Channel, DeliveryStatus
+from tasks.choices import Channel, DeliveryMode, DeliveryStatus
 from tasks.models import Delivery, Notification
 from tasks.outbox.base import Outbox
 from tasks.outbox.channels import OutgoingMessage, backend_for
+from tasks.outbox.chat import ChatReach
+from tasks.outbox.timing import Modes, is_pressing, release_time
 from tasks.selectors import delivery_list
 
 # ---------------------------------------------------------------------------------------------
@@ -50,7 +53,7 @@ def channel_reaches(user: User, channel: str) -> bool:
         return bool((user.phone or "").strip())
     if channel == Channel.WEBHOOK:
         return bool(settings.DUBAN_WEBHOOK_URL)
-    return channel == Channel.INBOX
+    return channel == Channel.INBOX  # 企业微信 / 钉钉: ChatReach, asked for a whole send at once
 
 
 def is_redacted(notification: Notification, channel: str) -> bool:
@@ -99,6 +102,13 @@ class NotificationOutbox(Outbox[Delivery]):
     def max_attempts(self) -> int:
         return settings.DUBAN_DELIVERY_MAX_ATTEMPTS
 
+    def waits(self, delivery: Delivery, now: datetime.datetime) -> bool:
+        return delivery.held_until is not None and delivery.held_until > now
+
+    def due(self, rows: QuerySet[Delivery]) -> QuerySet[Delivery]:
+        # Held rows are the release sweep's, at their time; the stuck-row sweep leaves them alone.
+        return rows.filter(held_until__isnull=True)
+
     def send(self, delivery: Delivery) -> None:
         backend_for(delivery.channel).send(delivery, outgoing_message(delivery))
 
@@ -135,13 +145,19 @@ def notification_send(
     dedup_key: str,
     item=None,
     channels: Sequence[str] | None = None,
+    urgent: bool = False,
+    now: datetime.datetime | None = None,
 ) -> list[Notification]:
     """Create the notification for each recipient who has not had `dedup_key` yet, with one
     delivery per reachable channel, and queue those deliveries after commit.
 
     Returns only the notifications created by this call: a repeated call returns [] and sends
     nothing. Encode everything that makes a message distinct into `dedup_key`
-    (e.g. "reminder:item-42:step-7"). Inactive users are skipped."""
+    (e.g. "reminder:item-42:step-7"). Inactive users are skipped.
+
+    Unless the message is pressing (`urgent` 特急, or its item is 特急 or due today), each push
+    channel follows the person's mode (tasks/outbox/timing.py): a digested delivery waits for the
+    day's digest; an immediate one written outside the working day is held until it starts."""
     title = (title or "").strip()
     dedup_key = (dedup_key or "").strip()
     if not title:
@@ -153,7 +169,7 @@ def notification_send(
     if unknown:
         raise InvalidInput(fields={"channels": [_("未知的发送渠道：%(names)s。") % {"names": ", ".join(unknown)}]})
 
-    now = timezone.now()
+    now = now or timezone.now()
     created: list[Notification] = []
     seen: set[int] = set()
     for user in recipients:
@@ -170,19 +186,48 @@ def notification_send(
         if was_created:
             created.append(notification)
 
+    pressing = is_pressing(urgent=urgent, item=item, now=now)
+    held_until = None if pressing else release_time(now)
+    modes = Modes(n.recipient_id for n in created) if created and not pressing else None
+    chat = ChatReach([n.recipient for n in created], channels) if created else None
     deliveries = []
     for notification in created:
         for channel in channels:
-            if not channel_reaches(notification.recipient, channel):
+            if channel in (Channel.WECOM, Channel.DINGTALK):
+                if not chat.reaches(notification.recipient, channel):
+                    continue
+            elif not channel_reaches(notification.recipient, channel):
                 continue
             if channel == Channel.INBOX:
                 # The committed row is the inbox entry; the delivery row only records that.
                 deliveries.append(Delivery(notification=notification, channel=channel, status=DeliveryStatus.SENT, sent_at=now))
+            elif modes is not None and modes.mode(notification.recipient_id, channel) == DeliveryMode.DIGEST:
+                deliveries.append(Delivery(notification=notification, channel=channel, status=DeliveryStatus.DIGESTED))
             else:
-                deliveries.append(Delivery(notification=notification, channel=channel, next_attempt_at=now))
+                deliveries.append(
+                    Delivery(notification=notification, channel=channel, next_attempt_at=held_until or now, held_until=held_until)
+                )
     Delivery.objects.bulk_create(deliveries)
-    notification_outbox.queue(d.pk for d in deliveries if d.status == DeliveryStatus.PENDING)
+    notification_outbox.queue(d.pk for d in deliveries if d.status == DeliveryStatus.PENDING and d.held_until is None)
     return created
+
+
+def delivery_release_held(*, now: datetime.datetime | None = None, limit: int | None = None) -> list[int]:
+    """Queue the held deliveries whose working day has started (the release sweep, every minute).
+    SKIP LOCKED and `held_until` cleared in the same transaction: two sweeps never queue a row twice."""
+    now = now or timezone.now()
+    limit = limit or settings.DUBAN_DELIVERY_SWEEP_BATCH
+    with transaction.atomic():
+        ids = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(status=DeliveryStatus.PENDING, held_until__isnull=False, held_until__lte=now)
+            .order_by("held_until")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if ids:
+            Delivery.objects.filter(pk__in=ids).update(held_until=None, next_attempt_at=now, updated_at=now)
+            notification_outbox.queue(ids)
+    return ids
 
 
 def delivery_attempt(*, delivery_id: int) -> Delivery | None:
@@ -213,8 +258,10 @@ def notification_mark_read(*, user: User, notification: Notification) -> Notific
 
 
 def notification_mark_all_read(*, user: User) -> int:
-    """Mark every unread message of the user read; returns how many changed."""
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=timezone.now())
+    """Mark every unread message of the user read; returns how many changed. Messages about items
+    the user may no longer see are left alone (and not counted), as the inbox hides them."""
+    visible = Q(item__isnull=True) | Q(item__in=Item.objects.visible_to(user).values("pk"))
+    return Notification.objects.filter(visible, recipient=user, read_at__isnull=True).update(read_at=timezone.now())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -230,10 +277,25 @@ class NotificationMessenger:
             kind=message.kind,
             dedup_key=message.dedup_key,
             item=message.item,
+            urgent=message.urgent,
         )
 
     def sent_keys(self, *, item_id: int, keys: Iterable[str]) -> set[str]:
         return set(Notification.objects.filter(item_id=item_id, dedup_key__in=list(keys)).values_list("dedup_key", flat=True))
+
+    def received_by_unit(self, *, since, until, unit_ids: Iterable[int] | None = None) -> dict[int, dict[str, int]]:
+        """Per recipient's unit: messages received in [since, until) by kind, and `distinct:<kind>`
+        the logical messages (one reminder to three people of a unit is three messages, one reminder)."""
+        qs = Notification.objects.filter(created_at__gte=since, created_at__lt=until, recipient__unit__isnull=False)
+        if unit_ids is not None:
+            qs = qs.filter(recipient__unit_id__in=list(unit_ids))
+        out: dict[int, dict[str, int]] = {}
+        rows = qs.values("recipient__unit_id", "kind").annotate(n=Count("pk"), keys=Count("dedup_key", distinct=True))
+        for row in rows:
+            counts = out.setdefault(row["recipient__unit_id"], {})
+            counts[row["kind"]] = counts.get(row["kind"], 0) + row["n"]
+            counts[f"distinct:{row['kind']}"] = counts.get(f"distinct:{row['kind']}", 0) + row["keys"]
+        return out
 
 
 messenger = NotificationMessenger()

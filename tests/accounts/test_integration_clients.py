@@ -35,6 +35,7 @@ def issued(world):
         unit=world.office_unit,
         operations=[IntegrationOperation.READ_LEDGER, IntegrationOperation.INTAKE],
         clearance=Classification.INTERNAL,
+        whole_ledger=True,  # the office's own OA; a unit-scoped key: tests/accounts/test_client_scope.py
     )
 
 
@@ -74,7 +75,7 @@ def test_a_key_reads_the_ledger_within_its_clearance(issued, world):
         office=world.office, lead_unit=world.edu, owner=world.edu_handler, title="公开事项", classification=Classification.PUBLIC
     )
     secret = make_item(
-        office=world.office, lead_unit=world.edu, owner=world.edu_handler, title="秘密事项", classification=Classification.SECRET
+        office=world.office, lead_unit=world.edu, owner=world.edu_head, title="秘密事项", classification=Classification.SECRET
     )
     api = key_client(issued.key)
     response = api.get(reverse("item-list"))

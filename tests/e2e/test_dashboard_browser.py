@@ -29,7 +29,10 @@ TABLET = {"width": 768, "height": 1024}
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 SUMMARY_COUNTS = ("total", "due", "closed", "closed_on_time_original", "closed_on_time_extended", "overdue")
 SUMMARY_COUNTS += ("open_with_deadline", "closed_in_period", "reopened")
+# Issue 14: the honest figures beside them.
+SUMMARY_COUNTS += ("relapsed", "overdue_original", "due_current", "assigned", "completed", "in_progress", "stale")
 SUMMARY_RATES = ("implementation_rate", "on_time_rate_original", "on_time_rate_extended", "overdue_rate")
+SUMMARY_RATES += ("completion_rate", "in_progress_rate", "stale_rate")
 
 # Canvas drawn: an ECharts instance on the element, and a canvas with at least one painted pixel.
 CHART_DRAWN = """(id) => {
@@ -110,6 +113,11 @@ def check_unit_ranking(page: Page, base: str, query: str) -> list[dict]:
             for key in ("total", "due", "closed", "overdue"):
                 assert row["counts"][f"{role}.{key}"] == unit[role][key]["count"], (unit["unit"], role, key)
             assert row["rates"][f"{role}.implementation_rate"] == percent(unit[role]["implementation_rate"])
+        # The lead columns issue 14 added (按时办结率 was blank) are the API's.
+        for key in ("on_time_rate_original", "completion_rate", "in_progress_rate", "stale_rate"):
+            assert row["rates"][f"lead.{key}"] == percent(unit["lead"][key]), (unit["unit"], key)
+        for key in ("stale", "relapsed"):
+            assert row["counts"][f"lead.{key}"] == unit["lead"][key]["count"], (unit["unit"], key)
     return api
 
 
@@ -123,6 +131,8 @@ def test_dashboard_in_chromium(live_server, ledger, world):
     edu_id, town_id = world.edu.pk, world.town.pk
     hidden = {ledger.secret.code, ledger.draft.code}
     overdue_codes = {ledger.overdue_long.code, ledger.overdue_short.code, ledger.overdue_town.code}
+    # Read before the browser starts (no database calls from inside Playwright's event loop).
+    instruction_id, secret_instruction_id = ledger.green.instruction_id, ledger.secret.instruction_id
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -185,6 +195,27 @@ def test_dashboard_in_chromium(live_server, ledger, world):
                 "overdue",
             ]
             page.screenshot(path=str(SCREENSHOTS / "drilldown-laptop.png"), full_page=True)
+
+            # The instruction picker: type part of the title, the options come from the server (only
+            # instructions the viewer may see), choose one, and every figure narrows to it as the API's.
+            page.goto(f"{base}/dashboard/")
+            page.fill("#id_instruction", "重点工作")
+            page.wait_for_function(
+                "id => [...document.querySelectorAll('#instruction-options option')].some(o => o.value === String(id))",
+                arg=instruction_id,
+            )
+            options = page.eval_on_selector_all("#instruction-options option", "os => os.map(o => o.value)")
+            assert str(secret_instruction_id) not in options
+            page.fill("#id_instruction", str(instruction_id))
+            page.click(".filter-form button[type=submit]")
+            page.wait_for_url(f"**/dashboard/?*instruction={instruction_id}*")
+            query = urlsplit(page.url).query
+            summary = check_summary(page, base, query)
+            assert summary["total"]["count"] == 1
+            page.click("#chosen-instruction a")
+            page.wait_for_url(f"**/dashboard/instructions/{instruction_id}/")
+            assert page.eval_on_selector_all("tr[data-item-code]", "rs => rs.map(r => r.dataset.itemCode)") == [ledger.green.code]
+            assert page.get_attribute('[data-rate="in_progress_rate"]', "data-value") == str(summary["in_progress_rate"])
 
             # A township subtree from the URL, as a shared link would be.
             page.goto(f"{base}/dashboard/?unit={town_id}")

@@ -37,3 +37,29 @@ def test_demo_loads_once_with_every_state_and_honest_rates():
     # Some closures came late: on time by the original deadline is strictly fewer than closed.
     assert figures["closed_on_time_original"]["count"] < figures["closed"]["count"]
     assert figures["overdue"]["count"] > 0
+
+    # The README's sign-off examples: 黄涛 has a request to sign, 赵志刚 an item to approve.
+    from supervision.choices import RequestStatus
+    from supervision.models import ItemRequest
+    from tasks.models import Notification
+
+    waiting = ItemRequest.objects.get(status=RequestStatus.AWAITING_ENDORSEMENT)
+    assert (waiting.requested_by.username, waiting.item.title) == ("luoyan", "东关街道老旧小区雨污分流改造")
+    huangtao = User.objects.get(username="huangtao")
+    assert Notification.objects.filter(
+        recipient=huangtao, dedup_key=f"handoff:request-{waiting.pk}:awaiting-endorsement"
+    ).exists()
+    awaiting = Item.objects.get(status=ItemStatus.AWAITING_APPROVAL)
+    assert awaiting.title == "农贸市场长效管理机制"
+    assert Notification.objects.filter(recipient__username="zhaozhigang", item=awaiting).exists()
+
+
+def test_demo_shows_a_leader_comment_and_decided_referrals():
+    from supervision.models import LeaderComment, Referral
+
+    load_demo()
+    comment = LeaderComment.objects.get()
+    assert comment.author.username == "shuji" and comment.item is not None
+    decided = {r.department: r.get_outcome_display() for r in Referral.objects.exclude(outcome="")}
+    assert decided == {"discipline": "谈话提醒", "organization": "推荐"}
+    assert all(r.outcome_attachment_id for r in Referral.objects.exclude(outcome=""))

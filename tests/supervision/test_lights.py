@@ -16,7 +16,7 @@ from supervision.errors import InvalidInput, NotPermitted, TransitionNotAllowed
 from supervision.models import Item, WarningThreshold
 from supervision.warning_dates import warning_date_for
 from tests.api_helpers import client_for
-from tests.factories import make_instruction, make_item
+from tests.factories import endorsed, make_instruction, make_item
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -103,7 +103,7 @@ def test_lights_through_an_items_life(world, clock):
     request = services.item_request_create(
         actor=world.edu_handler, item=item, kind=RequestKind.EXTENSION, reason="等待批复", requested_deadline=D(2026, 12, 31)
     )
-    services.item_request_decide(actor=world.office, request=request, approve=True)
+    services.item_request_decide(actor=world.office, request=endorsed(request), approve=True)
     item.refresh_from_db()
     assert item.original_deadline == D(2026, 11, 30) and item.deadline == D(2026, 12, 31)
     assert light_of(item, at(2026, 12, 1)) == Light.GREEN

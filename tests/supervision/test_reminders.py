@@ -18,7 +18,7 @@ from supervision.choices import ItemStatus, RequestKind, Urgency
 from supervision.models import AuditEvent, Item
 from supervision.reminders import reminders_claim_due, reminders_process_item, schedule
 from tasks.models import Notification
-from tests.factories import UserFactory, make_instruction, make_item
+from tests.factories import UserFactory, endorsed, make_instruction, make_item
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 D = datetime.date
@@ -149,7 +149,7 @@ def test_listing_for_supervision_after_the_last_step(world, assigned, clock):
     request = services.item_request_create(
         actor=world.edu_handler, item=item, kind=RequestKind.EXTENSION, reason="客观原因", requested_deadline=D(2026, 12, 31)
     )
-    services.item_request_decide(actor=world.office, request=request, approve=True)
+    services.item_request_decide(actor=world.office, request=endorsed(request), approve=True)
     item.refresh_from_db()
     assert item.listed_for_supervision_at is None and item.next_reminder_at is not None
 
@@ -213,7 +213,7 @@ def test_closed_items_are_not_reminded_and_claims_use_the_lease(world, clock):
     assert reminders_claim_due(now=now) == [live.pk]
     assert reminders_claim_due(now=now) == []  # leased
     assert Item.objects.get(pk=live.pk).next_reminder_at > now
-    assert Notification.objects.filter(item=done).count() == 0
+    assert Notification.objects.filter(item=done).exclude(kind="handoff").count() == 0  # hand-offs are not reminders
 
 
 @pytest.mark.django_db(transaction=True)
@@ -263,7 +263,7 @@ def test_concurrent_sweeps_yield_exactly_the_expected_reminders(world, clock):
     assert len(flat) == len(set(flat)) == 12  # every item claimed, none by both sweeps
     expected = {world.edu_handler.pk, world.edu_head.pk, world.office.pk, world.office_low.pk}
     for item in items:
-        keys = list(Notification.objects.filter(item=item).values_list("recipient_id", "dedup_key"))
+        keys = list(Notification.objects.filter(item=item).exclude(kind="handoff").values_list("recipient_id", "dedup_key"))
         assert len(keys) == len(set(keys))
         assert {u for u, k in keys} == expected, item.code  # only the +3 step, the newest due one
         assert {k for u, k in keys} == {f"deadline:item-{item.pk}:due-2026-11-25:step-3"}

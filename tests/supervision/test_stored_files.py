@@ -27,13 +27,13 @@ def refuse_audit(*args, **kwargs):
 
 
 def test_an_upload_whose_row_is_rolled_back_leaves_no_file(world, monkeypatch):
-    services.attachment_upload(actor=world.edu_handler, uploaded_file=SimpleUploadedFile("ok.pdf", b"kept"))
+    services.attachment_upload(actor=world.edu_handler, uploaded_file=SimpleUploadedFile("ok.pdf", b"%PDF-1.4 kept"))
     assert len(stored_files()) == 1  # a successful upload keeps its file
     monkeypatch.setattr(attachments, "audit_record", refuse_audit)
     with pytest.raises(RuntimeError):
-        services.attachment_upload(actor=world.edu_handler, uploaded_file=SimpleUploadedFile("evidence.pdf", b"secret"))
+        services.attachment_upload(actor=world.edu_handler, uploaded_file=SimpleUploadedFile("evidence.pdf", b"%PDF-1.4 secret"))
     assert Attachment.objects.count() == 1
-    assert [p.read_bytes() for p in stored_files()] == [b"kept"]
+    assert [p.read_bytes() for p in stored_files()] == [b"%PDF-1.4 kept"]
 
 
 def test_an_import_job_whose_row_is_rolled_back_leaves_no_workbook(world, monkeypatch):

@@ -118,7 +118,7 @@ def test_deliveries_about_items_above_clearance_are_hidden(dead_letter):
     from tests.factories import make_item
 
     w = dead_letter
-    item = make_item(office=w.office, lead_unit=w.edu, owner=w.edu_handler, classification=Classification.SECRET)
+    item = make_item(office=w.office, lead_unit=w.edu, owner=w.edu_head, classification=Classification.SECRET)
     notifications.notification_send(recipients=[w.alice], title="涉密催办", kind="reminder", dedup_key="secret", item=item)
     assert client_for(w.office).get("/api/v1/deliveries/").json()["count"] == 6
     assert client_for(w.office_low).get("/api/v1/deliveries/").json()["count"] == 3

@@ -320,7 +320,7 @@ def test_webhook_unreachable_is_transient(world, settings):
 
 
 def test_classified_items_are_not_described_outside_the_system(world, sms, settings):
-    item = make_item(office=world.office, lead_unit=world.edu, owner=world.edu_handler, classification=Classification.SECRET)
+    item = make_item(office=world.office, lead_unit=world.edu, owner=world.edu_head, classification=Classification.SECRET)
     head = reachable_user("edu_head2", unit=world.edu)
     alice_mail = head.email
     with WebhookReceiver() as receiver:

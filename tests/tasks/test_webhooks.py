@@ -40,7 +40,7 @@ from tasks.outbox import webhooks
 from tasks.outbox.channels import TransientDeliveryError, webhook_signature
 from tasks.outbox.webhook_verify import SeenDeliveries, WebhookRejected, verify_webhook
 from tests.api_helpers import assert_error, client_for
-from tests.factories import advance_item, make_item
+from tests.factories import advance_item, endorsed, make_item
 
 pytestmark = pytest.mark.django_db
 
@@ -172,8 +172,9 @@ def drain(webhook_queue, django_capture_on_commit_callbacks):
 
 
 def make_client(world, name="县委办OA", *, clearance=Classification.SECRET, operations=(IntegrationOperation.WEBHOOKS,)):
+    # The office's own OA, granted the whole ledger (a unit-scoped key: tests/accounts/test_client_scope.py).
     return integration_client_create(
-        actor=world.admin, name=name, unit=world.office_unit, operations=list(operations), clearance=clearance
+        actor=world.admin, name=name, unit=world.office_unit, operations=list(operations), clearance=clearance, whole_ledger=True
     )
 
 
@@ -589,7 +590,7 @@ def test_extension_closure_and_reopening_events(world, webhook_queue):
     request = services.item_request_create(
         actor=world.edu_handler, item=item, kind="extension", reason="需要协调", requested_deadline=new_deadline
     )
-    services.item_request_decide(actor=world.office, request=request, approve=True, comment="同意")
+    services.item_request_decide(actor=world.office, request=endorsed(request), approve=True, comment="同意")
     item = advance_item(item, ItemStatus.CLOSED, office=world.office)
     services.return_visit_create(actor=world.office, item=item, result="failed", findings="问题反弹")
     rows = list(WebhookDelivery.objects.order_by("pk"))

@@ -37,10 +37,12 @@ class OverdueExplanationSerializer(serializers.ModelSerializer):
     item = ItemRefSerializer(read_only=True)
     unit = UnitBriefSerializer(read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
     reason_kind_display = serializers.CharField(source="get_reason_kind_display", read_only=True)
     ruling_display = serializers.CharField(source="get_ruling_display", read_only=True)
     is_late = serializers.BooleanField(read_only=True, help_text=_("逾期提交，或逾期仍未提交"))
     submitted_by = UserBriefSerializer(read_only=True)
+    endorsed_by = UserBriefSerializer(read_only=True)
     ruled_by = UserBriefSerializer(read_only=True)
     referrals = ReferralSerializer(many=True, read_only=True)
     attachments = serializers.SerializerMethodField()
@@ -56,12 +58,18 @@ class OverdueExplanationSerializer(serializers.ModelSerializer):
             "is_late",
             "status",
             "status_display",
+            "status_label",
             "reason_kind",
             "reason_kind_display",
             "text",
             "attachments",
             "submitted_by",
             "submitted_at",
+            "needs_endorsement",
+            "endorsed_by",
+            "endorsed_at",
+            "self_endorsed",
+            "endorsement_comment",
             "ruling",
             "ruling_display",
             "ruled_by",
@@ -102,6 +110,7 @@ class NoticeEntrySerializer(serializers.ModelSerializer):
 class NoticeSerializer(serializers.ModelSerializer):
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
     classification_display = serializers.CharField(source="get_classification_display", read_only=True)
     entries = NoticeEntrySerializer(source="visible_entries", many=True, read_only=True, help_text=_("仅列出您有权查看的事项"))
     created_by = UserBriefSerializer(read_only=True)
@@ -119,6 +128,7 @@ class NoticeSerializer(serializers.ModelSerializer):
             "body",
             "status",
             "status_display",
+            "status_label",
             "recommend_to_organization",
             "classification",
             "classification_display",

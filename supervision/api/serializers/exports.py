@@ -67,6 +67,7 @@ class LedgerExportQueryInput(serializers.Serializer):
 class ExportJobSerializer(serializers.ModelSerializer):
     format = serializers.CharField(source="file_format")
     status_display = serializers.CharField(source="get_status_display", read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
     download_url = serializers.SerializerMethodField(help_text=_("完成后下载文件的地址；未完成或文件已删除时为 null"))
 
     class Meta:
@@ -77,6 +78,7 @@ class ExportJobSerializer(serializers.ModelSerializer):
             "filters",
             "status",
             "status_display",
+            "status_label",
             "rows",
             "omitted",
             "filename",

@@ -28,6 +28,7 @@ class ImportProgressSerializer(serializers.Serializer):
 
 class ImportJobSerializer(serializers.ModelSerializer):
     status_display = serializers.CharField(source="get_status_display", read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
     progress = serializers.SerializerMethodField()
     errors = ImportErrorSerializer(many=True, read_only=True)
     summary = serializers.JSONField(read_only=True, help_text=_("将创建 / 已创建的批示件、事项（按状态、按牵头单位）与跳过的行"))
@@ -44,6 +45,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "dry_run",
             "status",
             "status_display",
+            "status_label",
             "progress",
             "errors",
             "summary",

@@ -210,6 +210,7 @@ class IntakeInstructionSerializer(serializers.ModelSerializer):
 class IntakeItemSerializer(serializers.ModelSerializer):
     external_id = serializers.CharField(source="intake_external_id", read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
     light = serializers.ChoiceField(choices=Light.choices, read_only=True)
     lead_unit = serializers.SerializerMethodField()
     owner = serializers.SerializerMethodField()
@@ -223,6 +224,7 @@ class IntakeItemSerializer(serializers.ModelSerializer):
             "title",
             "status",
             "status_display",
+            "status_label",
             "light",
             "lead_unit",
             "owner",

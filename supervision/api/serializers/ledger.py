@@ -12,6 +12,8 @@ from accounts.models import Unit, User
 from supervision.api.representation import CompiledOutputMixin
 from supervision.api.serializers.people import LabelField, UnitBriefSerializer, UserBriefSerializer
 from supervision.choices import (
+    ACTION_LABELS,
+    TRANSITION_STATUS_LABELS,
     AssignmentRole,
     InstructionKind,
     InstructionNature,
@@ -25,6 +27,7 @@ from supervision.choices import (
     Urgency,
 )
 from supervision.models import (
+    AssignmentSheet,
     Attachment,
     AuditEvent,
     Category,
@@ -36,7 +39,7 @@ from supervision.models import (
     Referral,
     ReturnVisit,
 )
-from supervision.workcalendar import within_supported_years
+from supervision.workcalendar import rest_day_warning, within_supported_years
 
 # ---------------------------------------------------------------------------------------------
 # Output
@@ -48,7 +51,7 @@ class AttachmentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Attachment
-        fields = ["id", "name", "size", "sha256", "uploaded_at", "download_url"]
+        fields = ["id", "name", "size", "sha256", "content_type", "uploaded_at", "download_url"]
 
     def get_download_url(self, attachment) -> str:
         return reverse("attachment-download", args=[attachment.pk])
@@ -113,6 +116,7 @@ class AssignmentSerializer(serializers.ModelSerializer):
 
 class ItemSerializer(CompiledOutputMixin, serializers.ModelSerializer):
     status_display = LabelField(ItemStatus.choices, source="status")
+    status_label = LabelField(ItemStatus.choices, source="status")
     urgency_display = LabelField(Urgency.choices, source="urgency")
     classification_display = LabelField(Classification.choices, source="classification")
     reporting_cycle_display = LabelField(ReportingCycle.choices, source="reporting_cycle")
@@ -155,6 +159,7 @@ class ItemSerializer(CompiledOutputMixin, serializers.ModelSerializer):
             "classification_display",
             "status",
             "status_display",
+            "status_label",
             "progress",
             "extension_count",
             "reopen_count",
@@ -169,6 +174,28 @@ class ItemSerializer(CompiledOutputMixin, serializers.ModelSerializer):
     def get_supporting_units(self, item) -> list[dict]:
         # Read from the prefetched assignments: no query per row.
         return [{"id": a.unit.pk, "name": a.unit.name} for a in item.assignment_list if a.role == "supporting"]
+
+
+class ItemDetailSerializer(ItemSerializer):
+    """One item (its page, and every write's answer): the list row plus what costs a query to say."""
+
+    warnings = serializers.SerializerMethodField(
+        help_text=_("提示（不阻止保存）：如办理时限落在休息日（“2026-12-12 为休息日”）。")
+    )
+
+    assignment_sheet_url = serializers.SerializerMethodField(help_text=_("督办通知单下载地址；尚未印发为 null"))
+
+    class Meta(ItemSerializer.Meta):
+        fields = [*ItemSerializer.Meta.fields, "warnings", "assignment_sheet_url"]
+
+    def get_assignment_sheet_url(self, item) -> str | None:
+        if not AssignmentSheet.objects.filter(instruction_id=item.instruction_id).exists():
+            return None
+        return reverse("instruction-assignment-sheet", args=[item.instruction_id])
+
+    def get_warnings(self, item) -> list[str]:
+        warning = rest_day_warning(item.deadline)
+        return [warning] if warning else []
 
 
 class ProgressReportSerializer(CompiledOutputMixin, serializers.ModelSerializer):
@@ -199,7 +226,10 @@ class ItemRequestSerializer(CompiledOutputMixin, serializers.ModelSerializer):
     item = serializers.SerializerMethodField()
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    unit = UnitBriefSerializer(read_only=True)
     requested_by = UserBriefSerializer(read_only=True)
+    endorsed_by = UserBriefSerializer(read_only=True)
     decided_by = UserBriefSerializer(read_only=True)
     attachments = AttachmentSerializer(many=True, read_only=True)
 
@@ -212,13 +242,21 @@ class ItemRequestSerializer(CompiledOutputMixin, serializers.ModelSerializer):
             "kind_display",
             "status",
             "status_display",
+            "status_label",
             "reason",
             "requested_deadline",
             "previous_deadline",
             "outcome",
             "attachments",
+            "unit",
             "requested_by",
             "requested_at",
+            "needs_endorsement",
+            "endorsed_by",
+            "endorsed_at",
+            "self_endorsed",
+            "returned_at",
+            "endorsement_comment",
             "decided_by",
             "decided_at",
             "decision_comment",
@@ -240,14 +278,38 @@ class ReturnVisitSerializer(serializers.ModelSerializer):
 class ReferralSerializer(serializers.ModelSerializer):
     department_display = serializers.CharField(source="get_department_display", read_only=True)
     referred_by = UserBriefSerializer(read_only=True)
+    item_id = serializers.IntegerField(read_only=True)
+    acknowledged_by = UserBriefSerializer(read_only=True)
+    outcome_display = serializers.CharField(source="get_outcome_display", read_only=True)
+    outcome_recorded_by = UserBriefSerializer(read_only=True)
+    outcome_attachment = AttachmentSerializer(read_only=True)
 
     class Meta:
         model = Referral
-        fields = ["id", "department", "department_display", "reason", "referred_by", "referred_at"]
+        fields = [
+            "id",
+            "item_id",
+            "department",
+            "department_display",
+            "reason",
+            "referred_by",
+            "referred_at",
+            "acknowledged_at",
+            "acknowledged_by",
+            "outcome",
+            "outcome_display",
+            "outcome_text",
+            "outcome_attachment",
+            "outcome_recorded_at",
+            "outcome_recorded_by",
+        ]
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
     actor = serializers.SerializerMethodField()
+    action_label = LabelField(list(ACTION_LABELS.items()), source="action")
+    from_status_label = LabelField(list(TRANSITION_STATUS_LABELS.items()), source="from_status")
+    to_status_label = LabelField(list(TRANSITION_STATUS_LABELS.items()), source="to_status")
 
     class Meta:
         model = AuditEvent
@@ -256,10 +318,13 @@ class AuditEventSerializer(serializers.ModelSerializer):
             "occurred_at",
             "actor",
             "action",
+            "action_label",
             "object_type",
             "object_id",
             "from_status",
+            "from_status_label",
             "to_status",
+            "to_status_label",
             "comment",
             "data",
         ]
@@ -321,6 +386,9 @@ class ItemInput(VersionedInput):
     urgency = serializers.ChoiceField(choices=Urgency.choices, default=Urgency.NORMAL)
     reporting_cycle = serializers.ChoiceField(choices=ReportingCycle.choices, default=ReportingCycle.NONE)
     classification = serializers.ChoiceField(choices=Classification.choices, required=False)
+    confirm_not_duplicate = serializers.BooleanField(
+        default=False, help_text=_("台账中已有疑似同一事项时，确认本事项不是重复事项（否则返回 409 possible_duplicate）")
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -339,6 +407,7 @@ class ItemUpdateInput(ItemInput):
     """PATCH: the instruction an item belongs to never changes."""
 
     instruction_id = None
+    confirm_not_duplicate = None
 
 
 class ProgressReportInput(serializers.Serializer):
@@ -365,6 +434,29 @@ class ItemRequestInput(VersionedInput):
 
 class DecisionInput(CommentInput):
     approve = serializers.BooleanField()
+
+
+class ReturnInput(VersionedInput):
+    """Sending something back (to the requester, to the 督查员) always says why."""
+
+    reason = serializers.CharField(max_length=2000, help_text=_("退回理由（必填）"))
+
+
+class StageDurationSerializer(serializers.Serializer):
+    median_hours = serializers.FloatField(allow_null=True, help_text=_("中位用时（小时）"))
+    count = serializers.IntegerField()
+
+
+class SignoffDurationSerializer(serializers.Serializer):
+    """Per unit: median hours of each sign-off stage (request → unit signature → office decision;
+    explanation → unit signature → ruling)."""
+
+    unit_id = serializers.IntegerField()
+    unit_name = serializers.CharField()
+    request_endorsement = StageDurationSerializer(help_text=_("申请提出至单位负责人签字"))
+    request_decision = StageDurationSerializer(help_text=_("单位签字至督查室审批"))
+    explanation_endorsement = StageDurationSerializer(help_text=_("超期说明提交至单位负责人签字"))
+    explanation_ruling = StageDurationSerializer(help_text=_("单位签字至督查室认定"))
 
 
 class ReturnVisitInput(VersionedInput):

@@ -66,16 +66,28 @@ class SummarySerializer(FiguresSerializer):
     due = FigureSerializer(help_text=DEFINITIONS["due"])
     closed = FigureSerializer(help_text=DEFINITIONS["closed"])
     closed_on_time_original = FigureSerializer(help_text=_("应办结事项中按原定时限按时办结的"))
-    closed_on_time_extended = FigureSerializer(help_text=_("应办结事项中按延期后时限按时办结的"))
     implementation_rate = _rate("implementation_rate")
     on_time_rate_original = _rate("on_time_rate_original")
+    due_current = FigureSerializer(help_text=DEFINITIONS["due_current"])
+    closed_current = FigureSerializer(help_text=_("应办结（按现时限）事项中已办结的"))
+    closed_on_time_extended = FigureSerializer(help_text=_("应办结（按现时限）事项中按现时限按时办结的"))
+    implementation_rate_current = _rate("implementation_rate_current")
     on_time_rate_extended = _rate("on_time_rate_extended")
     overdue = FigureSerializer(help_text=DEFINITIONS["overdue"])
+    overdue_original = FigureSerializer(help_text=DEFINITIONS["overdue_original"])
     open_with_deadline = FigureSerializer(help_text=DEFINITIONS["open_with_deadline"])
     overdue_rate = _rate("overdue_rate")
     closed_in_period = FigureSerializer(help_text=DEFINITIONS["closed_in_period"])
     average_workdays_to_close = serializers.FloatField(allow_null=True, help_text=DEFINITIONS["average_workdays_to_close"])
+    relapsed = FigureSerializer(help_text=DEFINITIONS["relapsed"])
     reopened = FigureSerializer(help_text=DEFINITIONS["reopened"])
+    assigned = FigureSerializer(help_text=DEFINITIONS["assigned"])
+    completed = FigureSerializer(help_text=_("已交办事项中已销号或回访通过的"))
+    in_progress = FigureSerializer(help_text=_("已交办事项中已签收、办理中或待审核的"))
+    stale = FigureSerializer(help_text=DEFINITIONS["stale"])
+    completion_rate = _rate("completion_rate")
+    in_progress_rate = _rate("in_progress_rate")
+    stale_rate = _rate("stale_rate")
 
 
 class GroupFiguresSerializer(serializers.Serializer):
@@ -83,11 +95,20 @@ class GroupFiguresSerializer(serializers.Serializer):
     due = FigureSerializer(help_text=DEFINITIONS["due"])
     closed = FigureSerializer(help_text=DEFINITIONS["closed"])
     closed_on_time_original = FigureSerializer()
+    due_current = FigureSerializer(help_text=DEFINITIONS["due_current"])
     closed_on_time_extended = FigureSerializer()
     overdue = FigureSerializer(help_text=DEFINITIONS["overdue"])
     implementation_rate = _rate("implementation_rate")
     on_time_rate_original = _rate("on_time_rate_original")
     on_time_rate_extended = _rate("on_time_rate_extended")
+    relapsed = FigureSerializer(help_text=DEFINITIONS["relapsed"])
+    assigned = FigureSerializer(help_text=DEFINITIONS["assigned"])
+    completed = FigureSerializer()
+    in_progress = FigureSerializer()
+    stale = FigureSerializer(help_text=DEFINITIONS["stale"])
+    completion_rate = _rate("completion_rate")
+    in_progress_rate = _rate("in_progress_rate")
+    stale_rate = _rate("stale_rate")
 
 
 class NamedRefSerializer(serializers.Serializer):
@@ -137,9 +158,57 @@ class CategoryRankingSerializer(FiguresSerializer):
 class TrendMonthSerializer(serializers.Serializer):
     month = serializers.CharField(help_text=_("月份，YYYY-MM"))
     created = FigureSerializer(help_text=_("立项时间在该月的事项"))
-    closed = FigureSerializer(help_text=_("销号时间在该月的事项"))
+    closed = FigureSerializer(help_text=_("在该月销号过的事项（含之后回访未通过、重新办理的）"))
     overdue_at_month_end = NullableFigureSerializer(help_text=_("月末超期事项"))
 
 
 class TrendSerializer(FiguresSerializer):
     months = TrendMonthSerializer(many=True)
+
+
+class StageSerializer(serializers.Serializer):
+    measured = serializers.IntegerField(help_text=_("参与平均的事项（申请）数"))
+    average_days = serializers.FloatField(allow_null=True, help_text=_("平均用时（天），无数据时为 null"))
+
+
+class StageRowSerializer(serializers.Serializer):
+    unit = NamedRefSerializer(help_text=_("牵头单位"))
+    items = FigureSerializer(help_text=_("该单位牵头、统计期内交办的事项"))
+    sign = StageSerializer(help_text=_("交办→签收"))
+    first_report = StageSerializer(help_text=_("交办→首次反馈"))
+    unit_endorsement = StageSerializer(help_text=_("单位审核：办结申请提交→单位负责人签字"))
+    office_review = StageSerializer(help_text=_("督查室审核办结申请"))
+
+
+class StagesSerializer(FiguresSerializer):
+    results = StageRowSerializer(many=True)
+
+
+class ScoreItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField(help_text=_("台账编号"))
+    source = serializers.CharField(help_text=_("通报文号（问责认定为空）"))
+
+
+class ScoreTermSerializer(serializers.Serializer):
+    term = serializers.ChoiceField(
+        choices=[
+            (t, t) for t in ("base", "on_time_rate", "overdue", "stale", "relapsed", "praise", "criticism", "accountability")
+        ]
+    )
+    label = serializers.CharField()
+    value = serializers.FloatField(allow_null=True, help_text=_("计分依据：比率或件数；基础分为 1"))
+    weight = serializers.FloatField(help_text=_("督查室在后台设定的权重"))
+    points = serializers.FloatField(help_text=_("得分 = 计分依据 × 权重，保留 2 位；各项之和即总分"))
+    drilldown = serializers.CharField(allow_null=True, help_text=_("该项所计事项的列表链接"))
+    items = ScoreItemSerializer(many=True, allow_null=True, help_text=_("通报、问责认定所涉事项"))
+
+
+class ScoreRowSerializer(serializers.Serializer):
+    unit = NamedRefSerializer()
+    score = serializers.FloatField(help_text=_("总分 = 各项得分之和"))
+    terms = ScoreTermSerializer(many=True)
+
+
+class ScoresSerializer(FiguresSerializer):
+    results = ScoreRowSerializer(many=True)

@@ -14,6 +14,7 @@ from supervision import selectors, services
 from supervision.api.downloads import as_attachment, evidence_file_response
 from supervision.api.inputs import parse
 from supervision.api.serializers import accountability as s
+from supervision.api.serializers import ledger as ledger_inputs
 from supervision.errors import NotVisible
 from supervision.exchange.documents import notice_docx
 from supervision.filtersets import NoticeFilterSet, OverdueExplanationFilterSet
@@ -53,13 +54,57 @@ class OverdueExplanationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin
         explanation = services.overdue_explanation_submit(actor=request.user, explanation=self._target(), **data)
         return self._render(explanation)
 
-    @extend_schema(request=s.ExplanationRuleInput, responses=s.OverdueExplanationSerializer, summary="认定免责或问责")
+    @extend_schema(
+        request=ledger_inputs.CommentInput,
+        responses={
+            200: s.OverdueExplanationSerializer,
+            403: OpenApiResponse(description="只有本单位负责人或指定的签字人可以签字（unit_approver_only）"),
+            404: OpenApiResponse(description="超期说明不存在或对您不可见（其他单位的说明）"),
+            409: OpenApiResponse(description="超期说明不在待单位签字环节"),
+        },
+        summary="单位负责人签字超期说明（报督查室）",
+    )
+    @action(detail=True, methods=["post"])
+    def endorse(self, request, pk=None):
+        data = parse(ledger_inputs.CommentInput, request)
+        explanation = services.overdue_explanation_endorse(
+            actor=request.user, explanation=self._target(), comment=data["comment"]
+        )
+        return self._render(explanation)
+
+    @extend_schema(
+        request=ledger_inputs.ReturnInput,
+        responses={
+            200: s.OverdueExplanationSerializer,
+            403: OpenApiResponse(description="只有本单位负责人或指定的签字人可以退回（unit_approver_only）"),
+            404: OpenApiResponse(description="超期说明不存在或对您不可见（其他单位的说明）"),
+            409: OpenApiResponse(description="超期说明不在待单位签字环节"),
+        },
+        summary="单位负责人退回超期说明（重新说明）",
+    )
+    @action(detail=True, methods=["post"], url_path="send-back")
+    def send_back(self, request, pk=None):
+        data = parse(ledger_inputs.ReturnInput, request)
+        explanation = services.overdue_explanation_return(actor=request.user, explanation=self._target(), reason=data["reason"])
+        return self._render(explanation)
+
+    @extend_schema(
+        request=s.ExplanationRuleInput,
+        responses={
+            200: s.OverdueExplanationSerializer,
+            409: OpenApiResponse(description="尚待单位负责人签字（explanation_not_endorsed）、说明期限未到或已认定"),
+        },
+        summary="认定免责或问责",
+    )
     @action(detail=True, methods=["post"], filterset_class=None)
     def rule(self, request, pk=None):
+        # Only an explanation the user may read can be ruled on: any other id is a 404, exactly as
+        # an absent one (a 403 would confirm that it exists).
+        target = selectors.explanation_get(user=request.user, pk=self.kwargs["pk"])
         data = parse(s.ExplanationRuleInput, request)
         explanation = services.overdue_explanation_rule(
             actor=request.user,
-            explanation=self._target(),
+            explanation=target,
             ruling=data["ruling"],
             comment=data["comment"],
             departments=data.get("departments"),

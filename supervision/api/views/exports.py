@@ -166,7 +166,10 @@ class ExportJobViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         request=s.ExportJobInput,
-        responses={202: s.ExportJobSerializer},
+        responses={
+            202: s.ExportJobSerializer,
+            429: OpenApiResponse(description="超出每人导出任务配额（DUBAN_EXPORT_JOB_QUOTA）；Retry-After 给出秒数"),
+        },
         summary="后台导出督查台账",
         description=_(
             "与 GET /api/v1/items/export/ 相同的规则与列，在后台生成文件，适合整本台账等大量数据（88 万行的 .xlsx 约需 3 分钟，系统繁忙时更久）。"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -47,7 +47,12 @@ class ImportJobViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return job
 
     @extend_schema(
-        request={"multipart/form-data": ImportJobInput}, responses={202: ImportJobSerializer}, summary="上传台账并导入"
+        request={"multipart/form-data": ImportJobInput},
+        responses={
+            202: ImportJobSerializer,
+            429: OpenApiResponse(description="超出每人导入任务配额（DUBAN_IMPORT_JOB_QUOTA）；Retry-After 给出秒数"),
+        },
+        summary="上传台账并导入",
     )
     def create(self, request):
         data = parse(ImportJobInput, request)

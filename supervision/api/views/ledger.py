@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -14,8 +14,10 @@ from supervision.api.downloads import evidence_file_response
 from supervision.api.inputs import IF_MATCH, expected_version, parse
 from supervision.api.parsers import TextSafeJSONParser
 from supervision.api.serializers import ledger as s
+from supervision.api.serializers.comments import LeaderCommentInput, LeaderCommentSerializer
+from supervision.errors import NotVisible
 from supervision.filtersets import InstructionFilterSet, ItemFilterSet, ItemRequestFilterSet
-from supervision.models import Attachment, Category
+from supervision.models import Attachment, Category, Item
 
 
 class CategoryViewSet(viewsets.ReadOnlyModelViewSet):
@@ -63,6 +65,20 @@ class InstructionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         instruction = services.instruction_update(actor=request.user, instruction=instruction, expected_version=version, **data)
         return self._render(instruction)
 
+    @extend_schema(methods=["get"], responses=LeaderCommentSerializer(many=True), summary="领导批示、点评")
+    @extend_schema(methods=["post"], request=LeaderCommentInput, responses={201: LeaderCommentSerializer}, summary="批示、点评")
+    @action(detail=True, methods=["get", "post"], filterset_class=None)
+    def comments(self, request, pk=None):
+        target = self.get_object()
+        key = "item" if isinstance(target, Item) else "instruction"
+        if request.method == "GET":
+            page = self.paginate_queryset(selectors.comment_list(user=request.user, **{key: target}))
+            return self.get_paginated_response(LeaderCommentSerializer(page, many=True).data)
+        data = parse(LeaderCommentInput, request)
+        comment = services.comment_create(actor=request.user, text=data["text"], **{key: target})
+        comment = selectors.comment_get(user=request.user, pk=comment.pk)
+        return Response(LeaderCommentSerializer(comment).data, status=status.HTTP_201_CREATED)
+
     def _render(self, instruction, code=status.HTTP_200_OK):
         instruction = self.get_queryset().get(pk=instruction.pk)
         return Response(
@@ -90,20 +106,32 @@ class ItemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def _render(self, item, code=status.HTTP_200_OK):
         item = selectors.item_get(user=self.request.user, pk=item.pk)
-        return Response(s.ItemSerializer(item).data, status=code, headers={"ETag": item.etag})
+        return Response(s.ItemDetailSerializer(item).data, status=code, headers={"ETag": item.etag})
 
+    @extend_schema(responses=s.ItemDetailSerializer)
     def retrieve(self, request, pk=None):
         item = self.get_object()
-        return Response(s.ItemSerializer(item).data, headers={"ETag": item.etag})
+        return Response(s.ItemDetailSerializer(item).data, headers={"ETag": item.etag})
 
-    @extend_schema(request=s.ItemInput, responses={201: s.ItemSerializer})
+    @extend_schema(
+        request=s.ItemInput,
+        responses={
+            201: s.ItemDetailSerializer,
+            409: OpenApiResponse(
+                description="possible_duplicate：台账中已有疑似同一事项。错误体另含 candidates（与 "
+                "POST /items/duplicate-check/ 返回的 candidates 相同：id、code、title、status、lead_unit、score、reasons、reason）；"
+                "确认不是重复的，带 confirm_not_duplicate=true 重新提交",
+            ),
+        },
+        description="分解立项。登记前在同一牵头单位的在办事项（及近期销号事项）中查重（减负：不重复督办同一事项）。",
+    )
     def create(self, request):
         data = parse(s.ItemInput, request)
         data.pop("version", None)
-        item = services.item_create(actor=request.user, **data)
+        item = services.item_register(actor=request.user, **data)
         return self._render(item, status.HTTP_201_CREATED)
 
-    @extend_schema(request=s.ItemUpdateInput, responses=s.ItemSerializer, parameters=[IF_MATCH])
+    @extend_schema(request=s.ItemUpdateInput, responses=s.ItemDetailSerializer, parameters=[IF_MATCH])
     def partial_update(self, request, pk=None):
         item = self.get_object()
         data = parse(s.ItemUpdateInput, request, partial=True)
@@ -113,7 +141,7 @@ class ItemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         item = services.item_update(actor=request.user, item=item, expected_version=version, supporting_units=supporting, **data)
         return self._render(item)
 
-    @extend_schema(request=s.CommentInput, responses=s.ItemSerializer, parameters=[IF_MATCH], summary="交办")
+    @extend_schema(request=s.CommentInput, responses=s.ItemDetailSerializer, parameters=[IF_MATCH], summary="交办")
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
         item = self.get_object()
@@ -123,7 +151,45 @@ class ItemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         )
         return self._render(item)
 
-    @extend_schema(request=s.CommentInput, responses=s.ItemSerializer, parameters=[IF_MATCH], summary="签收")
+    @extend_schema(
+        request=s.CommentInput,
+        responses={
+            200: s.ItemDetailSerializer,
+            403: OpenApiResponse(description="只有督查室主任可以审批交办（office_director_only）"),
+            409: OpenApiResponse(description="事项不在待主任审批状态"),
+        },
+        parameters=[IF_MATCH],
+        summary="督查室主任批准交办",
+    )
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        item = self.get_object()
+        data = parse(s.CommentInput, request)
+        services.item_approve(
+            actor=request.user, item=item, expected_version=expected_version(request, data), comment=data["comment"]
+        )
+        return self._render(item)
+
+    @extend_schema(
+        request=s.ReturnInput,
+        responses={
+            200: s.ItemDetailSerializer,
+            403: OpenApiResponse(description="只有督查室主任可以退回（office_director_only）"),
+            409: OpenApiResponse(description="事项不在待主任审批状态"),
+        },
+        parameters=[IF_MATCH],
+        summary="督查室主任退回事项（回到草稿）",
+    )
+    @action(detail=True, methods=["post"], url_path="send-back")
+    def send_back(self, request, pk=None):
+        item = self.get_object()
+        data = parse(s.ReturnInput, request)
+        services.item_approval_return(
+            actor=request.user, item=item, expected_version=expected_version(request, data), reason=data["reason"]
+        )
+        return self._render(item)
+
+    @extend_schema(request=s.CommentInput, responses=s.ItemDetailSerializer, parameters=[IF_MATCH], summary="签收")
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
         item = self.get_object()
@@ -133,7 +199,9 @@ class ItemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         )
         return self._render(item)
 
-    @extend_schema(request=s.CommentInput, responses=s.ItemSerializer, parameters=[IF_MATCH], summary="恢复办理（结束暂停）")
+    @extend_schema(
+        request=s.CommentInput, responses=s.ItemDetailSerializer, parameters=[IF_MATCH], summary="恢复办理（结束暂停）"
+    )
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
         item = self.get_object()
@@ -202,12 +270,12 @@ class ItemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def referrals(self, request, pk=None):
         item = self.get_object()
         if request.method == "GET":
-            return self._page(selectors.referral_list(item=item), s.ReferralSerializer)
+            return self._page(selectors.referral_list(user=request.user, item=item), s.ReferralSerializer)
         data = parse(s.ReferralInput, request)
         referral = services.referral_create(actor=request.user, item=item, **data)
         return Response(s.ReferralSerializer(referral).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=s.ReportAccessInput, responses=s.ItemSerializer, summary="允许或禁止配合单位查看其他单位的反馈")
+    @extend_schema(request=s.ReportAccessInput, responses=s.ItemDetailSerializer, summary="允许或禁止配合单位查看其他单位的反馈")
     @action(detail=True, methods=["post"], url_path="report-access")
     def report_access(self, request, pk=None):
         item = self.get_object()
@@ -215,11 +283,25 @@ class ItemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         services.assignment_set_report_access(actor=request.user, item=item, **data)
         return self._render(item)
 
+    @extend_schema(methods=["get"], responses=LeaderCommentSerializer(many=True), summary="领导批示、点评")
+    @extend_schema(methods=["post"], request=LeaderCommentInput, responses={201: LeaderCommentSerializer}, summary="批示、点评")
+    @action(detail=True, methods=["get", "post"], filterset_class=None)
+    def comments(self, request, pk=None):
+        target = self.get_object()
+        key = "item" if isinstance(target, Item) else "instruction"
+        if request.method == "GET":
+            page = self.paginate_queryset(selectors.comment_list(user=request.user, **{key: target}))
+            return self.get_paginated_response(LeaderCommentSerializer(page, many=True).data)
+        data = parse(LeaderCommentInput, request)
+        comment = services.comment_create(actor=request.user, text=data["text"], **{key: target})
+        comment = selectors.comment_get(user=request.user, pk=comment.pk)
+        return Response(LeaderCommentSerializer(comment).data, status=status.HTTP_201_CREATED)
+
     @extend_schema(responses=s.AuditEventSerializer(many=True), summary="办理记录（审计）")
     @action(detail=True, methods=["get"], filterset_class=None)
     def history(self, request, pk=None):
         item = self.get_object()
-        return self._page(selectors.audit_history(item=item), s.AuditEventSerializer)
+        return self._page(selectors.audit_history(user=request.user, item=item), s.AuditEventSerializer)
 
     def _page(self, queryset, serializer_class):
         page = self.paginate_queryset(queryset)
@@ -227,7 +309,8 @@ class ItemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 
 class ItemRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Requests across the ledger: the office's approval queue (?status=pending)."""
+    """Requests across the ledger. A unit's approver signs them first (?status=awaiting_endorsement:
+    their own unit's); the office's queue (?status=pending) holds only what the unit signed."""
 
     lookup_value_regex = r"[0-9]+"
 
@@ -237,10 +320,26 @@ class ItemRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def get_queryset(self):
         return selectors.request_list(user=self.request.user)
 
-    @extend_schema(request=s.DecisionInput, responses=s.ItemRequestSerializer, parameters=[IF_MATCH], summary="审批申请")
+    def _unsigned_target(self):
+        """The office may address a request the unit has not signed yet, to be told 409 (not 404)."""
+        item_request = selectors.request_list(user=self.request.user, unsigned=True).filter(pk=self.kwargs["pk"]).first()
+        if item_request is None:
+            raise NotVisible()
+        return item_request
+
+    @extend_schema(
+        request=s.DecisionInput,
+        responses={
+            200: s.ItemRequestSerializer,
+            403: OpenApiResponse(description="只有督查室工作人员可以审批（office_only）"),
+            409: OpenApiResponse(description="申请尚待单位负责人签字（request_not_endorsed），或已处理（request_decided）"),
+        },
+        parameters=[IF_MATCH],
+        summary="督查室审批申请",
+    )
     @action(detail=True, methods=["post"])
     def decide(self, request, pk=None):
-        item_request = self.get_object()
+        item_request = self._unsigned_target()
         data = parse(s.DecisionInput, request)
         services.item_request_decide(
             actor=request.user,
@@ -250,6 +349,43 @@ class ItemRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             expected_version=expected_version(request, data),
         )
         return Response(s.ItemRequestSerializer(self.get_queryset().get(pk=item_request.pk)).data)
+
+    @extend_schema(
+        request=s.CommentInput,
+        responses={
+            200: s.ItemRequestSerializer,
+            403: OpenApiResponse(description="只有本单位负责人或指定的签字人可以签字（unit_approver_only）"),
+            404: OpenApiResponse(description="申请不存在或对您不可见（其他单位的申请）"),
+            409: OpenApiResponse(description="申请不在待单位签字环节"),
+        },
+        summary="单位负责人签字（报督查室）",
+    )
+    @action(detail=True, methods=["post"])
+    def endorse(self, request, pk=None):
+        data = parse(s.CommentInput, request)
+        services.item_request_endorse(actor=request.user, request=self._unsigned_target(), comment=data["comment"])
+        return Response(s.ItemRequestSerializer(selectors.request_list(user=request.user, unsigned=True).get(pk=pk)).data)
+
+    @extend_schema(
+        request=s.ReturnInput,
+        responses={
+            200: s.ItemRequestSerializer,
+            403: OpenApiResponse(description="只有本单位负责人或指定的签字人可以退回（unit_approver_only）"),
+            404: OpenApiResponse(description="申请不存在或对您不可见（其他单位的申请）"),
+            409: OpenApiResponse(description="申请不在待单位签字环节"),
+        },
+        summary="单位负责人退回申请",
+    )
+    @action(detail=True, methods=["post"], url_path="send-back")
+    def send_back(self, request, pk=None):
+        data = parse(s.ReturnInput, request)
+        services.item_request_return(actor=request.user, request=self._unsigned_target(), reason=data["reason"])
+        return Response(s.ItemRequestSerializer(selectors.request_list(user=request.user, unsigned=True).get(pk=pk)).data)
+
+    @extend_schema(responses=s.SignoffDurationSerializer(many=True), summary="各单位签字、审批环节用时（中位数，小时）")
+    @action(detail=False, methods=["get"], url_path="stage-durations", filterset_class=None, pagination_class=None)
+    def stage_durations(self, request):
+        return Response(s.SignoffDurationSerializer(selectors.signoff_stage_durations(user=request.user), many=True).data)
 
     @extend_schema(request=None, responses=s.ItemRequestSerializer, summary="撤回申请")
     @action(detail=True, methods=["post"])

@@ -14,12 +14,26 @@ from supervision import stats
 from supervision.api.serializers import stats as s
 from supervision.filtersets import ItemFilterSet
 from supervision.models import Item
+from supervision.stats.assessment import unit_scores
 from supervision.stats.cache import cached
+from supervision.stats.stages import stage_durations
 
 # The items list's `ordering` means nothing for a count.
 NO_ORDERING = OpenApiParameter("ordering", exclude=True)
 COMMON = ("scope", "period", "null_rates", "drilldown")
-GROUP = ("due", "closed", "implementation_rate", "on_time_rate_original", "on_time_rate_extended", "overdue")
+GROUP = (
+    "due",
+    "closed",
+    "implementation_rate",
+    "on_time_rate_original",
+    "due_current",
+    "on_time_rate_extended",
+    "overdue",
+    "relapsed",
+    "completion_rate",
+    "in_progress_rate",
+    "stale_rate",
+)
 
 
 class StatsView(GenericAPIView):
@@ -67,13 +81,22 @@ class SummaryView(StatsView):
             "closed",
             "implementation_rate",
             "on_time_rate_original",
+            "due_current",
+            "implementation_rate_current",
             "on_time_rate_extended",
             "overdue",
+            "overdue_original",
             "open_with_deadline",
             "overdue_rate",
             "closed_in_period",
             "average_workdays_to_close",
+            "relapsed",
             "reopened",
+            "assigned",
+            "completion_rate",
+            "in_progress_rate",
+            "stale",
+            "stale_rate",
         ),
         parameters=[s.StatsQueryInput, NO_ORDERING],
         responses=s.SummarySerializer,
@@ -164,3 +187,33 @@ class TrendView(StatsView):
         covered = stats.Period(months[0], stats.month_last_day(months[-1]), scope.period.quarter)
         months_out, as_of = cached(scope, stats.trend, months)
         return Response({"period": stats.period_out(covered), "as_of": as_of, "months": months_out})
+
+
+class StagesView(StatsView):
+    @extend_schema(
+        summary="环节用时（按牵头单位）",
+        description=stats.describe("stages", *COMMON),
+        parameters=[s.StatsQueryInput, NO_ORDERING],
+        responses=s.StagesSerializer,
+        filters=True,
+        tags=["stats"],
+    )
+    def get(self, request):
+        scope, _ = self.parse(request)
+        results, as_of = cached(scope, stage_durations)
+        return Response({"period": stats.period_out(scope.period), "as_of": as_of, "results": results})
+
+
+class ScoresView(StatsView):
+    @extend_schema(
+        summary="考核得分（按牵头单位，可逐项展开）",
+        description=stats.describe("assessment", *COMMON),
+        parameters=[s.StatsQueryInput, NO_ORDERING],
+        responses=s.ScoresSerializer,
+        filters=True,
+        tags=["stats"],
+    )
+    def get(self, request):
+        scope, _ = self.parse(request)
+        results, as_of = cached(scope, unit_scores)
+        return Response({"period": stats.period_out(scope.period), "as_of": as_of, "results": results})

@@ -30,7 +30,7 @@ from supervision.errors import DomainError, NotVisible, require_signed_in
 from supervision.exchange.export.rows import XLSX, export_scope, param_lists
 from supervision.exchange.export.service import check_format, export_filenames, file_sha256, record_export
 from supervision.exchange.export.writers import csv_stream, write_xlsx
-from supervision.exchange.jobs import job_claim
+from supervision.exchange.jobs import job_claim, require_job_quota
 from supervision.models import ExportJob
 
 # Longer than the task's hard time limit (tasks/exports.py): a job still "running" after this lost
@@ -67,6 +67,7 @@ def export_job_create(*, actor: User, filters: Mapping, file_format: str | None)
     in the audit chain, and queue the job after commit."""
     require_signed_in(actor)
     file_format = check_format(file_format)
+    require_job_quota(actor, ExportJob, quota_setting="DUBAN_EXPORT_JOB_QUOTA", label=_("导出任务"))
     query = _as_query(filters)
     scope = export_scope(user=actor, params=query)  # validates the filters; the rows are counted again when it runs
     job = ExportJob.objects.create(created_by=actor, file_format=file_format, filters=param_lists(query))

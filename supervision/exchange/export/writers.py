@@ -1,10 +1,10 @@
 """Writing an export: .xlsx in openpyxl's write-only mode (title area, header, autofilter) and CSV
-with a BOM, chunk by chunk; every cell neutralised against formula injection."""
+with a BOM, chunk by chunk; every cell through the one guarded
+cell writer (supervision/exchange/safe_cells.py) against formula injection."""
 
 from __future__ import annotations
 
 import csv
-import datetime
 import io
 from collections.abc import Iterator
 from typing import IO
@@ -12,8 +12,7 @@ from typing import IO
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.filters import AutoFilter
@@ -21,16 +20,13 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from supervision.exchange.columns import LEDGER_COLUMNS
 from supervision.exchange.export.rows import TITLE, ExportScope, export_rows, filters_text, omitted_note, user_text
+from supervision.exchange.safe_cells import csv_value, xlsx_append, xlsx_cell
 
 # CSV rows per piece handed to the response (a piece is a few hundred KB at most).
 CSV_PIECE_ROWS = 500
 
 
 UTF8_BOM = "\ufeff"
-
-
-# Spreadsheet programs run a cell that starts with one of these as a formula (CSV injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 FONT_NAME = "宋体"
@@ -58,19 +54,6 @@ HEADER_ALIGNMENT = Alignment(horizontal="center", vertical="center", wrap_text=T
 HEADER_ROW = 5
 
 
-def _xlsx_safe(value):
-    """Control characters (other than tab and line breaks) cannot be stored in an .xlsx cell; a title
-    pasted from another system may carry one, and must not fail the whole export."""
-    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
-
-
-def _text_cell(ws, value: str) -> WriteOnlyCell:
-    """A string cell that stays a string: openpyxl would store "=…" as a formula."""
-    cell = WriteOnlyCell(ws, value=value)
-    cell.data_type = "s"
-    return cell
-
-
 def write_xlsx(scope: ExportScope, out: IO[bytes]) -> int:
     """Write the workbook to `out` in write-only mode; returns the number of item rows written."""
     wb = Workbook(write_only=True)
@@ -89,8 +72,8 @@ def write_xlsx(scope: ExportScope, out: IO[bytes]) -> int:
     for row in range(1, HEADER_ROW - 1):
         ws.merged_cells.add(f"A{row}:{last_column}{row}")
 
-    def styled(value, font, alignment=None, fill=None) -> WriteOnlyCell:
-        cell = WriteOnlyCell(ws, value=_xlsx_safe(value))
+    def styled(value, font, alignment=None, fill=None) -> Cell:
+        cell = xlsx_cell(ws, value)
         cell.font = font
         if alignment is not None:
             cell.alignment = alignment
@@ -115,24 +98,11 @@ def write_xlsx(scope: ExportScope, out: IO[bytes]) -> int:
 
     written = 0
     for values in export_rows(user=scope.user, items=scope.items):
-        values = [_xlsx_safe(v) for v in values]
-        ws.append([_text_cell(ws, v) if isinstance(v, str) and v.startswith("=") else v for v in values])
+        xlsx_append(ws, values)
         written += 1
     ws.auto_filter = AutoFilter(ref=f"A{HEADER_ROW}:{last_column}{HEADER_ROW + max(written, 1)}")
     wb.save(out)
     return written
-
-
-def _csv_cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (datetime.date, datetime.datetime)):
-        return value.isoformat()
-    text = str(value)
-    if isinstance(value, str) and text.startswith(FORMULA_PREFIXES):
-        # A leading apostrophe makes Excel show the text instead of running it (CSV injection).
-        return "'" + text
-    return text
 
 
 def csv_stream(scope: ExportScope) -> Iterator[bytes]:
@@ -145,7 +115,7 @@ def csv_stream(scope: ExportScope) -> Iterator[bytes]:
     buffer.truncate()
     pending = 0
     for values in export_rows(user=scope.user, items=scope.items):
-        writer.writerow([_csv_cell(v) for v in values])
+        writer.writerow([csv_value(v) for v in values])
         pending += 1
         if pending >= CSV_PIECE_ROWS:
             yield buffer.getvalue().encode("utf-8")

@@ -1,4 +1,5 @@
-"""The error report as a workbook: the file's own rows with an extra 错误说明 column."""
+"""The error report as a workbook: the file's own rows with an extra 错误说明 column, written through
+the one guarded cell writer (supervision/exchange/safe_cells.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections import defaultdict
 from django.utils.translation import gettext as _
 
 from supervision.exchange.importer.reading import HEADER_MIN_MATCHES, HEADER_SEARCH_ROWS, cell_text, match_header, read_bytes
+from supervision.exchange.safe_cells import xlsx_append
 from supervision.models import ImportJob
 
 
@@ -24,7 +26,7 @@ def error_report_workbook(job: ImportJob) -> bytes:
     sheet = out.active
     sheet.title = _("错误报告")
     if None in by_row:
-        sheet.append([_("文件"), "；".join(by_row.pop(None))])
+        xlsx_append(sheet, [_("文件"), "；".join(by_row.pop(None))])
     source = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
         found = None
@@ -41,10 +43,13 @@ def error_report_workbook(job: ImportJob) -> bytes:
         if found is not None:
             rows, header_row = found
             header = list(rows[header_row - 1])
-            sheet.append([_("行号"), *header, _("错误说明")])
+            xlsx_append(sheet, [_("行号"), *header, _("错误说明")])
             for number in sorted(n for n in by_row if n is not None):
                 values = list(rows[number - 1]) if 0 < number <= len(rows) else []
-                sheet.append([number, *[cell_text(v) if isinstance(v, str) else v for v in values], "；".join(by_row[number])])
+                # The file's own cells, guarded: a cell that reads like a formula stays text.
+                xlsx_append(
+                    sheet, [number, *[cell_text(v) if isinstance(v, str) else v for v in values], "；".join(by_row[number])]
+                )
     finally:
         source.close()
     buffer = io.BytesIO()

@@ -21,7 +21,7 @@ from supervision.errors import DomainError, InvalidInput
 from supervision.exchange.importer.reading import MAX_IMPORT_BYTES
 from supervision.exchange.importer.results import RowError
 from supervision.exchange.importer.writing import ledger_import
-from supervision.exchange.jobs import job_claim
+from supervision.exchange.jobs import job_claim, require_job_quota
 from supervision.models import ImportJob
 from supervision.services.guards import require_office
 from supervision.stored_files import deleted_if_not_kept
@@ -50,6 +50,7 @@ def import_job_create(*, actor: User, uploaded_file, dry_run: bool) -> ImportJob
     """Store an uploaded ledger workbook and queue its import (after commit)."""
     require_office(actor, _("只有督查室工作人员可以导入台账。"))
     data = validate_upload(uploaded_file)
+    require_job_quota(actor, ImportJob, quota_setting="DUBAN_IMPORT_JOB_QUOTA", label=_("导入任务"))
     name = uploaded_file.name.rsplit("/", 1)[-1][:200]
     job = ImportJob(
         original_name=name, size=len(data), sha256=hashlib.sha256(data).hexdigest(), dry_run=bool(dry_run), created_by=actor

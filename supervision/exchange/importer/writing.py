@@ -20,13 +20,17 @@ from supervision.choices import (
     ImportPhase,
     ItemStatus,
     ReportKind,
+    SuspicionSource,
 )
 from supervision.exchange.importer.cells import SIGNED_STATUSES
 from supervision.exchange.importer.reading import Sheet, read_bytes, read_sheet
 from supervision.exchange.importer.results import ImportResult, Progress, no_progress
 from supervision.exchange.importer.validation import Validator
-from supervision.models import Instruction, Item, ItemAssignment, ProgressReport
+from supervision.matching import MatterText
+from supervision.models import DeadlineSpan, Instruction, Item, ItemAssignment, ProgressReport
 from supervision.services.counters import counter_take
+from supervision.services.deadlines import spans_for_new_items
+from supervision.services.duplicates import LIVE_STATUSES, instruction_ref, signatures_store, suspicions_raise
 from supervision.services.guards import require_office
 
 
@@ -106,6 +110,7 @@ def _write(*, actor: User, validator: Validator, file_name: str, sha256: str, no
     for p in planned:
         p.item.instruction = validator.instructions[p.group].instruction
     Item.objects.bulk_create([p.item for p in planned])
+    DeadlineSpan.objects.bulk_create(spans_for_new_items([p.item for p in planned]))
 
     assignments = []
     reports = []
@@ -164,4 +169,22 @@ def _write(*, actor: User, validator: Validator, file_name: str, sha256: str, no
             )
         )
     audit_record_many(actor=actor, events=events)
+    # Rows for matters already on the ledger are accepted but marked 疑似重复 for the office. Items
+    # imported as done get their signatures when a lookup first needs them.
+    live = [p for p in planned if p.item.status in LIVE_STATUSES]
+    signatures = signatures_store([(p.item, _matter(p, validator)) for p in live])
+    suspicions_raise(actor=actor, items=[p.item for p in live], source=SuspicionSource.IMPORT, signatures=signatures, fresh=True)
     return [p.item.pk for p in planned]
+
+
+def _matter(p, validator: Validator) -> MatterText:
+    """What the duplicate detector reads of a planned row. Supporting units are left out: the
+    lookup compares items of one lead unit only, where they do not move the score."""
+    instruction = validator.instructions[p.group].instruction
+    return MatterText(
+        title=p.item.title,
+        text=p.item.requirement,
+        lead_unit=p.lead_name or "",
+        source_kind=instruction.kind,
+        instruction_ref=instruction_ref(instruction),
+    )

@@ -69,3 +69,23 @@
     window.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });
   }
 })();
+
+// The instruction picker: as the viewer types a 文号 or title, fetch the matching instructions they
+// may see into the datalist (the server renders the most recent ones; this reaches the rest).
+(function () {
+  "use strict";
+  var list = document.getElementById("instruction-options");
+  var input = document.querySelector('input[name="instruction"]');
+  if (!list || !input || !window.fetch) { return; }
+  var timer = null;
+  input.addEventListener("input", function () {
+    var q = input.value.trim();
+    if (!q || /^\d+$/.test(q)) { return; }  // an id chosen from the list, or nothing typed
+    clearTimeout(timer);
+    timer = setTimeout(function () {
+      fetch(list.dataset.url + "?q=" + encodeURIComponent(q), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : ""; })
+        .then(function (html) { if (html) { list.innerHTML = html; } });
+    }, 250);
+  });
+})();

@@ -1,5 +1,1 @@
-"""The pages' forms, one module per capability (re-exported)."""
-
-from supervision.web.forms.dashboard import DashboardFilterForm, LoginForm
-
-__all__ = ["DashboardFilterForm", "LoginForm"]
+"""Forms of the pages, one module per capability."""

@@ -14,6 +14,7 @@ from accounts.signin import SignInGuardMixin
 from supervision.choices import InstructionKind, Urgency
 from supervision.models import Category
 from supervision.stats import ORDERS
+from supervision.stats.instruction import instruction_choices, instruction_label
 
 ORDER_LABELS = {
     "implementation_rate": _("落实率由低到高"),
@@ -58,6 +59,11 @@ class DashboardFilterForm(forms.Form):
     quarter = forms.CharField(label=_("季度"), required=False, widget=forms.TextInput(attrs={"placeholder": "2026Q3", "size": 8}))
     period_start = forms.DateField(label=_("统计期起"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     period_end = forms.DateField(label=_("统计期止"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    instruction = forms.CharField(
+        label=_("批示件 / 会议（文号或标题）"),
+        required=False,
+        widget=forms.TextInput(attrs={"list": "instruction-options", "autocomplete": "off", "placeholder": _("输入文号或标题")}),
+    )
     unit = forms.ChoiceField(label=_("责任单位（含下级）"), required=False)
     issuing_leader = forms.ChoiceField(label=_("批示领导"), required=False)
     instruction_kind = forms.ChoiceField(label=_("来源类型"), required=False)
@@ -65,8 +71,15 @@ class DashboardFilterForm(forms.Form):
     urgency = forms.ChoiceField(label=_("紧急程度"), required=False)
     order = forms.ChoiceField(label=_("单位排名"), required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user: User | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        # The picker: a datalist of the instructions the viewer may see (value = id, label = 文号 标题);
+        # typing fetches matching ones (dashboard.js → /dashboard/instructions/options/?q=).
+        self.instruction_choices = instruction_choices(user=user) if user is not None else []
+        chosen = self.data.get("instruction") if self.is_bound else None
+        self.instruction_label = (
+            instruction_label(user=user, instruction_id=chosen) if user and chosen and chosen.isdigit() else ""
+        )
         units = Unit.objects.filter(is_active=True).only("pk", "name", "path").order_by("path")
         # Unit names are not classified; the tree is indented by depth so a subtree reads as one.
         self.fields["unit"].choices = _all(_("全部单位")) + [

@@ -1,5 +1,1 @@
-"""The pages, one module per capability (re-exported for the URLconf)."""
-
-from supervision.web.views.dashboard import dashboard, item_list
-
-__all__ = ["dashboard", "item_list"]
+"""Pages, one module per capability: parse with a form, call one service or selector, render."""

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from supervision.errors import InvalidInput
 from supervision.stats import presenter as selectors
+from supervision.stats.instruction import instruction_choices, instruction_view
 from supervision.web.forms.dashboard import DashboardFilterForm
 
 
@@ -31,7 +32,7 @@ def _query_without(request: HttpRequest, *keys: str) -> str:
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     params = selectors.without_blanks(request.GET)
-    context = {"form": DashboardFilterForm(params or None)}
+    context = {"form": DashboardFilterForm(params or None, user=request.user)}
     try:
         context.update(selectors.dashboard(user=request.user, params=params))
     except InvalidInput as exc:
@@ -51,3 +52,22 @@ def item_list(request: HttpRequest) -> HttpResponse:
         return render(request, "dashboard/items.html", context, status=400)
     context.update({"page": page, "rows": rows, "count": page.paginator.count})
     return render(request, "dashboard/items.html", context)
+
+
+@login_required
+def instruction_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One instruction or meeting: its figures, its items with lights, which are stale."""
+    context = {"title": _("批示件落实情况")}
+    try:
+        context.update(instruction_view(user=request.user, instruction_id=pk, params=request.GET))
+    except InvalidInput as exc:
+        context["errors"] = _errors(exc)
+        return render(request, "dashboard/instruction.html", context, status=400)
+    return render(request, "dashboard/instruction.html", context)
+
+
+@login_required
+def instruction_options(request: HttpRequest) -> HttpResponse:
+    """The picker's <option>s for a search by 文号 or title (fetched as the viewer types)."""
+    choices = instruction_choices(user=request.user, q=request.GET.get("q", ""))
+    return render(request, "dashboard/_instruction_options.html", {"choices": choices})

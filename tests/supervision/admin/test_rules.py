@@ -84,3 +84,32 @@ def test_threshold_edit_goes_through_the_service(world, django_capture_on_commit
     assert response.status_code == 200  # the form shows the error; nothing saved
     threshold.refresh_from_db()
     assert str(threshold.yellow_share) == "0.40"
+
+
+def test_office_sets_the_stale_rule_and_the_score_weights_in_the_admin(world):
+    from supervision.models import FigureRules
+
+    data = {
+        "stale_unchanged_reports": "4",
+        "stale_grace_days": "10",
+        "stale_default_cycle_days": "20",
+        "score_base": "50",
+        "score_on_time_rate": "50",
+        "score_overdue": "-1",
+        "score_stale": "-2",
+        "score_relapsed": "-3",
+        "score_praise": "1",
+        "score_criticism": "-1",
+        "score_accountability": "-4",
+    }
+    office = admin_client(world.office)
+    response = office.post("/admin/supervision/figurerules/add/", data)
+    assert response.status_code == 302, response.content[:500]
+    rules = FigureRules.current()
+    assert (rules.pk, rules.stale_unchanged_reports, rules.stale_grace_days) == (1, 4, 10)
+    assert AuditEvent.objects.filter(action="figure_rules_saved", data__stale_unchanged_reports="4").exists()
+    assert office.get("/admin/supervision/figurerules/add/").status_code == 403  # one row only
+    # Others may look, not change.
+    leader = admin_client(world.leader)
+    assert leader.post("/admin/supervision/figurerules/1/change/", {**data, "stale_grace_days": "0"}).status_code == 403
+    assert FigureRules.current().stale_grace_days == 10

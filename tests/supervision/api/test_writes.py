@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.choices import Classification, Role, UnitKind
+from supervision import services
 from supervision.choices import ItemStatus
 from supervision.models import AuditEvent, Instruction, Item, ItemRequest, ProgressReport, Referral, ReturnVisit
 from tests.api_helpers import assert_error, client_for
@@ -90,7 +91,10 @@ def test_whole_lifecycle_over_http(org):
     r = edu.post(
         url + "requests/", {"kind": "extension", "reason": "需等待检测报告", "requested_deadline": days(40)}, format="json"
     )
-    assert r.status_code == 201
+    assert r.status_code == 201 and r.json()["status"] == "awaiting_endorsement"
+    # The unit head signs (rule 14) before the office decides.
+    head = client_for(org["edu_head"])
+    assert head.post(f"/api/v1/requests/{r.json()['id']}/endorse/", {}, format="json").json()["status"] == "pending"
     r = office.post(f"/api/v1/requests/{r.json()['id']}/decide/", {"approve": True, "comment": "同意"}, format="json")
     assert r.status_code == 200 and r.json()["status"] == "approved"
     detail = office.get(url).json()
@@ -109,6 +113,7 @@ def test_whole_lifecycle_over_http(org):
         format="json",
     )
     assert r.status_code == 201 and office.get(url).json()["status"] == "pending_review"
+    assert head.post(f"/api/v1/requests/{r.json()['id']}/endorse/", {}, format="json").status_code == 200
     r = office.post(f"/api/v1/requests/{r.json()['id']}/decide/", {"approve": True, "comment": "同意销号"}, format="json")
     assert office.get(url).json()["status"] == "closed"
     r = office.post(url + "return-visits/", {"result": "failed", "findings": "回访发现两所学校隐患反弹"}, format="json")
@@ -125,12 +130,17 @@ def test_whole_lifecycle_over_http(org):
         "item_acknowledged",
         "report_filed",
         "extension_requested",
+        "extension_endorsed",
         "extension_approved",
         "completion_requested",
+        "completion_endorsed",
         "completion_approved",
         "return_visit_failed",
     ]
     assert history[1]["from_status"] == "draft" and history[1]["to_status"] == "assigned"
+    # The history speaks Chinese: every action and status has its label.
+    assert [e["action_label"] for e in history[5:8]] == ["延期申请：提出", "延期申请：单位负责人签字", "延期申请：督查室批准"]
+    assert history[1]["from_status_label"] == "草稿" and history[1]["to_status_label"] == "已交办"
     assert history[1]["actor"]["id"] == org["office"].pk
 
 
@@ -381,6 +391,12 @@ def test_forbidden_transitions_are_409_with_code(org, items):
         code="request_pending",
     )
     decide = f"/api/v1/requests/{r.json()['id']}/decide/"
+    # Not yet signed by the unit head: the office may not decide it.
+    assert_error(
+        office.post(decide, {"approve": False, "comment": "理由不充分"}, format="json"), 409, code="request_not_endorsed"
+    )
+    endorse = f"/api/v1/requests/{r.json()['id']}/endorse/"
+    assert client_for(org["edu_head"]).post(endorse, {}, format="json").status_code == 200
     assert office.post(decide, {"approve": False, "comment": "理由不充分"}, format="json").status_code == 200
     assert_error(office.post(decide, {"approve": True}, format="json"), 409, code="request_decided")
 
@@ -426,6 +442,12 @@ def test_instruction_update_and_reclassification(org, items):
     instruction = items["progress"].instruction
     url = f"/api/v1/instructions/{instruction.pk}/"
     etag = office.get(url)["ETag"]
+    # Not while an owner cleared 内部 holds one of its items (issue 12): 409, naming her.
+    refused = office.patch(url, {"classification": Classification.SECRET}, format="json", HTTP_IF_MATCH=etag)
+    assert_error(refused, 409, code="owner_not_cleared")
+    item = items["progress"]
+    head = UserFactory(username="edu_cleared", unit=item.lead_unit, roles=[Role.UNIT_HANDLER], clearance=Classification.SECRET)
+    services.item_update(actor=org["office"], item=item, owner=head)
     r = office.patch(url, {"classification": Classification.SECRET}, format="json", HTTP_IF_MATCH=etag)
     assert r.status_code == 200
     # Its items follow it up, so the unit (内部 clearance) no longer sees them.
@@ -439,15 +461,15 @@ def test_attachment_upload_rules(org, settings):
     assert_error(client.post("/api/v1/attachments/", {}, format="multipart"), 400, field="file")
     settings.DUBAN_MAX_ATTACHMENT_BYTES = 10
     assert_error(
-        client.post("/api/v1/attachments/", {"file": _file("big.pdf", b"x" * 11)}, format="multipart"), 400, field="file"
+        client.post("/api/v1/attachments/", {"file": _file("big.pdf", b"%PDF" + b"x" * 7)}, format="multipart"), 400, field="file"
     )
     settings.DUBAN_MAX_ATTACHMENT_BYTES = 1024
-    r = client.post("/api/v1/attachments/", {"file": _file("ok.pdf", b"abc")}, format="multipart")
-    assert r.status_code == 201 and r.json()["size"] == 3
+    r = client.post("/api/v1/attachments/", {"file": _file("ok.pdf", b"%PDF-1.4")}, format="multipart")
+    assert r.status_code == 201 and r.json()["size"] == 8
     # Someone else's unlinked upload is not theirs to read.
     assert client_for(org["env_handler"]).get(f"/api/v1/attachments/{r.json()['id']}/").status_code == 404
     download = client.get(r.json()["download_url"])
-    assert download.status_code == 200 and b"".join(download.streaming_content) == b"abc"
+    assert download.status_code == 200 and b"".join(download.streaming_content) == b"%PDF-1.4"
 
 
 def test_reference_instruction_items_need_no_deadline(org):
@@ -499,9 +521,14 @@ def test_sign_in_ignores_credentials_sent_along(org):
 
 def test_evidence_downloads_are_octet_stream_whatever_the_file_name(org):
     """Found by schemathesis: the schema promised application/octet-stream but the type was guessed
-    from the uploader's file name, so an uploaded .html page would be served as text/html."""
+    from the uploader's file name, so an uploaded .html page would be served as text/html. (An HTML
+    page is refused at upload now; a PDF named .html still downloads as octet-stream.)"""
     client = client_for(org["edu_handler"])
-    r = client.post("/api/v1/attachments/", {"file": _file("整改报告.html", b"<script>alert(1)</script>")}, format="multipart")
+    refused = client.post(
+        "/api/v1/attachments/", {"file": _file("整改报告.html", b"<script>alert(1)</script>")}, format="multipart"
+    )
+    assert_error(refused, 400, code="unsupported_file_type", field="file")
+    r = client.post("/api/v1/attachments/", {"file": _file("整改报告.html", b"%PDF-1.4 <script>")}, format="multipart")
     assert r.status_code == 201
     download = client.get(r.json()["download_url"])
     assert download.status_code == 200

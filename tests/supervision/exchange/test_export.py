@@ -18,7 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from accounts.choices import Classification
+from accounts.choices import Classification, Role
 from supervision import services
 from supervision.audit import audit_verify
 from supervision.choices import AssignmentRole, ItemStatus, ReferralDepartment, Urgency
@@ -31,7 +31,7 @@ from supervision.exchange.export.policy import detail_export_allowed, exportable
 from supervision.models import ExportApproval, Instruction, Item, ItemAssignment, ProgressReport
 from supervision.services import export_approval_grant, export_approval_revoke
 from tests.api_helpers import assert_error, client_for
-from tests.factories import CategoryFactory, audit_mark, make_instruction, make_item, new_events, refused
+from tests.factories import CategoryFactory, UserFactory, audit_mark, make_instruction, make_item, new_events, refused
 
 pytestmark = pytest.mark.django_db
 
@@ -96,7 +96,8 @@ def ledger(world):
         ItemStatus.ASSIGNED,
         office=w.office,
         lead_unit=w.env,
-        owner=w.env_handler,
+        # An owner cleared for 机密 (issue 12: the owner must see her own item).
+        owner=UserFactory(username="env_confidential", unit=w.env, roles=[Role.UNIT_HANDLER], clearance=C.CONFIDENTIAL),
         title="机密事项",
         classification=C.CONFIDENTIAL,
     )

@@ -443,7 +443,9 @@ def test_query_count_is_the_same_for_50_and_500_rows(w):
 
     small, large = measure(50, "甲"), measure(500, "乙")
     assert small == large, (small, large)
-    assert large < 40
+    # 34 before the duplicate check (issue 15), which adds a fixed handful: signatures, the units'
+    # pools, the candidates and the suspicions with their audit events.
+    assert large < 46
     assert audit_verify().ok
 
 
@@ -508,6 +510,27 @@ def test_api_job_with_errors_fails_and_offers_an_error_workbook(w, django_captur
     values = list(sheet.iter_rows(values_only=True))
     assert values[0][0] == "行号" and values[0][-1] == "错误说明"
     assert values[1][0] == 5 and "重点工作第3项" in values[1] and "缺少年份" in values[1][-1]
+
+
+def test_error_report_keeps_formula_text_as_text(w, django_capture_on_commit_callbacks):
+    """Issue 11 finding 3: a cell of the uploaded file that reads like a formula is copied into the
+    error report as text, not as a live formula."""
+    formula = '=HYPERLINK("http://evil.example/","点击")'
+    source = openpyxl.load_workbook(io.BytesIO(workbook([row(title="占位标题", deadline="12月31日前")])))
+    for line in source.active.iter_rows():
+        for cell in line:
+            if cell.value == "占位标题":
+                cell.value, cell.data_type = formula, "s"
+    buffer = io.BytesIO()
+    source.save(buffer)
+    client = client_for(w.office)
+    with django_capture_on_commit_callbacks():
+        job_id = client.post("/api/v1/imports/", {"file": upload(buffer.getvalue())}, format="multipart").json()["id"]
+    assert run_import_job(job_id) == ImportJobStatus.FAILED
+    report = client.get(client.get(f"/api/v1/imports/{job_id}/").json()["error_report_url"])
+    sheet = openpyxl.load_workbook(io.BytesIO(report.content)).active
+    cells = [c for line in sheet.iter_rows() for c in line if c.value == formula]
+    assert cells and all(c.data_type == "s" and c.quotePrefix for c in cells)
 
 
 def test_api_dry_run_job(w, django_capture_on_commit_callbacks):

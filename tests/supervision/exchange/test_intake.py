@@ -252,8 +252,11 @@ def test_a_client_may_not_push_above_its_service_accounts_clearance(world, oa):
     fields = assert_error(response, 400, field="items[1].classification")["fields"]
     assert "秘密" in fields["items[1].classification"][0] and "内部" in fields["items[1].classification"][0]
     assert not IntakeRecord.objects.exists()
-    # A client cleared for 秘密 may push it.
+    # A client cleared for 秘密 may push it, to an owner cleared for it too.
     cleared = issue_key(world, name="保密OA", clearance=Classification.SECRET)
+    fields = assert_error(key_client(cleared.key).post(URL, body, format="json"), 400, field="items[1].owner")["fields"]
+    assert "env_handler" in fields["items[1].owner"][0] and "秘密" in fields["items[1].owner"][0]
+    body["items"][1]["owner"] = world.env_head.pk
     assert key_client(cleared.key).post(URL, body, format="json").status_code == 201
     assert Item.objects.get(intake__external_id="OA-2026-0815-2").classification == Classification.SECRET
 
@@ -377,7 +380,9 @@ def _post_in_threads(key: str, bodies: list[dict]) -> list:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_identical_pushes_racing_make_one_record(world):
+def test_identical_pushes_racing_make_one_record(world, reference_data):
+    # reference_data: the calendar a previous transactional test's flush emptied (deadline_workdays needs it).
+
     oa = issue_key(world)
     body = push_body(world)
 
@@ -390,7 +395,7 @@ def test_identical_pushes_racing_make_one_record(world):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_different_pushes_racing_under_one_id_make_one_record_and_a_conflict(world):
+def test_different_pushes_racing_under_one_id_make_one_record_and_a_conflict(world, reference_data):
     oa = issue_key(world)
 
     results = _post_in_threads(oa.key, [push_body(world), push_body(world, title="同号不同文")])

@@ -6,7 +6,7 @@ from supervision import services
 from supervision.choices import ItemStatus, ReportKind
 from supervision.errors import InvalidInput, NotPermitted, NotVisible, StaleVersion, TransitionNotAllowed
 from supervision.models import Attachment, ProgressReport
-from tests.factories import assert_one_event, audit_mark, make_item, new_events, refused, upload
+from tests.factories import JPEG, PDF, assert_one_event, audit_mark, make_item, new_events, refused, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -177,11 +177,11 @@ def test_report_refused_outside_open_work_states(world, state):
 
 def test_report_links_own_attachments(world):
     item = assigned_item(world, state=ItemStatus.ACKNOWLEDGED)
-    photo, minutes = upload(world.edu_handler, b"jpg", "photo.jpg"), upload(world.edu_handler, b"doc", "minutes.docx")
+    photo, minutes = upload(world.edu_handler, JPEG, "photo.jpg"), upload(world.edu_handler, PDF, "minutes.pdf")
     report = services.progress_report_create(
         actor=world.edu_handler, item=item, progress_text="附现场照片", attachment_ids=[photo.pk, minutes.pk]
     )
-    assert sorted(report.attachments.values_list("original_name", flat=True)) == ["minutes.docx", "photo.jpg"]
+    assert sorted(report.attachments.values_list("original_name", flat=True)) == ["minutes.pdf", "photo.jpg"]
     # A file is used once: it cannot be filed again under another report.
     with refused(InvalidInput, item=item, fields=["attachment_ids"]):
         services.progress_report_create(actor=world.edu_handler, item=item, progress_text="再次使用", attachment_ids=[photo.pk])
@@ -216,10 +216,10 @@ def test_attachment_upload_records_hash(world):
     import hashlib
 
     mark = audit_mark()
-    attachment = upload(world.edu_handler, b"hello", "a.txt")
-    assert attachment.sha256 == hashlib.sha256(b"hello").hexdigest() and attachment.size == 5
+    attachment = upload(world.edu_handler, PDF, "a.pdf")
+    assert attachment.sha256 == hashlib.sha256(PDF).hexdigest() and attachment.size == len(PDF)
     event = assert_one_event(mark, action="attachment_uploaded", actor=world.edu_handler)
-    assert event.data == {"name": "a.txt", "sha256": attachment.sha256}
+    assert event.data == {"name": "a.pdf", "sha256": attachment.sha256, "content_type": "pdf"}
 
 
 # --- assignment_set_report_access ----------------------------------------------------------------

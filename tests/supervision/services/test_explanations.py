@@ -1,6 +1,6 @@
 """Overdue explanations (超期说明) → exemption (免责) or accountability (问责 → 移交): DOMAIN.md
 rules 7 and 8. The sweep opens one explanation per responsible unit and is idempotent; the unit
-files it; the office rules; accountability refers the item so 纪检 (and 组织部门) can see it."""
+files it and its head signs it (rule 14; test_signoff.py); the office rules; accountability refers the item so 纪检 (and 组织部门) can see it."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from supervision.services import overdue_explanation_rule, overdue_explanation_s
 from supervision.workcalendar import add_workdays
 from tasks.overdue import sweep_overdue_explanations
 from tests.api_helpers import assert_error, client_for
-from tests.factories import assert_one_event, audit_mark, make_item, new_events, refused, upload
+from tests.factories import assert_one_event, audit_mark, make_item, new_events, refused, unit_approver, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -122,7 +122,12 @@ def test_unit_submits_its_explanation_with_evidence(world, opened):
         attachment_ids=[evidence.pk],
     )
     row.refresh_from_db()
-    assert (row.status, row.reason_kind, row.submitted_by) == (ExplanationStatus.SUBMITTED, "objective", world.edu_handler)
+    # Filed by a handler: it waits for the unit head's signature before it reaches the office.
+    assert (row.status, row.reason_kind, row.submitted_by) == (
+        ExplanationStatus.AWAITING_ENDORSEMENT,
+        "objective",
+        world.edu_handler,
+    )
     assert [link.attachment_id for link in row.attachment_links.all()] == [evidence.pk]
     assert row.is_late is False
     event = assert_one_event(mark, action="overdue_explanation_submitted", actor=world.edu_handler, item=opened)
@@ -182,7 +187,8 @@ def test_submit_over_http_404_403_200(world, opened):
     assert new_events(mark) == []
     r = client_for(world.edu_handler).post(url, body, format="json")
     assert r.status_code == 200, r.json()
-    assert r.json()["status"] == "submitted" and r.json()["reason_kind_display"] == "主观原因"
+    assert r.json()["status"] == "awaiting_endorsement" and r.json()["reason_kind_display"] == "主观原因"
+    assert r.json()["status_label"] == "待单位负责人签字"
     assert_error(client_for(world.edu_handler).post(url, body, format="json"), 409, code="explanation_already_submitted")
     assert_error(client_for(world.edu_handler).post("/api/v1/explanations/999999/submit/", body, format="json"), 404)
 
@@ -191,7 +197,11 @@ def test_submit_over_http_404_403_200(world, opened):
 
 
 def submit(world, item, unit, actor, kind):
-    return overdue_explanation_submit(actor=actor, explanation=explanation_of(item, unit), reason_kind=kind, text="具体原因说明")
+    """Filed by `actor` and signed by the unit's head: what reaches the office to be ruled on."""
+    row = overdue_explanation_submit(actor=actor, explanation=explanation_of(item, unit), reason_kind=kind, text="具体原因说明")
+    if row.status == ExplanationStatus.AWAITING_ENDORSEMENT:
+        row = services.overdue_explanation_endorse(actor=unit_approver(unit), explanation=row)
+    return row
 
 
 def test_objective_reason_exempted(world, opened):

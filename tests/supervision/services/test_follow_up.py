@@ -159,6 +159,7 @@ def test_full_life_audit_trail(world):
         ("item_acknowledged", "assigned", "acknowledged"),
         ("report_filed", "acknowledged", "in_progress"),
         ("completion_requested", "in_progress", "pending_review"),
+        ("completion_endorsed", "", ""),  # the unit head signs before the office decides (rule 14)
         ("completion_approved", "pending_review", "closed"),
         ("return_visit_passed", "closed", "verified"),
     ]
@@ -169,6 +170,7 @@ def test_full_life_audit_trail(world):
         world.env_handler,
         world.edu_handler,
         world.edu_handler,
+        world.edu_head,
         world.office,
         world.office,
     ]

@@ -27,7 +27,7 @@ def fields(**overrides):
 
 
 def test_office_registers_instruction_and_it_is_audited(world):
-    scan = upload(world.office, b"scan", "scan.pdf")
+    scan = upload(world.office, b"%PDF-1.4 scan", "scan.pdf")
     mark = audit_mark()
     instruction = services.instruction_create(
         actor=world.office,
@@ -140,14 +140,12 @@ def test_update_classification_above_clearance_refused(world):
 
 def test_raising_classification_raises_items(world):
     instruction = make_instruction(office=world.office)
-    low = make_item(
-        ItemStatus.ASSIGNED, office=world.office, instruction=instruction, lead_unit=world.edu, owner=world.edu_handler
-    )
+    low = make_item(ItemStatus.ASSIGNED, office=world.office, instruction=instruction, lead_unit=world.edu, owner=world.edu_head)
     high = make_item(
         office=world.office,
         instruction=instruction,
         lead_unit=world.env,
-        owner=world.env_handler,
+        owner=None,
         classification=Classification.CONFIDENTIAL,
     )
     mark = audit_mark()
@@ -172,7 +170,7 @@ def test_services_refuse_records_above_the_actors_clearance(world):
     with pytest.raises(NotVisible):
         services.instruction_update(actor=world.office_low, instruction=secret, title="越权修改")
     item = make_item(
-        ItemStatus.DRAFT, office=world.office, lead_unit=world.edu, owner=world.edu_handler, classification=Classification.SECRET
+        ItemStatus.DRAFT, office=world.office, lead_unit=world.edu, owner=world.edu_head, classification=Classification.SECRET
     )
     with pytest.raises(NotVisible):
         services.item_assign(actor=world.office_low, item=item)

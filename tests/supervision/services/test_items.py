@@ -93,7 +93,7 @@ def test_item_classification_not_below_instruction(world):
     with refused(InvalidInput, fields=["classification"]):
         create(world, instruction=secret, classification=Classification.INTERNAL)
     assert (
-        create(world, instruction=secret, classification=Classification.CONFIDENTIAL).classification
+        create(world, instruction=secret, classification=Classification.CONFIDENTIAL, owner=None).classification
         == Classification.CONFIDENTIAL
     )
 
@@ -222,7 +222,7 @@ def test_finished_items_not_editable(world, state):
 
 def test_update_classification_below_instruction_refused(world):
     secret = make_instruction(office=world.office, classification=Classification.SECRET)
-    item = create(world, instruction=secret)
+    item = create(world, instruction=secret, owner=world.edu_head)
     with refused(InvalidInput, item=item, fields=["classification"]):
         services.item_update(actor=world.office, item=item, classification=Classification.PUBLIC)
 

@@ -1,15 +1,17 @@
 """Requests and their decisions: extension (延期), completion (办结/销号), suspension, cancellation,
-withdrawal and resumption."""
+withdrawal and resumption. A unit's request is signed by its approver before the office decides
+(rule 14; tests/supervision/services/test_signoff.py covers the signature itself): `endorsed(...)`
+stands for that signature where a test is about the office's decision."""
 
 import datetime
 
 import pytest
 
 from supervision import services
-from supervision.choices import InstructionNature, ItemStatus, RequestKind, RequestStatus
+from supervision.choices import OPEN_REQUEST_STATUSES, InstructionNature, ItemStatus, RequestKind, RequestStatus
 from supervision.errors import InvalidInput, NotPermitted, NotVisible, StaleVersion, TransitionNotAllowed
 from supervision.models import ItemRequest
-from tests.factories import assert_one_event, audit_mark, make_instruction, make_item, refused, upload
+from tests.factories import assert_one_event, audit_mark, endorsed, make_instruction, make_item, new_events, refused, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +50,9 @@ def test_lead_unit_requests_extension(world, state):
     mark = audit_mark()
     request = ask(world, item, EXT, requested_deadline=later(item), reason="汛期施工受阻")
     refreshed = type(item).objects.get(pk=item.pk)
-    assert request.status == RequestStatus.PENDING and refreshed.status == state
+    # A handler's request waits for the unit head's signature before the office sees it.
+    assert request.status == RequestStatus.AWAITING_ENDORSEMENT and refreshed.status == state
+    assert (request.unit, request.needs_endorsement, request.endorsed_at) == (world.edu, True, None)
     assert refreshed.version == item.version + 1 and refreshed.deadline == item.deadline
     event = assert_one_event(
         mark, action="extension_requested", actor=world.edu_handler, item=item, from_status=state, to_status=state
@@ -59,7 +63,7 @@ def test_lead_unit_requests_extension(world, state):
 def test_approved_extension_moves_deadline_and_keeps_original(world):
     item = item_in(world)
     original = item.deadline
-    request = ask(world, item, EXT, requested_deadline=later(item))
+    request = endorsed(ask(world, item, EXT, requested_deadline=later(item)))
     mark = audit_mark()
     services.item_request_decide(actor=world.office, request=request, approve=True, comment="同意延期")
     item.refresh_from_db()
@@ -74,7 +78,7 @@ def test_approved_extension_moves_deadline_and_keeps_original(world):
     assert event.data["previous_deadline"] == original.isoformat() and event.data["new_deadline"] == item.deadline.isoformat()
 
     # A second extension: the original deadline still shows the first promise.
-    second = ask(world, item, EXT, requested_deadline=later(item, 10))
+    second = endorsed(ask(world, item, EXT, requested_deadline=later(item, 10)))
     services.item_request_decide(actor=world.office, request=second, approve=True)
     item.refresh_from_db()
     assert item.extension_count == 2 and item.original_deadline == original
@@ -129,7 +133,7 @@ def test_extension_refused_when_pending_review(world):
 
 def test_rejection_needs_a_comment(world):
     item = item_in(world)
-    request = ask(world, item, EXT, requested_deadline=later(item))
+    request = endorsed(ask(world, item, EXT, requested_deadline=later(item)))
     with refused(InvalidInput, item=item, fields=["comment"]):
         services.item_request_decide(actor=world.office, request=request, approve=False, comment=" ")
     assert ItemRequest.objects.get(pk=request.pk).status == RequestStatus.PENDING
@@ -146,7 +150,7 @@ def test_rejection_needs_a_comment(world):
 
 def test_decided_request_cannot_be_decided_again(world):
     item = item_in(world)
-    request = ask(world, item, EXT, requested_deadline=later(item))
+    request = endorsed(ask(world, item, EXT, requested_deadline=later(item)))
     services.item_request_decide(actor=world.office, request=request, approve=True)
     with refused(TransitionNotAllowed, item=item, code="request_decided"):
         services.item_request_decide(actor=world.office, request=request, approve=False, comment="反悔")
@@ -155,7 +159,7 @@ def test_decided_request_cannot_be_decided_again(world):
 @pytest.mark.parametrize("who", ["edu_head", "leader", "env_head"])
 def test_only_office_decides(world, who):
     item = item_in(world)
-    request = ask(world, item, EXT, requested_deadline=later(item))
+    request = endorsed(ask(world, item, EXT, requested_deadline=later(item)))
     with refused(NotPermitted, item=item):
         services.item_request_decide(actor=getattr(world, who), request=request, approve=True)
     assert ItemRequest.objects.get(pk=request.pk).status == RequestStatus.PENDING
@@ -239,7 +243,8 @@ def test_completion_only_by_lead_unit(world):
 def test_approved_completion_closes_item(world):
     item = item_in(world)
     extension = ask(world, item, EXT, actor=world.edu_head, requested_deadline=later(item))
-    request = ask_completion(world, item)
+    assert extension.status == RequestStatus.PENDING and extension.self_endorsed  # the head signs as they ask
+    request = endorsed(ask_completion(world, item))
     mark = audit_mark()
     services.item_request_decide(actor=world.office, request=request, approve=True, comment="准予销号")
     item.refresh_from_db()
@@ -254,7 +259,7 @@ def test_approved_completion_closes_item(world):
 
 def test_rejected_completion_returns_to_work(world):
     item = item_in(world)
-    request = ask_completion(world, item)
+    request = endorsed(ask_completion(world, item))
     mark = audit_mark()
     services.item_request_decide(actor=world.office, request=request, approve=False, comment="佐证材料不足")
     item.refresh_from_db()
@@ -314,6 +319,7 @@ def test_suspension_requested_by_lead_unit_or_office(world, who):
     assert_one_event(
         mark, action="suspension_requested", actor=actor, item=item, from_status="acknowledged", to_status="acknowledged"
     )
+    request = endorsed(request)  # the unit's request is signed first; the office's own needs no signature
     mark = audit_mark()
     services.item_request_decide(actor=world.office, request=request, approve=True)
     item.refresh_from_db()
@@ -389,13 +395,13 @@ def test_cancellation_approved_cancels_and_withdraws_other_requests(world, state
     extension = None
     if state == ItemStatus.IN_PROGRESS:
         extension = ask(world, item, EXT, requested_deadline=later(item))
-    pending_before = list(ItemRequest.objects.filter(item=item, status=RequestStatus.PENDING).values_list("pk", flat=True))
+    pending_before = list(ItemRequest.objects.filter(item=item, status__in=OPEN_REQUEST_STATUSES).values_list("pk", flat=True))
     request = ask(world, item, CANCEL, actor=world.office, reason="事项已由上级统一部署")
     mark = audit_mark()
     services.item_request_decide(actor=world.office, request=request, approve=True)
     item.refresh_from_db()
     assert item.status == ItemStatus.CANCELLED
-    assert not ItemRequest.objects.filter(item=item, status=RequestStatus.PENDING).exists()
+    assert not ItemRequest.objects.filter(item=item, status__in=OPEN_REQUEST_STATUSES).exists()
     assert set(ItemRequest.objects.filter(pk__in=pending_before).values_list("status", flat=True)) <= {RequestStatus.WITHDRAWN}
     if extension:
         extension.refresh_from_db()
@@ -435,10 +441,12 @@ def test_every_request_and_decision_is_audited_once(world, kind, approve):
     item = item_in(world, ItemStatus.ACKNOWLEDGED)
     mark = audit_mark()
     request = ask(world, item, kind, actor=world.edu_head, reason="客观原因")
-    event = assert_one_event(
-        mark, action=f"{kind}_requested", actor=world.edu_head, item=item, from_status="acknowledged", to_status="acknowledged"
-    )
-    assert event.comment == "客观原因" and (event.object_type, event.object_id) == ("itemrequest", request.pk)
+    # The head is the unit's approver: asking and signing are one step, but two signatures on record.
+    asked, signed = new_events(mark)
+    assert (asked.action, signed.action) == (f"{kind}_requested", f"{kind}_endorsed")
+    assert asked.actor_id == signed.actor_id == world.edu_head.pk and signed.data["self_endorsed"] is True
+    assert (asked.from_status, asked.to_status) == ("acknowledged", "acknowledged")
+    assert asked.comment == "客观原因" and (asked.object_type, asked.object_id) == ("itemrequest", request.pk)
     mark = audit_mark()
     services.item_request_decide(actor=world.office, request=request, approve=approve, comment="审批意见")
     to_status = {SUSP: "suspended", CANCEL: "cancelled"}[kind] if approve else "acknowledged"

@@ -43,7 +43,7 @@ from django.utils import timezone
 from accounts.choices import Classification, Role
 from supervision import services
 from supervision.choices import InstructionKind, ItemStatus, ReturnVisitResult
-from supervision.models import Item
+from supervision.models import Item, ReturnVisit
 from tests.api_helpers import assert_error, client_for
 from tests.factories import CategoryFactory, UnitFactory, UserFactory, make_instruction, make_item
 
@@ -129,6 +129,8 @@ def build_ledger(w, clock) -> SimpleNamespace:
     }
     for name, (assigned, closed, created) in dates.items():
         Item.objects.filter(pk=getattr(L, name).pk).update(assigned_at=assigned, closed_at=closed, created_at=created)
+    # I5 was closed on 07-20 and reopened by the failed return visit of 08-05: the closure stays in history.
+    ReturnVisit.objects.filter(item=L.i5).update(reopened_closure_at=at(7, 20), visited_on=D(2026, 8, 5), created_at=at(8, 5))
     Item.objects.filter(pk=L.i2.pk).update(deadline=D(2026, 9, 30), extension_count=1)  # extended from 09-15
     Item.objects.filter(pk=L.i6.pk).update(warning_date=D(2026, 12, 1))
     Item.objects.filter(pk=L.i8.pk).update(warning_date=D(2026, 11, 12))
@@ -180,6 +182,7 @@ def test_summary_for_a_quarter_matches_the_hand_count(world, ledger):
     assert body["total"]["count"] == 13
     assert counts(body["by_status"], "status") == {
         "draft": 1,
+        "awaiting_approval": 0,
         "assigned": 1,
         "acknowledged": 1,
         "in_progress": 3,
@@ -201,7 +204,9 @@ def test_summary_for_a_quarter_matches_the_hand_count(world, ledger):
     assert body["overdue"]["count"] == 2  # I4, I5 (I10 is suspended: no running deadline)
     assert body["open_with_deadline"]["count"] == 5  # I4 I5 I6 I7 I8
     assert body["overdue_rate"] == 0.4
-    assert body["closed_in_period"]["count"] == 4  # I1 I2 I3 I11
+    # I5's closure of 07-20, undone by the failed return visit of 08-05, stays in history.
+    assert body["closed_in_period"]["count"] == 5  # I1 I2 I3 I11 + I5
+    assert body["relapsed"]["count"] == 1  # I5, its return visit failed on 08-05
     assert body["average_workdays_to_close"] == 24.25  # (28 + 19 + 30 + 20) / 4
     assert body["reopened"]["count"] == 1  # I5
 
@@ -214,7 +219,7 @@ def test_summary_as_of_today_by_default(world, ledger):
     assert body["closed"]["count"] == 5 and body["implementation_rate"] == 0.5556
     assert body["closed_on_time_original"]["count"] == 3 and body["on_time_rate_original"] == 0.3333  # I1 I11 I13
     assert body["closed_on_time_extended"]["count"] == 4 and body["on_time_rate_extended"] == 0.4444  # + I2
-    assert body["closed_in_period"]["count"] == 5
+    assert body["closed_in_period"]["count"] == 6  # + I5's undone closure
     assert body["average_workdays_to_close"] == 21.2  # (97 + 9) / 5
 
 
@@ -313,14 +318,15 @@ def test_monthly_trend(world, ledger):
         "2026-10": 2,
         "2026-11": 3,  # I3 I9 | I2 I4 I10 I11 | - | I7 I13 | I6 I8 I12
     }
+    # July: I5's closure of 07-20, undone by the failed return visit of 08-05, is still a closure of July.
     assert {k: m["closed"]["count"] for k, m in months.items()} == {
-        "2026-07": 0,
+        "2026-07": 1,
         "2026-08": 1,
         "2026-09": 3,
         "2026-10": 1,
         "2026-11": 0,
     }
-    # Month ends: 07-31 none (I5 due that very day); 08-31 I5; 09-30 I4 I5 I10; 10-31 the same;
+    # Month ends: 07-31 none (I5 closed then, and due that very day); 08-31 I5 (reopened on 08-05); 09-30 I4 I5 I10; 10-31 the same;
     # November (the current month) is the light rule now: I4 I5 (I10 is suspended).
     assert {k: m["overdue_at_month_end"]["count"] for k, m in months.items()} == {
         "2026-07": 0,
@@ -351,6 +357,7 @@ def test_a_unit_handler_counts_only_its_units_items(world, ledger):
     assert body["total"]["count"] == 7
     assert counts(body["by_status"], "status") == {
         "draft": 0,
+        "awaiting_approval": 0,
         "assigned": 1,
         "acknowledged": 1,
         "in_progress": 1,
@@ -475,8 +482,8 @@ def test_drilldown_urls_carry_the_request_filters_and_the_figures_own(world, led
     assert query == {
         "lead_unit": [str(world.edu.pk)],
         "status": ["closed", "verified"],
-        "deadline_after": ["2026-07-01"],
-        "deadline_before": ["2026-09-30"],
+        "original_deadline_after": ["2026-07-01"],
+        "original_deadline_before": ["2026-09-30"],
         "closed_on_time": ["original"],
     }
     # A figure that contradicts the request's own filter has no list behind it, and is 0.

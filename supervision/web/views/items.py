@@ -1,0 +1,110 @@
+"""事项 page: the item's header, timeline and records, each through the visibility rule (404 for
+an item the user may not see), and the actions this user may take now (web/actions.py)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from accounts.choices import Classification
+from supervision import selectors
+from supervision.choices import Light
+from supervision.errors import InvalidInput, NotVisible
+from supervision.models import ItemAssignment
+from supervision.stats import presenter
+from supervision.web import actions as policy
+from supervision.web.forms.items import PAGE_SIZES, LedgerFilterForm
+from supervision.web.timeline import timeline
+from supervision.workcalendar import workdays_between
+
+
+def load_item(user, pk) -> policy.ItemContext:
+    """The item and the records around it that the user may read; 404 if the item is not visible."""
+    try:
+        item = selectors.item_get(user=user, pk=pk)
+    except NotVisible as exc:
+        raise Http404 from exc
+    assignments = list(ItemAssignment.objects.filter(item=item).select_related("unit", "acknowledged_by").order_by("role", "id"))
+    return policy.ItemContext.build(
+        user=user,
+        item=item,
+        assignments=assignments,
+        requests=list(selectors.request_list(user=user).filter(item=item).order_by("-requested_at", "-id")),
+        explanations=list(selectors.explanation_list(user=user).filter(item=item).order_by("-created_at", "-id")),
+        referrals=list(selectors.referral_list(user=user, item=item)),
+    )
+
+
+def _deadline_facts(item) -> dict:
+    facts = {"light_label": Light(item.light).label}
+    if item.deadline:
+        left = workdays_between(timezone.localdate(), item.deadline)
+        facts.update(workdays_left=max(left, 0), overdue_workdays=max(-left, 0))
+    return facts
+
+
+def item_page_context(request: HttpRequest, ctx: policy.ItemContext) -> dict:
+    user, item = request.user, ctx.item
+    return {
+        "item": item,
+        "ctx": ctx,
+        "lead": next((a for a in ctx.assignments if a.role == "lead"), None),
+        "supporting": [a for a in ctx.assignments if a.role != "lead"],
+        "classified": item.classification >= Classification.SECRET,
+        "deadline": _deadline_facts(item),
+        "actions": [(key, policy.LABELS[key]) for key in policy.item_actions(user, ctx)],
+        "requests": [(r, policy.may_decide(user, r)) for r in ctx.requests],
+        "explanations": [(e, policy.may_explain(user, e), policy.may_rule(user, e)) for e in ctx.explanations],
+        "reports": list(selectors.report_list(user=user, item=item).order_by("-submitted_at", "-id")),
+        "return_visits": list(selectors.return_visit_list(item=item)),
+        "events": timeline(
+            selectors.audit_history(user=user, item=item), readable={"overdueexplanation": {e.pk for e in ctx.explanations}}
+        ),
+    }
+
+
+@login_required
+def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    ctx = load_item(request.user, pk)
+    return render(request, "web/items/detail.html", item_page_context(request, ctx))
+
+
+def _filter_errors(exc: InvalidInput) -> list[str]:
+    if not exc.fields:
+        return [str(exc.message)]
+    return [f"{LedgerFilterForm.label_for(k)}：{m}" for k, messages in exc.fields.items() for m in messages]
+
+
+@login_required
+def item_list(request: HttpRequest) -> HttpResponse:
+    """台账: ItemFilterSet over the visible items, as /api/v1/items/; filters, order, page and
+    page size all in the URL; 导出 Excel downloads the same list with the export's rules."""
+    params = presenter.without_blanks(request.GET)
+    size = params.get("page_size", "")
+    per_page = int(size) if size.isdigit() and int(size) in PAGE_SIZES else PAGE_SIZES[0]
+    query = params.copy()
+    for key in ("page", "page_size"):
+        query.pop(key, None)
+    context = {
+        "form": LedgerFilterForm(request.GET or None, user=request.user),
+        "query": query.urlencode(),
+        "page_query": _without(request.GET, "page"),
+    }
+    try:
+        page, rows = presenter.item_page(
+            user=request.user, params=query, page_number=request.GET.get("page") or 1, per_page=per_page
+        )
+    except InvalidInput as exc:
+        context["errors"] = _filter_errors(exc)
+        return render(request, "web/items/list.html", context, status=400)
+    context.update(page=page, rows=rows, count=page.paginator.count)
+    return render(request, "web/items/list.html", context)
+
+
+def _without(params, *keys) -> str:
+    params = params.copy()
+    for key in keys:
+        params.pop(key, None)
+    return params.urlencode()

@@ -1,0 +1,186 @@
+"""工作台 by role: what each user owes, each entry linking to its item with what and by when; a
+constant number of queries whatever the number of entries. The header (base.html): full name,
+roles, the unread count of visible messages, links by role. The inbox: unread first, mark read."""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts.choices import Role
+from supervision import services
+from supervision.choices import ItemStatus, ReportingCycle, RequestKind
+from supervision.models import Item, OverdueExplanation
+from tasks.models import Notification
+from tests.api_helpers import client_for
+from tests.factories import UserFactory, make_instruction, make_item
+from tests.supervision.web.helpers import hx_post, page_client
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("reference_data")]
+
+
+def sections(html: str) -> dict[str, int]:
+    return {k: int(n) for k, n in re.findall(r'data-section="(\w+)" data-count="(\d+)"', html)}
+
+
+def entries(html: str, section: str) -> list[str]:
+    block = re.search(rf'data-section="{section}".*?</section>', html, re.S).group(0)
+    return re.findall(r'<li data-item-id="(\d+)">', block)
+
+
+def test_handler_workbench(world):
+    to_sign = make_item(ItemStatus.ASSIGNED, office=world.office, lead_unit=world.edu, owner=world.edu_handler, title="待签")
+    cycle = make_item(
+        ItemStatus.ACKNOWLEDGED,
+        office=world.office,
+        lead_unit=world.edu,
+        owner=world.edu_handler,
+        reporting_cycle=ReportingCycle.WEEKLY,
+        title="周报事项",
+    )
+    overdue = make_item(ItemStatus.IN_PROGRESS, office=world.office, lead_unit=world.edu, owner=world.edu_handler)
+    Item.objects.filter(pk=overdue.pk).update(deadline=timezone.localdate() - datetime.timedelta(days=2))
+    services.overdue_explanations_open(item=Item.objects.get(pk=overdue.pk))
+    make_item(ItemStatus.ASSIGNED, office=world.office, lead_unit=world.env, owner=world.env_handler)  # another unit's
+    html = page_client(world.edu_handler).get("/").content.decode()
+    counts = sections(html)
+    assert counts["to_sign"] == 1 and entries(html, "to_sign") == [str(to_sign.pk)]
+    assert entries(html, "reports_due") == [str(cycle.pk)]
+    assert "每周进展反馈" in html
+    assert entries(html, "explanations") == [str(overdue.pk)]
+    # Its own unit's open items, the overdue one first.
+    assert entries(html, "unit_items")[0] == str(overdue.pk)
+    assert "requests" not in counts and "return_visits" not in counts
+    # The office watches every overdue item.
+    assert entries(page_client(world.office).get("/").content.decode(), "overdue") == [str(overdue.pk)]
+    # A report this week clears the cycle's entry.
+    services.progress_report_create(actor=world.edu_handler, item=cycle, progress_text="本周进展")
+    assert sections(page_client(world.edu_handler).get("/").content.decode())["reports_due"] == 0
+
+
+def test_office_leader_and_discipline_workbenches(world):
+    item = make_item(ItemStatus.IN_PROGRESS, office=world.office, lead_unit=world.edu, owner=world.edu_handler)
+    services.item_request_create(
+        actor=world.edu_handler,
+        item=item,
+        kind=RequestKind.EXTENSION,
+        reason="需延期",
+        requested_deadline=item.deadline + datetime.timedelta(days=5),
+    )
+    closed = make_item(ItemStatus.CLOSED, office=world.office, lead_unit=world.env, owner=world.env_handler)
+    html = page_client(world.office).get("/").content.decode()
+    assert entries(html, "requests") == [str(item.pk)] and "审批延期申请" in html
+    assert entries(html, "return_visits") == [str(closed.pk)]
+    assert "to_sign" not in sections(html)
+    # The leader: items of the instructions they issued, and the dashboard link.
+    mine = make_instruction(office=world.office, issuing_leader=world.leader)
+    own = make_item(ItemStatus.ASSIGNED, office=world.office, lead_unit=world.edu, owner=world.edu_handler, instruction=mine)
+    html = page_client(world.leader).get("/").content.decode()
+    # (make_item's instructions are issued by the one leader too; the closed item is done.)
+    assert set(entries(html, "leader_items")) == {str(own.pk), str(item.pk)}
+    assert 'id="dashboard-link"' in html
+    # 纪检: the referrals received.
+    services.referral_create(actor=world.office, item=item, department="discipline", reason="慢作为")
+    html = page_client(world.discipline).get("/").content.decode()
+    assert entries(html, "referrals") == [str(item.pk)] and "慢作为" in html
+    assert entries(page_client(world.organization).get("/").content.decode(), "referrals") == []
+
+
+@pytest.mark.parametrize("who", ["edu_handler", "office", "leader", "discipline"])
+def test_workbench_queries_do_not_grow_with_entries(world, who):
+    user = getattr(world, who)
+    client = page_client(user)
+    instruction = make_instruction(office=world.office, issuing_leader=world.leader)
+
+    def add(n):
+        for _ in range(n):
+            item = make_item(
+                ItemStatus.ASSIGNED,
+                office=world.office,
+                lead_unit=world.edu,
+                owner=world.edu_handler,
+                instruction=instruction,
+                reporting_cycle=ReportingCycle.MONTHLY,
+            )
+            services.referral_create(actor=world.office, item=item, department="discipline", reason="x")
+            Item.objects.filter(pk=item.pk).update(deadline=timezone.localdate() - datetime.timedelta(days=1))
+            services.overdue_explanations_open(item=Item.objects.get(pk=item.pk))
+            services.item_request_create(actor=world.office, item=item, kind=RequestKind.SUSPENSION, reason="x")
+
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/").status_code == 200
+        return len(queries)
+
+    add(1)
+    client.get("/")
+    few = count()
+    add(12)  # more than a section shows
+    assert OverdueExplanation.objects.count() >= 13
+    assert count() == few
+
+
+def test_header_names_roles_and_unread_count_of_visible_messages(world):
+    item = make_item(ItemStatus.ASSIGNED, office=world.office, lead_unit=world.edu, owner=world.edu_handler)
+    hidden = make_item(ItemStatus.ASSIGNED, office=world.office, lead_unit=world.env, owner=world.env_handler)
+    person = UserFactory(username="wangmin", full_name="王敏", unit=world.edu, roles=[Role.UNIT_HANDLER, Role.UNIT_HEAD])
+    for n, about in enumerate([item, item, None, hidden]):
+        Notification.objects.create(recipient=person, kind="reminder", title=f"催办{n}", item=about, dedup_key=f"k{n}")
+    html = page_client(person).get("/").content.decode()
+    assert "<strong>王敏</strong>" in html and "承办人" in html and "单位负责人" in html and "县教育局" in html
+    # The message about an item of another unit is not counted (nor listed).
+    assert re.search(r'id="inbox-unread" data-count="3"', html)
+    nav = re.findall(r'data-nav="(\w+)"', html)
+    assert nav == ["workbench", "items"]
+    office_nav = re.findall(r'data-nav="(\w+)"', page_client(world.office).get("/").content.decode())
+    assert office_nav == ["workbench", "items", "instructions", "office", "referrals", "dashboard", "admin"]
+    leader_nav = re.findall(r'data-nav="(\w+)"', page_client(world.leader).get("/").content.decode())
+    assert leader_nav == ["workbench", "items", "instructions", "dashboard"]
+    assert re.findall(r'data-nav="(\w+)"', page_client(world.discipline).get("/").content.decode()) == [
+        "workbench",
+        "items",
+        "referrals",
+    ]
+    # htmx comes from our own static files.
+    assert "/static/vendor/htmx/htmx.min.js" in html
+
+
+def test_htmx_is_served_from_our_static_files(client):
+    from django.contrib.staticfiles import finders
+
+    path = finders.find("vendor/htmx/htmx.min.js")
+    assert path and "htmx" in open(path, encoding="utf-8").read(2000)
+
+
+def test_inbox_unread_first_and_mark_read(world):
+    item = make_item(ItemStatus.ASSIGNED, office=world.office, lead_unit=world.edu, owner=world.edu_handler)
+    hidden = make_item(ItemStatus.ASSIGNED, office=world.office, lead_unit=world.env, owner=world.env_handler)
+    user = world.edu_handler
+    old = Notification.objects.create(recipient=user, kind="reminder", title="旧消息", item=item, dedup_key="a")
+    Notification.objects.filter(pk=old.pk).update(read_at=timezone.now())
+    unread = Notification.objects.create(recipient=user, kind="reminder", title="请签收", item=item, dedup_key="b")
+    Notification.objects.create(recipient=user, kind="reminder", title="别的单位", item=hidden, dedup_key="c")
+    other = Notification.objects.create(recipient=world.env_handler, kind="reminder", title="不是你的", dedup_key="d")
+    client = page_client(user)
+    html = client.get("/inbox/").content.decode()
+    assert re.findall(r'data-notification="(\d+)"', html) == [str(unread.pk), str(old.pk)]
+    assert f'href="/items/{item.pk}/"' in html
+    # The API's inbox is the same selector: the message about another unit's item is not there either.
+    api = client_for(user)
+    assert {n["id"] for n in api.get("/api/v1/inbox/").json()["results"]} == {unread.pk, old.pk}
+    assert api.get("/api/v1/inbox/unread-count/").json() == {"unread": 1}
+    response = hx_post(client, f"/inbox/{unread.pk}/read/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'data-read="1"' in body and 'id="inbox-unread" data-count="0" hx-swap-oob="true"' in body
+    unread.refresh_from_db()
+    assert unread.read_at is not None
+    # Someone else's message, or one about an item no longer visible: 404.
+    assert hx_post(client, f"/inbox/{other.pk}/read/").status_code == 404
+    assert client.post("/inbox/read-all/").status_code == 302
+    assert client.get(f"/inbox/{unread.pk}/read/").status_code == 405
