@@ -114,3 +114,34 @@ def burden_weeks(*, user: User, week: datetime.date | None = None, weeks: int = 
         week_rows.sort(key=lambda r: (-r["reminders"], -r["messages"], r["unit"]))
         rows.extend(week_rows)
     return rows
+
+
+def burden_for_period(*, user: User, start: datetime.date | None, end: datetime.date | None, today: datetime.date) -> list[dict]:
+    """The weeks of a period (the quarterly workbook's 基层负担 sheet): every week that starts in it and
+    has begun by `today`, at most 14 (a quarter); without a period, the last four weeks."""
+    last = week_start(min(end or today, today))
+    first = week_start(start) if start else last - datetime.timedelta(days=21)
+    weeks = min(14, max(1, (last - first).days // 7 + 1))
+    return burden_weeks(user=user, week=last, weeks=weeks)
+
+
+def burden_panel(*, user: User, today: datetime.date | None = None, rows: int = 10) -> dict | None:
+    """The dashboard's 减负 panel: this week and the last, the heaviest units first, units over a
+    limit flagged. None for viewers who may not see the burden figures (units)."""
+    if not user.is_active or not user.sees_whole_ledger:
+        return None
+    this_week = week_start(today or timezone.localdate())
+    weeks = burden_weeks(user=user, week=this_week, weeks=2)
+    current = [r for r in weeks if r["week_start"] == this_week]
+    previous = {r["unit_id"]: r for r in weeks if r["week_start"] != this_week}
+    for row in current:
+        before = previous.get(row["unit_id"])
+        row["reminders_last_week"] = before["reminders"] if before else 0
+    over = [r for r in current if r["over_limits"]]
+    return {
+        "week_start": this_week,
+        "rows": current[:rows],
+        "units": len(current),
+        "over_limits": len(over),
+        "limits": active_limits(),
+    }

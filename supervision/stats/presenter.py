@@ -25,6 +25,7 @@ from supervision.errors import InvalidInput
 from supervision.filtersets import ItemFilterSet
 from supervision.stats import cache as stats_cache
 from supervision.stats.assessment import unit_scores
+from supervision.stats.burden import burden_panel
 from supervision.stats.cache import cached
 from supervision.stats.definitions import panel as definitions_panel
 from supervision.stats.params import DashboardQueryInput
@@ -296,6 +297,7 @@ def dashboard(*, user: User, params: Mapping) -> dict:
         "order": data["order"],
         "workbook_quarter": quarter,
         "workbook_url": workbook,
+        "burden": burden_panel(user=user, today=scope.today),
     }
 
 

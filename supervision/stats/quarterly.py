@@ -57,10 +57,12 @@ from supervision.filtersets import ItemFilterSet
 from supervision.models import Category, Item, OverdueExplanation, Referral
 from supervision.querysets import explanations_visible_to
 from supervision.stats.assessment import unit_scores
+from supervision.stats.burden import burden_for_period
 from supervision.stats.workbook import (
     ORDER_LABELS,
     DetailRows,
     ReviewRequest,
+    write_burden,
     write_definitions,
     write_explanations,
     write_grouped,
@@ -376,6 +378,8 @@ def build_quarterly_review(*, user: User, params: Mapping, now: datetime.datetim
     write_overdue(wb, scope, overdue, subtitle)
     write_explanations(wb, explanations, subtitle)
     write_scores(wb, scores, subtitle)
+    if user.sees_whole_ledger:  # the burden figures are the office's and the leaders' (units get 403 in the API)
+        write_burden(wb, burden_for_period(user=user, start=scope.period.start, end=scope.period.end, today=scope.today), subtitle)
 
     buffer = io.BytesIO()
     wb.save(buffer)

@@ -16,7 +16,7 @@ from openpyxl.chart.label import DataLabelList
 
 from accounts.models import User
 from supervision import stats
-from supervision.choices import Light, ReasonKind, Ruling
+from supervision.choices import BurdenMetric, Light, ReasonKind, Ruling
 from supervision.exchange.layout import (
     BORDER,
     CENTER,
@@ -451,4 +451,40 @@ def write_scores(wb: Workbook, scores: Sequence[Mapping], subtitle: str) -> None
                 [row["unit"]["name"], row["score"], term["label"], term["value"], term["weight"], term["points"], named],
             )
     w.note(stats.DEFINITIONS["assessment"])
+    w.finish()
+
+
+def write_burden(wb: Workbook, rows: Sequence[Mapping], subtitle: str) -> None:
+    """基层负担（减负）: one row per unit and week of the period, the heaviest first within a week."""
+    ws = wb.create_sheet("基层负担")
+    w = SheetWriter(ws, title=_("督查督办季度盘点 · 基层负担（减负）"), subtitle=subtitle, span=9)
+    columns = [
+        Column("周（周一）", width=12),
+        Column("单位", width=18),
+        Column("收到消息", width=10),
+        Column("催办", width=8),
+        Column("要求报送", width=10),
+        Column("报送反馈", width=10),
+        Column("同一事项的督办件数", width=12, number_format=DECIMAL_2),
+        Column("督查活动", width=10),
+        Column("超过上限", width=24, wrap=True),
+    ]
+    w.header(columns, freeze=True)
+    for row in rows:
+        over = "、".join(str(BurdenMetric(m).label) for m in row["over_limits"])
+        w.data_row(
+            columns,
+            [
+                row["week_start"].isoformat(),
+                row["unit"],
+                row["messages"],
+                row["reminders"],
+                row["reports_asked"],
+                row["reports_filed"],
+                row["items_per_matter"],
+                row["visits"],
+                over,
+            ],
+        )
+    w.note(stats.DEFINITIONS["burden"])
     w.finish()
