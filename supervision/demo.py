@@ -32,6 +32,7 @@ from supervision.choices import (
     RequestKind,
     RequestStatus,
     ReturnVisitResult,
+    SuspicionSource,
     Urgency,
 )
 from supervision.models import (
@@ -623,6 +624,21 @@ class Demo:
                 attachment_id=self.evidence(actor, "处理结果.docx", text)[0],
             )
 
+    def build_duplicates(self) -> None:
+        """减负 (issue 15): the same matter chased twice. A road repair from a 群众来信 (i14) came back
+        from the 常务会议 (i18) and the office linked the two (合并督办: 交通局 answers once, on the lead
+        item); a dust-control matter pushed again by the OA system waits for the office as 疑似重复."""
+        office = self.users["liuyang"]
+        lead = Item.objects.get(title="黄庄乡至县城村道修复")
+        again = self.build_item(ItemSpec("i18", "黄庄乡至县城村道破损路段修复", "jtj", S.ASSIGNED, "民生实事", 30, ["hzx"]))
+        services.item_link(
+            actor=office, item=again, lead=lead, comment="与群众来信反映的村道修复为同一事项，合并督办，由交通局在主办事项上统一反馈。"
+        )
+        pushed = self.build_item(ItemSpec("i13", "城区建筑工地扬尘污染治理整改", "zjj", S.ASSIGNED, "生态环保", 15, ["sthj"]))
+        raised = services.suspicions_raise(actor=office, items=[pushed], source=SuspicionSource.INTAKE)
+        # The demo promises a pair waiting for the office; a detector change that loses it must fail loudly.
+        assert raised, "demo: the pushed dust-control item raised no 疑似重复"
+
     def build(self) -> None:
         # The office's own level is on: a 督查员's items wait for the 督查室主任 (赵志刚).
         OfficeSettings.objects.update_or_create(pk=1, defaults={"director_approval_required": True})
@@ -635,6 +651,7 @@ class Demo:
             item = self.build_item(spec)
             assert item.status == spec.target, (spec.title, item.status, spec.target)
         self.build_follow_through()
+        self.build_duplicates()
         self.backdate_registration()
         self.backdate_closures()
         # The back-dating moved deadlines with plain updates: rebuild the deadline history from them.

@@ -253,10 +253,13 @@ def compare(a: Signature, b: Signature, threshold: float | None = None) -> Match
     body_sim = 0.0
     if a.has_text or b.has_text:
         body_sim = _similarity(a.body_chars, a.body_weight, b.body_chars, b.body_weight)
-    score = max(title_sim, body_sim)
+    same_instruction = bool(a.instruction_ref) and a.instruction_ref == b.instruction_ref
+    # Items decomposed from one instruction quote its text in their requirements: text shared there is
+    # expected, not evidence of one matter (燃气管道排查 and 危化品企业检查 of one 安全生产 meeting read
+    # alike below their titles). Their titles tell them apart.
+    score = title_sim if same_instruction else max(title_sim, body_sim)
     relation = _unit_relation(a, b)
     score *= UNIT_FACTORS[relation]
-    same_instruction = bool(a.instruction_ref) and a.instruction_ref == b.instruction_ref
     if same_instruction:
         score += SAME_INSTRUCTION_BONUS
     swap = slot_swap(a, b) if score >= 0.3 else None

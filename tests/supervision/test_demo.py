@@ -12,6 +12,7 @@ from supervision.choices import ItemStatus
 from supervision.demo import load_demo
 from supervision.models import Item
 from supervision.stats import period_from, stats_scope, summary
+from tests.api_helpers import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -63,3 +64,24 @@ def test_demo_shows_a_leader_comment_and_decided_referrals():
     decided = {r.department: r.get_outcome_display() for r in Referral.objects.exclude(outcome="")}
     assert decided == {"discipline": "谈话提醒", "organization": "推荐"}
     assert all(r.outcome_attachment_id for r in Referral.objects.exclude(outcome=""))
+
+
+def test_demo_holds_a_duplicate_pair_for_the_office_and_a_linked_matter():
+    from supervision.choices import SuspicionSource, SuspicionStatus
+    from supervision.models import DuplicateSuspicion, ItemLink
+    from supervision.stats.burden import burden_weeks
+
+    load_demo()
+    waiting = DuplicateSuspicion.objects.get(status=SuspicionStatus.PENDING)
+    assert waiting.source == SuspicionSource.INTAKE
+    assert {waiting.item.title, waiting.candidate.title} == {"城区建筑工地扬尘污染治理整改", "城区建筑工地扬尘治理整改"}
+    assert waiting.score >= 0.5 and waiting.reason_text
+    link = ItemLink.objects.get(unlinked_at__isnull=True)
+    assert (link.item.title, link.lead.title, link.count_once) == ("黄庄乡至县城村道破损路段修复", "黄庄乡至县城村道修复", True)
+    # The office's 待确认 list shows the pair, and the burden counts the road repair once for 交通局.
+    office = User.objects.get(username="liuyang")
+    body = client_for(office).get("/api/v1/duplicate-suspicions/?status=pending").json()
+    listed = body["results"] if isinstance(body, dict) else body
+    assert [row["id"] for row in listed] == [waiting.pk]
+    jtj = next(r for r in burden_weeks(user=office) if r["unit_id"] == link.lead.lead_unit_id)
+    assert jtj["open_items"] == jtj["matters"] + 1

@@ -396,3 +396,19 @@ def test_threshold_comes_from_settings(settings):
     assert match(a, b).duplicate
     settings.DUPLICATE_MATCH_THRESHOLD = 1.01
     assert not match(a, b).duplicate
+
+
+def test_items_decomposed_from_one_instruction_are_told_apart_by_their_titles():
+    """分解立项 quotes the instruction in every item's requirement: that shared text is not one matter."""
+    quoted = "县委常委会议要求：全面开展安全生产大排查大整治，压紧压实各方责任，坚决遏制重特大事故发生。具体目标："
+    ref = "县委常委会议纪要〔2026〕12号"
+    gas = MatterText("燃气管道安全隐患排查整治", quoted + "燃气管道安全隐患排查整治。", "县应急管理局", instruction_ref=ref)
+    chem = MatterText("危化品企业专项检查", quoted + "危化品企业专项检查。", "县应急管理局", instruction_ref=ref)
+    assert not match(gas, chem).duplicate
+    # Without the shared instruction the same texts would read as one matter: the rule is what tells them apart.
+    assert match(
+        MatterText(gas.title, gas.text, gas.lead_unit), MatterText(chem.title, chem.text, chem.lead_unit)
+    ).duplicate
+    # The same matter pushed again under the same instruction is still found.
+    again = MatterText("燃气管道安全隐患排查整治工作", quoted + "燃气管道隐患排查。", "县应急局", instruction_ref=ref)
+    assert match(gas, again).duplicate
