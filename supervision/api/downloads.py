@@ -3,12 +3,18 @@ name the file and one way to keep errors JSON when a client asked for a file."""
 
 from __future__ import annotations
 
+import logging
+
 from django.http import FileResponse
 from django.utils.encoding import escape_uri_path
+from django.utils.translation import gettext as _
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
+from supervision.errors import NotVisible
 from supervision.exchange.export import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
+
+logger = logging.getLogger(__name__)
 
 
 def as_attachment(response, *, filename: str, ascii_filename: str):
@@ -51,8 +57,18 @@ def evidence_file_response(attachment) -> FileResponse:
     """An uploaded file, always as application/octet-stream (what the schema promises): a type
     guessed from the uploader's file name would let an .html or .svg "evidence" file be rendered
     by a browser; the original name still travels in Content-Disposition."""
+    try:
+        handle = attachment.file.open("rb")
+    except OSError:
+        # The record is there but storage lost the file (a restore without the media folder, a
+        # disk cleaned by hand): say so in Chinese, and tell the operators, instead of a 500.
+        logger.error("attachment %s: file %r missing from storage", attachment.pk, attachment.file.name)
+        raise NotVisible(
+            _("附件“%(name)s”的文件已不在服务器上，请联系督查室重新上传。") % {"name": attachment.original_name},
+            code="attachment_file_missing",
+        ) from None
     return FileResponse(
-        attachment.file.open("rb"),
+        handle,
         as_attachment=True,
         filename=attachment.original_name,
         content_type="application/octet-stream",

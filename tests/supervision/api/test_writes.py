@@ -536,6 +536,18 @@ def test_evidence_downloads_are_octet_stream_whatever_the_file_name(org):
     assert download["Content-Disposition"].startswith("attachment;") and ".html" in download["Content-Disposition"]
 
 
+def test_an_evidence_file_lost_from_storage_is_a_404_in_chinese_not_a_500(org):
+    from supervision.models import Attachment
+
+    client = client_for(org["edu_handler"])
+    r = client.post("/api/v1/attachments/", {"file": _file("整改报告.pdf", b"%PDF-1.4")}, format="multipart")
+    assert client.get(r.json()["download_url"]).status_code == 200
+    attachment = Attachment.objects.get(pk=r.json()["id"])
+    attachment.file.storage.delete(attachment.file.name)
+    body = assert_error(client.get(r.json()["download_url"]), 404, code="attachment_file_missing")
+    assert "整改报告.pdf" in body["detail"]
+
+
 def test_dates_at_the_ends_of_the_calendar_are_400_not_500(org, items):
     """Found by schemathesis: a rectification deadline of 9999-12-31 overflowed the working-day
     count (500); every date that feeds the calendar is now checked to lie in 1900–2999."""
