@@ -99,7 +99,9 @@ def test_api_activity_409_then_201_with_warnings_and_units_do_not_see_unannounce
 @pytest.fixture
 def ledger(world):
     """The environment bureau this week, counted by hand:
-    - messages: 2 reminders to both env users (4) + 1 report request to the handler (1) + 1 notice (1) = 6
+    - messages: 3 items assigned (交办) this week, each hand-off message to both env users (6, issue 12)
+      + 2 reminders to both env users (4) + 1 report request to the handler (1) + 1 notice (1) = 12;
+      every 站内信 counts (stats/definitions.py "burden"), a hand-off message too, not only reminders
     - reminders: 2 (distinct keys); reports asked: 1
     - reports filed: 1 (by env on the in-progress item); the education bureau none
     - items led: 3 running, one linked to another counted once: 2 matters, 1.5 per matter
@@ -127,7 +129,12 @@ def test_burden_counts_match_the_hand_checked_ledger(ledger):
     rows = {r["unit"]: r for r in burden_weeks(user=w.office)}
     env = rows["县环保局"]
     assert env["week_start"] == MONDAY
-    assert (env["messages"], env["reminders"], env["reports_asked"]) == (6, 2, 1)
+    assert (env["messages"], env["reminders"], env["reports_asked"]) == (12, 2, 1)
+    from tasks.models import Notification
+
+    # The six of the twelve that are hand-off messages, not reminders: 交办 of the three running items.
+    handoffs = Notification.objects.filter(kind="handoff", recipient__unit=w.env)
+    assert sorted(handoffs.values_list("recipient__username", flat=True)) == ["env_handler"] * 3 + ["env_head"] * 3
     assert env["reports_filed"] == 1
     assert (env["open_items"], env["matters"], env["items_per_matter"]) == (3, 2, 1.5)
     assert env["visits"] == 2

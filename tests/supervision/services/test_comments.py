@@ -27,7 +27,9 @@ def test_a_leader_comments_on_an_item_audited_in_its_history(world, item):
     comment = services.comment_create(actor=world.leader, item=item, text="要加快进度，月底前见成效。")
     event = assert_one_event(mark, action="leader_comment_added", actor=world.leader, item=item)
     assert event.comment == "要加快进度，月底前见成效。"
-    assert event in list(selectors.audit_history(item=item))
+    # The leader, the office and the lead unit's handler all read it in the item's history.
+    for reader in (world.leader, world.office, world.edu_handler):
+        assert event in list(selectors.audit_history(user=reader, item=item)), reader
     assert comment.author == world.leader and comment.item == item
 
 

@@ -9,6 +9,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.choices import Classification
 from supervision import services
 from supervision.choices import ItemStatus, SuspicionSource, SuspicionStatus
 from supervision.errors import NotPermitted, NotVisible, TransitionNotAllowed
@@ -29,7 +30,8 @@ def w(world):
 def existing(w, state=ItemStatus.IN_PROGRESS, **fields) -> Item:
     fields.setdefault("title", TITLE)
     fields.setdefault("requirement", REQUIREMENT)
-    return make_item(state, office=w.office, lead_unit=w.env, owner=w.env_handler, **fields)
+    fields.setdefault("owner", w.env_handler)
+    return make_item(state, office=w.office, lead_unit=w.env, **fields)
 
 
 def register_fields(w, **changes) -> dict:
@@ -82,7 +84,9 @@ def test_other_place_other_unit_and_old_closed_items_are_not_candidates(w, setti
 
 
 def test_lookup_only_sees_what_the_caller_may_see(w):
-    secret = existing(w, ItemStatus.ASSIGNED, classification=2)  # 秘密: above office_low's clearance
+    # 秘密: above office_low's clearance. Its owner must be cleared for it (guards.py), so the
+    # unit's head (秘密) owns it, not its handler (内部).
+    secret = existing(w, ItemStatus.ASSIGNED, classification=Classification.SECRET, owner=w.env_head)
     fields = {"title": TITLE, "requirement": REQUIREMENT, "lead_unit": w.env}
     assert [c.item.pk for c in services.duplicate_candidates(user=w.office, **fields)] == [secret.pk]
     assert services.duplicate_candidates(user=w.office_low, **fields) == []

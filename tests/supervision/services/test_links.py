@@ -67,6 +67,8 @@ def test_linked_items_are_answered_by_one_report_on_the_lead(pair):
         outcome="河道水质达标",
         attachment_ids=[evidence.pk],
     )
+    # 单位负责人签字 (rule 14) before the office decides.
+    request = services.item_request_endorse(actor=w.env_head, request=request, comment="情况属实")
     services.item_request_decide(actor=w.office, request=request, approve=True, comment="同意销号")
     other.refresh_from_db()
     assert other.status == ItemStatus.CLOSED and other.closed_at is not None

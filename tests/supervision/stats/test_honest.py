@@ -21,7 +21,7 @@ from django.utils import timezone
 from supervision import services
 from supervision.choices import InstructionKind, ItemStatus, RequestKind, ReturnVisitResult
 from supervision.models import Item, ItemRequest
-from tests.factories import advance_item, make_instruction, make_item, unit_actor
+from tests.factories import advance_item, endorsed, make_instruction, make_item, unit_actor
 from tests.supervision.stats.test_figures import _assert_drilldowns_agree, get
 
 pytestmark = pytest.mark.django_db
@@ -63,7 +63,7 @@ def late_extension(w, clock) -> Item:
     request = services.item_request_create(
         actor=actor, item=item, kind=RequestKind.EXTENSION, reason="客观原因", requested_deadline=D(2026, 10, 31)
     )
-    services.item_request_decide(actor=w.office, request=request, approve=True, comment="同意延期")
+    services.item_request_decide(actor=w.office, request=endorsed(request), approve=True, comment="同意延期")
     clock(at(10, 20))
     return advance_item(item, ItemStatus.CLOSED, office=w.office)
 
@@ -117,7 +117,7 @@ def test_an_overdue_item_extended_stays_overdue_by_the_original_deadline(world, 
         reason="客观原因",
         requested_deadline=D(2026, 10, 31),
     )
-    services.item_request_decide(actor=world.office, request=request, approve=True, comment="同意延期")
+    services.item_request_decide(actor=world.office, request=endorsed(request), approve=True, comment="同意延期")
     body = get(world.office, "/api/v1/stats/summary/")
     assert body["overdue"]["count"] == 0  # by the current deadline (the light)
     assert body["overdue_original"]["count"] == 1  # beside it: past 08-31
