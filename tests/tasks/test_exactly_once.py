@@ -241,6 +241,7 @@ def cluster(world, tmp_path, monkeypatch):
     monkeypatch.setattr(deliver_notification, "delay", lambda *a, **k: here.append(("deliver", a)))
     monkeypatch.setattr(remind_items, "delay", lambda *a, **k: here.append(("remind", a)))
     c = Cluster(tmp_path)
+    c.queued_here = here
     try:
         yield c
     finally:
@@ -263,9 +264,32 @@ def reachable(world) -> None:
         user.save(update_fields=["email", "phone"])
 
 
-def overdue_extra_urgent_items(world, n: int) -> tuple[list[Item], datetime.date]:
+def set_aside_setup_handoffs(world, cluster: Cluster, items) -> None:
+    """Building the items is the office's work, done here by the test process as the web would:
+    each assignment (交办) tells the handlers and the head of 教育局 (supervision/services/handoffs.py),
+    and the email and SMS deliveries of those hand-offs are queued on commit — by this process,
+    legitimately, before anything is measured. Check that this is all the setup queued (each
+    hand-off delivery once, nothing else), then set those messages aside: what follows measures
+    the reminders the workers and the beat send, from an empty outbox."""
+    handoffs = Notification.objects.filter(item__in=items, dedup_key__startswith="handoff:")
+    assert Counter(handoffs.values_list("item_id", "dedup_key", "recipient_id")) == Counter(
+        (item.pk, f"handoff:item-{item.pk}:assigned", user.pk) for item in items for user in (world.edu_handler, world.edu_head)
+    )
+    assert not Notification.objects.exclude(pk__in=handoffs.values("pk")).exists(), "the setup sent something else"
+    queued = Counter(cluster.queued_here)
+    assert queued == Counter(
+        ("deliver", (pk,))
+        for pk in Delivery.objects.filter(notification__in=handoffs, channel__in=EXTERNAL).values_list("pk", flat=True)
+    ), "the setup queued something other than its hand-offs, or one twice"
+    assert set(Delivery.objects.filter(notification__in=handoffs).values_list("channel", flat=True)) == set(CHANNELS)
+    handoffs.delete()  # their deliveries with them
+    cluster.queued_here.clear()
+
+
+def overdue_extra_urgent_items(world, cluster: Cluster, n: int) -> tuple[list[Item], datetime.date]:
     """n open 特急 items of 教育局 (owner edu_handler), due three working days ago and due for the
-    sweep now (next_reminder_at a minute ago). Built through the services, then dated back."""
+    sweep now (next_reminder_at a minute ago). Built through the services (their hand-off messages
+    set aside), then dated back."""
     reachable(world)
     instruction = make_instruction(office=world.office)
     items = [
@@ -280,6 +304,7 @@ def overdue_extra_urgent_items(world, n: int) -> tuple[list[Item], datetime.date
         )
         for k in range(n)
     ]
+    set_aside_setup_handoffs(world, cluster, items)
     deadline = add_workdays(timezone.localdate(), -3)
     assigned_at = timezone.make_aware(datetime.datetime.combine(deadline - datetime.timedelta(days=10), datetime.time(9)))
     Item.objects.filter(pk__in=[i.pk for i in items]).update(
@@ -372,7 +397,7 @@ def test_two_beat_schedulers_at_once_send_each_reminder_exactly_once(world, clus
     barrier_dir.mkdir()
     w1 = cluster.start("w1", DUBAN_TEST_SWEEP_BARRIER=barrier_dir, DUBAN_TEST_SWEEP_PARTIES=2)
     w2 = cluster.start("w2", DUBAN_TEST_SWEEP_BARRIER=barrier_dir, DUBAN_TEST_SWEEP_PARTIES=2)
-    items, deadline = overdue_extra_urgent_items(world, 30)
+    items, deadline = overdue_extra_urgent_items(world, cluster, 30)
     expected = expected_messages(world, items, deadline)
     assert len(expected) == 30 * 9
     cluster.wait_ready(w1, w2)
@@ -409,7 +434,7 @@ def test_concurrent_sweeps_claim_disjoint_halves_and_repeats_add_nothing(world, 
     barrier_dir.mkdir()
     w1 = cluster.start("w1", DUBAN_TEST_SWEEP_BARRIER=barrier_dir, DUBAN_TEST_SWEEP_PARTIES=2)
     w2 = cluster.start("w2", DUBAN_TEST_SWEEP_BARRIER=barrier_dir, DUBAN_TEST_SWEEP_PARTIES=2)
-    items, deadline = overdue_extra_urgent_items(world, 20)
+    items, deadline = overdue_extra_urgent_items(world, cluster, 20)
     expected = expected_messages(world, items, deadline)
     cluster.wait_ready(w1, w2)
 
@@ -445,7 +470,7 @@ def _kill_mid_send_setup(world, cluster, tmp_path, n_items: int, *, concurrency:
     marker = tmp_path / "sms-in-progress.json"
     env = {"DUBAN_TEST_SMS_BLOCK_MARKER": marker, "DUBAN_TEST_SMS_BLOCK_SECONDS": 30, **worker_env}
     worker = cluster.start("doomed", concurrency=concurrency, **env)
-    items, deadline = overdue_extra_urgent_items(world, n_items)
+    items, deadline = overdue_extra_urgent_items(world, cluster, n_items)
     expected = expected_messages(world, items, deadline)
     cluster.wait_ready(worker)
     cluster.publish(SWEEP)

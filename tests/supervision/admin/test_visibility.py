@@ -33,6 +33,10 @@ def admin_client(user):
 
 @pytest.fixture
 def confidential(world):
+    # The owner must be cleared for the item (guards.py): 教育局's head holds 机密 clearance here.
+    # office_low (内部) stays below it: that is what the tests are about.
+    world.edu_head.clearance = Classification.CONFIDENTIAL
+    world.edu_head.save(update_fields=["clearance"])
     instruction = make_instruction(office=world.office, classification=Classification.CONFIDENTIAL, title=f"{MARKER}批示")
     item = make_item(
         ItemStatus.ASSIGNED,
