@@ -12,11 +12,17 @@ with `duban_bench`), migrates it, and writes with COPY:
   with roles and clearances (every password is `duban2026`);
 - categories; instructions of every kind and nature from 2023-01 to today, with issuing leaders
   (or an outside issuer's name) and classifications;
-- `--items` items, ~5 per instruction, with lead and supporting assignments (acknowledged when the
-  state says so) and a realistic mix of states: closed on time or late, verified, extended (with
+- `--items` items, ~5 per instruction, titled and described the way offices write them (a place, an
+  object and a task per subject: 东关镇杨庄村饮水工程改造, 关于人民路路面破损修复的批示, 群众反映…问题; see
+  MatterWords), with lead and supporting assignments (acknowledged when the state says so) and a
+  realistic mix of states: closed on time or late, verified, extended (with
   the approved extension requests), overdue and open, in progress, pending review, drafts,
   suspended, cancelled, reopened after a failed return visit (with the return visits), overdue
-  explanations awaiting, filed or ruled on some overdue items (accountability with its referral).
+  explanations awaiting, filed or ruled on some overdue items (accountability with its referral);
+- every item's matching signature (ItemSignature, what the duplicate lookup reads), computed by
+  supervision.matching in `--signature-workers` processes while the ledger is generated and checked
+  on a sample against the service's own `signatures_refresh` (`--no-signatures` leaves them out:
+  ~0.5 ms of CPU per item).
 
 The invariants the services keep are kept here: ledger codes DB-<year>-NNNN unique and numbered per
 year (the ledger series of YearlyCounter set to the last number), original_deadline = the deadline at assignment,
@@ -26,6 +32,8 @@ on a sample), owner a member of the lead unit, one LEAD assignment = lead_unit, 
 equal to the lead, classification never below the instruction's, closed_at only on CLOSED/VERIFIED,
 status_before_suspension only on SUSPENDED, next_reminder_at only on open items. Not written: the
 audit trail, progress reports and reminders/notifications (the statistics do not read them).
+Extension requests and overdue explanations are written as filed before unit sign-off (rule 14:
+needs_endorsement false), referrals with no outcome recorded yet.
 
 Deterministic for a given --seed. Prints what it wrote and how long each step took.
 """
@@ -34,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import collections
 import datetime
 import io
 import math
@@ -177,6 +186,242 @@ SUBJECTS = [
 ]
 
 
+# What items are about, per subject: where (a kind of place), what, and what is to be done. Titles are
+# composed from these the way offices write them (地点 + 对象 + 任务, sometimes framed: 加快推进…, 关于…的批示,
+# 群众反映…问题), so a unit's items read like a real ledger's: mostly distinct matters, a few written
+# twice, and many that share a place or an object. The duplicate-matching benchmark reads them.
+TOWNS = (
+    "东关 西关 南关 北关 龙泉 白沙 青石 桃源 柳河 杨庄 马坊 石桥 新集 黄村 李庄 高庙 王集 三河 双龙 清水 红星 永丰 长岭 大营 "
+    "小店 凤凰 金山 银湖 梅林 竹园 纸房 黄庄 官渡 安乐 太平 兴隆 曹集 孙店 赵坊 吕巷 麻城 樟树 枫桥 荷塘 花溪 牛山 鹿鸣 云台 "
+    "九里 十里铺 八里 五龙 七星 卧龙 盘石 沙河 潭头 芦村"
+).split()
+TOWN_SUFFIX = ("镇", "镇", "乡", "街道")
+VILLAGES = (
+    "杨庄 李屯 张湾 刘营 陈岗 周楼 吴圩 郑集 王寨 冯桥 蒋坝 沈沟 韩庄 朱岭 秦岗 许湾 何庄 吕寨 施桥 孔庄 曹庄 严店 华村 金岗 "
+    "魏楼 陶圩 姜庄 戚家 谢湾 邹寨 喻庄 柏树 水口 窦庄 章湾 云岭 苏庄 潘集 葛店 范楼 彭庄 郎家 鲁岗 韦庄 昌岭 马湾 苗庄 凤岭 "
+    "花园 方庄 俞湾 任庄 袁店 柳庄 酆家 鲍岗 史湾 唐庄 费集 廉村 岑楼 薛庄 雷岗 贺湾 倪庄 汤寨 滕楼 殷庄 罗湾 毕庄 郝岗"
+).split()
+ROADS = (
+    "人民 解放 建设 和平 文化 中山 胜利 幸福 团结 长江 黄河 滨河 迎宾 光明 新华 民主 工业 朝阳 育才 健康 府前 环城 站前 "
+    "青年 振兴 开发 学府 龙湖 体育 纬二 经三"
+).split()
+ROAD_SUFFIX = ("路", "路", "街", "大道")
+ESTATES = (
+    "幸福里 阳光 锦绣 翠苑 丽景 金色家园 康乐 和谐 书香 御景 东方明珠 紫荆 银杏 桂花园 香樟 滨江 碧水 世纪 明珠 "
+    "供电局家属院 粮食局家属院 纺织厂宿舍 机械厂宿舍 水利局家属院 棉麻公司宿舍 春晖 丰泽 嘉禾 富康 安居 凤栖 "
+    "百花 新城 泰和 福馨 怡景 星河 博雅 龙腾 华府"
+).split()
+ESTATE_SUFFIX = ("小区", "小区", "花园", "家园")
+WATERS = (
+    "清水 沙 白马 青龙 柳 小清 黑 双溪 大沙 金水 赵王 引 东干 西干 凤凰 龙须 南湖 北湖 桃花 石门 杨家 老鸦 牛栏 野猪"
+).split()
+WATER_SUFFIX = ("河", "河", "渠", "沟", "水库")
+FIRMS = "宏达 鑫源 恒通 华泰 永盛 金诚 瑞丰 天成 隆兴 东方 富华 润泽 鼎力 中联 博远 汇通 正大 兴业 福瑞 嘉信 海川 康达 明珠 长城".split()
+FIRM_TRADES = ("化工", "建材", "矿业", "食品", "物流", "纺织", "机械", "置业", "建筑工程", "新能源")
+SCHOOLS_COUNTY = (
+    "县第一中学",
+    "县第二中学",
+    "县第三中学",
+    "县实验小学",
+    "县实验中学",
+    "县职业中学",
+    "县特殊教育学校",
+    "县第二实验小学",
+)
+SCHOOL_KINDS = ("中心小学", "初级中学", "中心幼儿园", "小学")
+HOSPITALS_COUNTY = ("县人民医院", "县中医院", "县妇幼保健院", "县疾控中心", "县第二人民医院")
+PROJECTS = (
+    "经济开发区",
+    "高新产业园",
+    "物流园",
+    "高铁站站前广场",
+    "城北新区",
+    "体育中心",
+    "污水处理厂",
+    "第二水厂",
+    "滨河公园",
+    "老城区",
+    "科创园",
+    "农产品加工园",
+    "汽车站",
+    "文化中心",
+    "人民公园",
+    "市民中心",
+    "跨河大桥",
+    "环城路",
+)
+# subject -> (place kinds, objects, tasks, what the requirement asks)
+DOMAINS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    "老旧小区改造": (
+        ("estate",),
+        ("雨污分流", "外墙保温", "加装电梯", "屋面防水", "消防通道", "停车位", "供水管网", "路面硬化"),
+        ("改造", "施工", "改造工程"),
+        ("年底前完成改造", "施工期间做好居民沟通", "工程质量验收合格"),
+    ),
+    "河道污染问题": (
+        ("water",),
+        ("黑臭水体", "排污口", "垃圾漂浮物", "岸线违建", "养殖污染", "污水直排"),
+        ("治理", "整治", "清理"),
+        ("限期消除黑臭", "排污口全部封堵", "建立河长巡查机制"),
+    ),
+    "重点项目建设进度": (
+        ("project",),
+        ("一期工程", "二期工程", "配套道路", "土地征收", "环评审批", "主体工程", "管网配套"),
+        ("建设进度滞后", "建设", "开工", "竣工验收"),
+        ("按节点完成投资", "倒排工期确保按期完工", "每月报送形象进度"),
+    ),
+    "农村饮水安全": (
+        ("village",),
+        ("饮水工程", "供水管网", "水质不达标", "蓄水池", "水源地保护", "自来水入户"),
+        ("改造", "治理", "建设"),
+        ("确保群众喝上放心水", "水质检测达标", "汛期前完工"),
+    ),
+    "企业反映的审批难题": (
+        ("firm",),
+        ("施工许可", "环评手续", "用地审批", "消防验收", "不动产登记", "排污许可"),
+        ("办理滞后", "审批难", "迟迟未办结"),
+        ("限时办结并答复企业", "明确办理时限", "一次性告知所需材料"),
+    ),
+    "校园周边交通安全": (
+        ("school",),
+        ("门前交通秩序", "上下学拥堵", "周边违停", "接送车辆管理", "人行横道设置", "减速带设置"),
+        ("治理", "整治", "问题"),
+        ("上下学时段安排警力", "开学前完成标线施划", "消除安全隐患"),
+    ),
+    "秸秆禁烧": (
+        ("town",),
+        ("秸秆焚烧", "秸秆综合利用", "禁烧巡查", "火点"),
+        ("管控", "治理", "落实"),
+        ("夏收期间实现零火点", "网格化巡查到位", "综合利用率达到95%"),
+    ),
+    "欠薪问题": (
+        ("firm", "project"),
+        ("拖欠农民工工资", "工程款拖欠", "工资保证金"),
+        ("问题", "处理", "清欠"),
+        ("春节前全部清偿", "依法处理并答复", "建立工资专户"),
+    ),
+    "道路破损修复": (
+        ("road",),
+        ("路面破损", "人行道破损", "井盖缺失", "路灯不亮", "积水", "坑洼"),
+        ("修复", "维修", "治理"),
+        ("一周内修复到位", "雨季前完成", "消除行车安全隐患"),
+    ),
+    "养老服务设施建设": (
+        ("town",),
+        ("养老服务中心", "日间照料中心", "敬老院", "老年食堂", "居家养老服务站"),
+        ("建设", "改造提升", "运营"),
+        ("年底前投入使用", "配齐护理人员", "达到星级标准"),
+    ),
+    "危化品安全检查": (
+        ("firm",),
+        ("储罐区", "危化品仓库", "安全隐患", "防雷设施", "消防设施", "重大危险源"),
+        ("整改", "排查", "隐患治理"),
+        ("限期整改到位", "逐项销号", "整改前停产停业"),
+    ),
+    "高标准农田建设": (
+        ("village", "town"),
+        ("高标准农田", "农田水利设施", "灌溉渠系", "土地平整", "机耕路"),
+        ("建设", "管护", "验收"),
+        ("完成年度建设任务", "建后管护落实到人", "按期通过验收"),
+    ),
+    "营商环境投诉": (
+        ("firm",),
+        ("水电气报装", "政策兑现", "涉企检查", "中介服务收费", "惠企资金拨付"),
+        ("投诉", "问题", "诉求"),
+        ("十个工作日内办结", "答复企业并回访", "举一反三完善制度"),
+    ),
+    "医疗机构服务改进": (
+        ("hospital",),
+        ("门诊挂号", "住院楼", "急诊", "停车难", "医共体", "检查预约"),
+        ("改进", "改造", "建设"),
+        ("缩短群众等候时间", "年内投入使用", "提升群众满意度"),
+    ),
+    "安置房建设": (
+        ("estate", "project"),
+        ("安置房", "回迁房", "配套设施", "不动产证办理", "安置房交付"),
+        ("建设", "交付", "办理"),
+        ("按期交付群众", "配套设施同步建成", "年底前完成办证"),
+    ),
+    "垃圾分类": (
+        ("town", "estate"),
+        ("垃圾分类", "垃圾中转站", "生活垃圾收运", "垃圾分类投放点"),
+        ("推行", "建设", "整改"),
+        ("覆盖率达到90%", "日产日清", "建立长效机制"),
+    ),
+    "物业纠纷": (
+        ("estate",),
+        ("物业服务", "物业费", "公共收益", "电梯维修", "业委会选举"),
+        ("纠纷", "问题", "矛盾"),
+        ("化解矛盾纠纷", "督促物业整改", "依法依规处理"),
+    ),
+    "防汛准备": (
+        ("water", "town"),
+        ("防汛物资储备", "病险水库除险加固", "堤防", "排涝泵站", "内涝点"),
+        ("准备", "整治", "加固"),
+        ("主汛期前完成", "落实责任人", "物资储备到位"),
+    ),
+}
+
+
+class MatterWords:
+    """Titles and requirement texts of items, from their own random stream (so the rest of the ledger
+    is the same for a seed whatever is written here)."""
+
+    def __init__(self, seed: int):
+        self.rng = random.Random(seed * 7919 + 15)
+
+    def place(self, kind: str) -> str:
+        r = self.rng
+        town = r.choice(TOWNS) + r.choice(TOWN_SUFFIX)
+        if kind == "town":
+            return town
+        if kind == "village":
+            return f"{town}{r.choice(VILLAGES)}村" if r.random() < 0.7 else f"{r.choice(VILLAGES)}村"
+        if kind == "road":
+            road = r.choice(ROADS) + r.choice(ROAD_SUFFIX)
+            return road if r.random() < 0.7 else f"{road}与{r.choice(ROADS)}{r.choice(ROAD_SUFFIX)}交叉口"
+        if kind == "estate":
+            estate = r.choice(ESTATES) + r.choice(ESTATE_SUFFIX)
+            return estate if r.random() < 0.6 else town + estate
+        if kind == "water":
+            water = r.choice(WATERS) + r.choice(WATER_SUFFIX)
+            return water if r.random() < 0.5 else town + water + r.choice(("段", "", ""))
+        if kind == "firm":
+            return f"{r.choice(FIRMS)}{r.choice(FIRM_TRADES)}有限公司"
+        if kind == "school":
+            return r.choice(SCHOOLS_COUNTY) if r.random() < 0.4 else town + r.choice(SCHOOL_KINDS)
+        if kind == "hospital":
+            return r.choice(HOSPITALS_COUNTY) if r.random() < 0.6 else f"{town}卫生院"
+        return r.choice(PROJECTS) if r.random() < 0.6 else town + r.choice(PROJECTS)
+
+    def matter(self, subject: str, topic: str) -> tuple[str, str]:
+        """(title, requirement) of one item about `subject`; `topic` is the framing verb drawn for it."""
+        r = self.rng
+        kinds, objects, tasks, asks = DOMAINS[subject]
+        place, obj, task = self.place(r.choice(kinds)), r.choice(objects), r.choice(tasks)
+        form = r.random()
+        if form < 0.55:
+            title = f"{place}{obj}{task}"
+        elif form < 0.72:
+            title = f"{topic}{place}{obj}{task}"
+        elif form < 0.8:
+            title = f"关于{place}{obj}{task}的批示"
+        elif form < 0.9:
+            title = f"群众反映{place}{obj}问题"
+        else:
+            title = f"{place}{obj}{task}（{r.choice(('一期', '二期', '2025年', '2026年', '第一批', '第二批'))}）"
+        text = r.random()
+        if text < 0.25:
+            requirement = ""
+        elif text < 0.6:
+            requirement = f"{place}{obj}{r.choice(asks)}。"
+        elif text < 0.85:
+            requirement = f"{r.choice(asks)}，{r.randint(1, 12)}月底前报送结果。"
+        else:
+            requirement = f"群众多次反映{place}{obj}问题，请{task}，{r.choice(asks)}。"
+        return title, requirement
+
+
 def person_name(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
 
@@ -237,13 +482,17 @@ def _cell(value) -> str:
 class Copier:
     """Buffers rows as COPY text and flushes in large chunks."""
 
-    def __init__(self, conn, table: str, columns: list[str]):
-        self.conn, self.table, self.columns = conn, table, columns
+    def __init__(self, conn, table: str, columns: list[str], constants: dict | None = None):
+        """`constants`: columns with the same value on every row (NOT NULL columns without a database default)."""
+        self.conn, self.table = conn, table
+        self.columns = [*columns, *(constants or {})]
+        self.tail = "".join("\t" + _cell(v) for v in (constants or {}).values())
         self.buffer = io.StringIO()
         self.rows = 0
 
     def add(self, row) -> None:
         self.buffer.write("\t".join(map(_cell, row)))
+        self.buffer.write(self.tail)
         self.buffer.write("\n")
         self.rows += 1
         if self.rows % 50000 == 0:
@@ -259,12 +508,142 @@ class Copier:
 
 
 # ---------------------------------------------------------------------------------------------
+# Item signatures (ItemSignature): what the duplicate lookup reads, as the item services store them
+
+
+def _signature_rows(batch) -> tuple[list[tuple[int, int, str, str]], float]:
+    """(item id, lead unit id, data, chars) per matter, as supervision.services.duplicates stores them;
+    and the CPU seconds it took. Runs in a worker process."""
+    from supervision.matching import MatterText, signature
+    from supervision.services.duplicates import _chars
+
+    started = time.process_time()
+    out = []
+    for item_id, lead, title, requirement, lead_name, supporting, kind, ref in batch:
+        sig = signature(
+            MatterText(
+                title=title,
+                text=requirement,
+                lead_unit=lead_name,
+                supporting_units=supporting,
+                source_kind=kind,
+                instruction_ref=ref,
+            )
+        )
+        out.append((item_id, lead, sig.to_json(), _chars(sig)))
+    return out, time.process_time() - started
+
+
+def _warm_worker() -> None:
+    from supervision.matching import MatterText, signature
+
+    signature(MatterText(title="预热分词词典"))  # jieba's dictionary, once per worker
+
+
+class SignatureSink:
+    """Computes the items' signatures in worker processes while the ledger is generated and COPYs
+    them into supervision_itemsignature (the same MatterText as `matter_of`: title, requirement,
+    lead and supporting unit names, the instruction's kind and document number)."""
+
+    CHUNK = 1000
+
+    def __init__(self, pool, now: datetime.datetime):
+        self.pool, self.now = pool, now
+        self.batch: list[tuple] = []
+        self.pending: collections.deque = collections.deque()
+        self.unit_names: dict[int, str] = {}
+        self.copier: Copier | None = None
+        self.cpu = 0.0
+        self.waited = 0.0
+
+    def add(self, item_id, lead, title, requirement, supporting, kind, ref) -> None:
+        names = self.unit_names
+        self.batch.append((item_id, lead, title, requirement, names[lead], tuple(names[u] for u in supporting), kind, ref))
+        if len(self.batch) >= self.CHUNK:
+            self._submit()
+            self._drain(block=False)
+
+    def _submit(self) -> None:
+        if not self.batch:
+            return
+        if self.pool is None:
+            self._store(_signature_rows(self.batch))
+        else:
+            self.pending.append(self.pool.apply_async(_signature_rows, (self.batch,)))
+        self.batch = []
+
+    def _store(self, result) -> None:
+        rows, cpu = result
+        self.cpu += cpu
+        for item_id, lead, data, chars in rows:
+            self.copier.add((item_id, lead, data, chars, self.now))
+
+    def _drain(self, block: bool) -> None:
+        while self.pending and (block or self.pending[0].ready()):
+            self._store(self.pending.popleft().get())
+
+    def finish(self) -> int:
+        """Waits for the workers, writes the rest; returns how many signatures were written."""
+        self._submit()
+        started = time.perf_counter()
+        self._drain(block=True)
+        self.waited = time.perf_counter() - started
+        self.copier.flush()
+        if self.pool is not None:
+            self.pool.close()
+            self.pool.join()
+        return self.copier.rows
+
+
+def check_signatures(sample: int, seed: int) -> int:
+    """Recomputes `sample` items' signatures through the service (signatures_refresh, inside a
+    transaction rolled back) and compares them with the generated ones; returns how many differ."""
+    from django.db import transaction
+
+    from supervision.models import Item, ItemSignature
+    from supervision.services.duplicates import signatures_refresh
+
+    last = Item.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    ids = sorted(random.Random(seed).sample(range(1, last + 1), min(sample, last)))
+
+    def stored():
+        return {
+            pk: (unit, data, chars)
+            for pk, unit, data, chars in ItemSignature.objects.filter(item_id__in=ids).values_list(
+                "item_id", "lead_unit_id", "data", "chars"
+            )
+        }
+
+    class Rollback(Exception):
+        pass
+
+    generated = stored()
+    try:
+        with transaction.atomic():
+            signatures_refresh(item_ids=ids)
+            recomputed = stored()
+            raise Rollback
+    except Rollback:
+        pass
+    return sum(1 for pk in ids if generated.get(pk) is None or generated.get(pk) != recomputed.get(pk))
+
+
+# ---------------------------------------------------------------------------------------------
 # The generator
 
 
 class Generator:
     def __init__(
-        self, conn, *, items: int, seed: int, now: datetime.datetime, thresholds: dict, calendar: Calendar, password: str
+        self,
+        conn,
+        *,
+        items: int,
+        seed: int,
+        now: datetime.datetime,
+        thresholds: dict,
+        calendar: Calendar,
+        password: str,
+        signatures: SignatureSink | None = None,
     ):
         self.conn = conn
         self.n_items = items
@@ -275,6 +654,8 @@ class Generator:
         self.cal = calendar
         self.password = password
         self.counts: dict[str, int] = {}
+        self.words = MatterWords(seed)
+        self.signatures = signatures  # SignatureSink or None
 
     # Units and people ---------------------------------------------------------------------
 
@@ -327,6 +708,8 @@ class Generator:
         copier.flush()
         self.counts["units"] = len(rows)
         self.working_units = [uid for uid, _n, kind, _p in rows if kind in ("department", "township")]
+        if self.signatures is not None:
+            self.signatures.unit_names = {uid: name for uid, name, _kind, _parent in rows}
 
     def users(self) -> None:
         rng = self.rng
@@ -544,6 +927,8 @@ class Generator:
                 "decided_by_id",
                 "requested_by_id",
             ],
+            # Filed before unit sign-off (rule 14): no endorsement asked for.
+            constants={"needs_endorsement": False, "self_endorsed": False, "endorsement_comment": ""},
         )
         visits = Copier(
             self.conn, "supervision_returnvisit", ["item_id", "result", "findings", "visited_on", "created_at", "visited_by_id"]
@@ -568,11 +953,20 @@ class Generator:
                 "ruling_comment",
                 "created_at",
             ],
+            # Filed before unit sign-off (rule 14): no endorsement asked for.
+            constants={"needs_endorsement": False, "self_endorsed": False, "endorsement_comment": ""},
         )
         referrals = Copier(
-            self.conn, "supervision_referral", ["id", "item_id", "department", "reason", "referred_at", "referred_by_id"]
+            self.conn,
+            "supervision_referral",
+            ["id", "item_id", "department", "reason", "referred_at", "referred_by_id"],
+            constants={"outcome": "", "outcome_text": ""},  # the receiving department has recorded no outcome yet
         )
         links = Copier(self.conn, "supervision_overdueexplanation_referrals", ["overdueexplanation_id", "referral_id"])
+        if self.signatures is not None:
+            self.signatures.copier = Copier(
+                self.conn, "supervision_itemsignature", ["item_id", "lead_unit_id", "data", "chars", "computed_at"]
+            )
         counters: dict[int, int] = {}
         # Lead units are skewed: some departments carry far more items than others.
         lead_weights = [rng.paretovariate(1.5) for _ in self.working_units]
@@ -599,6 +993,7 @@ class Generator:
                 office = rng.choice(self.office_staff)
             subject = rng.choice(SUBJECTS)
             inst_created = self._moment(issued)
+            self.instruction_ref = (kind, f"督字〔{issued.year}〕{instruction_id}号")
             instructions.add(
                 (
                     instruction_id,
@@ -606,7 +1001,7 @@ class Generator:
                     kind,
                     nature,
                     issuer,
-                    f"督字〔{issued.year}〕{instruction_id}号",
+                    self.instruction_ref[1],
                     issued,
                     f"请有关单位{rng.choice(TOPICS)}{subject}，按时报告结果。",
                     classification,
@@ -733,6 +1128,8 @@ class Generator:
                 print(f"  … {item_id:,} items", flush=True)
         for copier in (instructions, items, assignments, requests, visits, explanations, referrals, links):
             copier.flush()
+        if self.signatures is not None:
+            self.counts["item signatures"] = self.signatures.finish()
         with self.conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO supervision_yearlycounter (series, year, last_number) VALUES ('ledger', %s, %s)",
@@ -788,8 +1185,7 @@ class Generator:
         urgency = rng.choices(("normal", "urgent", "extra_urgent"), (75, 18, 7))[0]
         category = rng.randint(1, len(CATEGORIES)) if rng.random() < 0.92 else None
         cycle = rng.choice(("none", "none", "weekly", "biweekly", "monthly", "quarterly"))
-        title = f"{rng.choice(TOPICS)}{subject}（{item_id}）"
-        requirement = f"{subject}取得实质性进展，形成可检验的成效。"
+        title, requirement = self.words.matter(subject, rng.choice(TOPICS))
         if nature == "reference":
             workdays = None
         else:
@@ -995,6 +1391,8 @@ class Generator:
                 row["next_reminder"],
             )
         )
+        if self.signatures is not None:
+            self.signatures.add(item_id, lead, title, requirement, sorted(supporting), *self.instruction_ref)
         assignments.add((item_id, lead, "lead", ack_at, owner if ack_at else None, False))
         for unit in sorted(supporting):
             head = self.heads.get(unit)
@@ -1054,6 +1452,13 @@ def main() -> None:
     parser.add_argument("--database", default=DEFAULT_URL, help="postgres://…/duban_bench_… (dropped and re-created)")
     parser.add_argument("--items", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument(
+        "--signatures",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="store every item's matching signature (ItemSignature), as the item services do (default: yes)",
+    )
+    parser.add_argument("--signature-workers", type=int, default=2, help="processes computing signatures (0: in this one)")
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -1095,6 +1500,17 @@ def main() -> None:
     import psycopg
 
     now = timezone.now()
+    sink = None
+    if args.signatures:
+        # Forked before any connection is open (Django's is closed above).
+        import multiprocessing
+
+        workers = (
+            multiprocessing.get_context("fork").Pool(args.signature_workers, _warm_worker) if args.signature_workers else None
+        )
+        if workers is None:
+            _warm_worker()
+        sink = SignatureSink(workers, now)
     with psycopg.connect(args.database.replace("postgres://", "postgresql://")) as conn:
         # Foreign-key triggers off while loading (the rows are built consistent; checked below):
         # per-row deferred RI checks would cost more than the load itself.
@@ -1107,6 +1523,7 @@ def main() -> None:
             thresholds=table,
             calendar=calendar,
             password=make_password("duban2026"),
+            signatures=sink,
         )
         for step in (gen.units, gen.users, gen.categories, gen.ledger, gen.history):
             t = time.perf_counter()
@@ -1132,6 +1549,16 @@ def main() -> None:
     with psycopg.connect(args.database.replace("postgres://", "postgresql://"), autocommit=True) as conn:
         conn.execute("VACUUM (ANALYZE)")  # sets the visibility map too, as autovacuum would in production
     print(f"vacuum analyze: {time.perf_counter() - t:.1f} s")
+    if sink is not None:
+        print(
+            f"signatures: {sink.cpu:.1f} s of CPU in {args.signature_workers or 1} process(es),"
+            f" {sink.waited:.1f} s waited for them after the ledger"
+        )
+        t = time.perf_counter()
+        differ = check_signatures(300, args.seed)
+        if differ:
+            raise SystemExit(f"{differ} of 300 generated signatures differ from signatures_refresh's")
+        print(f"signatures: 300 sampled equal signatures_refresh's ({time.perf_counter() - t:.1f} s)")
     print()
     for name, n in gen.counts.items():
         print(f"{name:>24}: {n:>10,}")

@@ -632,7 +632,10 @@ class Demo:
         lead = Item.objects.get(title="黄庄乡至县城村道修复")
         again = self.build_item(ItemSpec("i18", "黄庄乡至县城村道破损路段修复", "jtj", S.ASSIGNED, "民生实事", 30, ["hzx"]))
         services.item_link(
-            actor=office, item=again, lead=lead, comment="与群众来信反映的村道修复为同一事项，合并督办，由交通局在主办事项上统一反馈。"
+            actor=office,
+            item=again,
+            lead=lead,
+            comment="与群众来信反映的村道修复为同一事项，合并督办，由交通局在主办事项上统一反馈。",
         )
         pushed = self.build_item(ItemSpec("i13", "城区建筑工地扬尘污染治理整改", "zjj", S.ASSIGNED, "生态环保", 15, ["sthj"]))
         raised = services.suspicions_raise(actor=office, items=[pushed], source=SuspicionSource.INTAKE)

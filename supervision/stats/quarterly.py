@@ -379,7 +379,9 @@ def build_quarterly_review(*, user: User, params: Mapping, now: datetime.datetim
     write_explanations(wb, explanations, subtitle)
     write_scores(wb, scores, subtitle)
     if user.sees_whole_ledger:  # the burden figures are the office's and the leaders' (units get 403 in the API)
-        write_burden(wb, burden_for_period(user=user, start=scope.period.start, end=scope.period.end, today=scope.today), subtitle)
+        write_burden(
+            wb, burden_for_period(user=user, start=scope.period.start, end=scope.period.end, today=scope.today), subtitle
+        )
 
     buffer = io.BytesIO()
     wb.save(buffer)

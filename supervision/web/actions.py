@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.choices import Role
 from supervision.choices import (
+    OPEN_REQUEST_STATUSES,
     OPEN_STATUSES,
     AssignmentRole,
     ExplanationStatus,
@@ -18,6 +20,7 @@ from supervision.choices import (
     ReferralDepartment,
     RequestStatus,
 )
+from supervision.querysets import REFERRAL_VIEWER_ROLES
 
 WORKING = (ItemStatus.ASSIGNED, ItemStatus.ACKNOWLEDGED, ItemStatus.IN_PROGRESS)
 
@@ -34,8 +37,11 @@ LABELS = {
     "return_visit": _("回访复核"),
     "referral": _("移交"),
     "decide": _("审批"),
+    "endorse": _("单位签字"),
     "explain": _("提交超期说明"),
     "rule": _("认定"),
+    "referral_acknowledge": _("受理"),
+    "referral_outcome": _("登记处理结果"),
 }
 
 
@@ -50,14 +56,24 @@ class ItemContext:
     referrals: list
     my_assignment: object | None = None
     pending_kinds: set[str] = field(default_factory=set)
+    # The units whose requests and explanations on this item the user may sign (rule 14).
+    signs_for: set[int] = field(default_factory=set)
 
     @classmethod
-    def build(cls, *, user, item, assignments, requests, explanations, referrals) -> ItemContext:
+    def build(cls, *, user, item, assignments, requests, explanations, referrals, signs_for=()) -> ItemContext:
         mine = None
         if user.is_unit_user and user.unit_id:
             mine = next((a for a in assignments if a.unit_id == user.unit_id), None)
-        pending = {r.kind for r in requests if r.status == RequestStatus.PENDING}
-        return cls(item, assignments, requests, explanations, referrals, mine, pending)
+        # A request still waiting for the unit's signature is open too: the service refuses a second one.
+        pending = {r.kind for r in requests if r.status in OPEN_REQUEST_STATUSES}
+        return cls(item, assignments, requests, explanations, referrals, mine, pending, set(signs_for))
+
+
+def awaiting_signature_units(requests, explanations) -> set[int]:
+    """The units with a request or explanation on the page that waits for their approver."""
+    waiting = [r.unit_id for r in requests if r.status == RequestStatus.AWAITING_ENDORSEMENT]
+    waiting += [e.unit_id for e in explanations if e.status == ExplanationStatus.AWAITING_ENDORSEMENT]
+    return {unit_id for unit_id in waiting if unit_id}
 
 
 def item_actions(user, ctx: ItemContext) -> list[str]:
@@ -103,11 +119,35 @@ def may_decide(user, request) -> bool:
     return user.is_office and request.status == RequestStatus.PENDING
 
 
+def may_endorse(ctx: ItemContext, record) -> bool:
+    """The unit's approver signs (or sends back) its request or explanation (rule 14)."""
+    waiting = record.status in (RequestStatus.AWAITING_ENDORSEMENT, ExplanationStatus.AWAITING_ENDORSEMENT)
+    return waiting and record.unit_id in ctx.signs_for
+
+
+def may_comment(user) -> bool:
+    """Leaders and the office comment on (批示、点评) an item they see."""
+    return user.is_active and (user.has_role(Role.LEADER) or user.is_office)
+
+
+def _receives(user, referral) -> bool:
+    return any(user.has_role(role) for role, dept in REFERRAL_VIEWER_ROLES.items() if dept == referral.department)
+
+
+def may_acknowledge_referral(user, referral) -> bool:
+    return _receives(user, referral) and referral.acknowledged_at is None
+
+
+def may_record_referral_outcome(user, referral) -> bool:
+    return _receives(user, referral) and referral.acknowledged_at is not None and not referral.outcome
+
+
 def may_explain(user, explanation) -> bool:
     return user.is_unit_user and user.unit_id == explanation.unit_id and explanation.status == ExplanationStatus.AWAITING
 
 
 def may_rule(user, explanation) -> bool:
-    if not user.is_office or explanation.status == ExplanationStatus.RULED:
+    # Ruled already, or still waiting for the unit head's signature (the service refuses it: 409).
+    if not user.is_office or explanation.status in (ExplanationStatus.RULED, ExplanationStatus.AWAITING_ENDORSEMENT):
         return False
     return explanation.status == ExplanationStatus.SUBMITTED or timezone.localdate() > explanation.due_by

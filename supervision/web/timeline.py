@@ -1,10 +1,13 @@
 """The item's history in Chinese words: each audit event's action as a phrase a person reads
-(who, when, what, comment). An action not listed yet shows its code, never an error."""
+(who, when, what, comment). The page's own phrases first; any other action (the unit's
+signatures, leader comments, the departments' handling of a referral …) reads as the audit
+trail's label (choices.ACTION_LABELS); an action in neither shows its code, never an error."""
 
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from supervision.choices import ACTION_LABELS as AUDIT_ACTION_LABELS
 from supervision.choices import ItemStatus
 
 ACTION_LABELS = {
@@ -66,7 +69,7 @@ def timeline(events, readable: dict[str, set[int]] | None = None) -> list[dict]:
                 "seq": event.seq,
                 "when": event.occurred_at,
                 "who": (event.actor_name or str(event.actor)) if event.actor_id else _("系统"),
-                "what": ACTION_LABELS.get(event.action, event.action),
+                "what": ACTION_LABELS.get(event.action) or AUDIT_ACTION_LABELS.get(event.action, event.action),
                 "action": event.action,
                 "from_status": STATUS_LABELS.get(event.from_status, ""),
                 "to_status": STATUS_LABELS.get(event.to_status, ""),

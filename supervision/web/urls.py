@@ -25,12 +25,16 @@ urlpatterns = [
     path("items/", items.item_list, name="web-items"),
     path("items/<int:pk>/", items.item_detail, name="web-item"),
     path("items/<int:pk>/act/<slug:action>/", item_actions.item_act, name="web-item-act"),
-    path("items/<int:pk>/requests/<int:request_pk>/decide/", item_actions.request_decide, name="web-request-decide"),
+    path("items/<int:pk>/comments/", item_actions.comment_add, name="web-item-comment"),
+    path("items/<int:pk>/comments/<int:comment_pk>/read/", item_actions.comment_read, name="web-item-comment-read"),
+    # 审批 (decide) by the office; 签字 / 退回 (endorse) by the unit's approver.
+    path("items/<int:pk>/requests/<int:request_pk>/<slug:action>/", item_actions.request_act, name="web-request-act"),
     path(
         "items/<int:pk>/explanations/<int:explanation_pk>/<slug:action>/",
         item_actions.explanation_act,
         name="web-explanation-act",
     ),
+    path("items/<int:pk>/referrals/<int:referral_pk>/<slug:action>/", item_actions.referral_act, name="web-referral-act"),
 ]
 
 # Instructions (批示件登记 + 分解立项), the office's queues, referrals: supervision/web/views/
@@ -41,6 +45,7 @@ urlpatterns += [
     path("instructions/new/item-row/", instruction_views.item_row, name="web-instruction-item-row"),
     path("instructions/owners/", instruction_views.owner_options, name="web-instruction-owners"),
     path("instructions/workdays/", instruction_views.workday_preview, name="web-instruction-workdays"),
+    path("instructions/duplicates/", instruction_views.duplicate_check, name="web-instruction-duplicates"),
     path("instructions/<int:pk>/", instruction_views.instruction_detail, name="web-instruction"),
     path("instructions/<int:pk>/edit/", instruction_views.instruction_edit, name="web-instruction-edit"),
     path("instructions/<int:pk>/decompose/", instruction_views.instruction_decompose, name="web-instruction-decompose"),
@@ -55,6 +60,8 @@ urlpatterns += [
     path("office/return-visits/<int:pk>/", office_views.return_visit_record, name="web-office-return-visit"),
     path("office/explanations/", office_views.explanation_queue, name="web-office-explanations"),
     path("office/explanations/<int:pk>/rule/", office_views.explanation_rule, name="web-office-explanation-rule"),
+    path("office/duplicates/", office_views.suspicion_queue, name="web-office-duplicates"),
+    path("office/duplicates/<int:pk>/decide/", office_views.suspicion_decide, name="web-office-duplicate-decide"),
     path("office/notices/", office_views.notice_queue, name="web-office-notices"),
     path("office/notices/new/", office_views.notice_draft, name="web-office-notice-draft"),
     path("office/notices/<int:pk>/issue/", office_views.notice_issue, name="web-office-notice-issue"),

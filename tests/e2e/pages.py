@@ -81,7 +81,7 @@ class Walk:
     def act(self, page: Page, action: str, fill: dict | None = None, files: dict | None = None, choose: dict | None = None):
         """Open an action's form (htmx), fill it, submit, and wait for the item page to come back."""
         page.click(
-            f'#actions [data-action="{action}"], #requests [data-action="{action}"], #explanations [data-action="{action}"]'
+            ", ".join(f'#{section} [data-action="{action}"]' for section in ("actions", "requests", "explanations", "referrals"))
         )
         page.wait_for_selector("#action-form form")
         for selector, value in (fill or {}).items():

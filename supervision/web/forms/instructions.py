@@ -158,6 +158,11 @@ class ItemForm(ChineseForm):
     )
     category = forms.ModelChoiceField(label=_("类别"), queryset=Category.objects.none(), required=False, empty_label=_("（无）"))
     reporting_cycle = forms.ChoiceField(label=_("反馈周期"), choices=ReportingCycle.choices, initial=ReportingCycle.NONE)
+    # Shown under the row once the service found items that may be the same matter (减负, rule 12).
+    confirm_not_duplicate = forms.BooleanField(label=_("确认不是同一事项，仍然登记"), required=False)
+
+    # What the duplicate check found for this row (the candidates' dicts), set by the page.
+    duplicate_candidates: tuple[dict, ...] | list[dict] = ()
 
     def __init__(self, *args, classification: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -202,6 +207,21 @@ class ItemForm(ChineseForm):
                 "hx-trigger": "input changed delay:300ms, load",
             }
         )
+
+    def duplicate_check_attrs(self) -> dict[str, str]:
+        """The row's live duplicate check (htmx): its box asks again when the title, the
+        requirement or the units change, sending them, the instruction (on 分解立项) and the box's
+        own confirmation."""
+        ids = {name: f"#id_{self.add_prefix(name)}" for name in ("title", "requirement", "lead_unit", "supporting_units")}
+        return {
+            "hx-get": reverse("web-instruction-duplicates"),
+            "hx-trigger": (
+                f"input changed delay:600ms from:{ids['title']}, input changed delay:600ms from:{ids['requirement']}, "
+                f"change from:{ids['lead_unit']}, change from:{ids['supporting_units']}"
+            ),
+            "hx-include": ", ".join([*ids.values(), f"#id_{self.add_prefix('confirm_not_duplicate')}", "#id_instruction"]),
+            "hx-sync": "this:replace",
+        }
 
     def owner_queryset(self, unit_id):
         try:

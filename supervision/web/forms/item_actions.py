@@ -7,7 +7,15 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from supervision.choices import ReasonKind, ReferralDepartment, ReportKind, ReturnVisitResult, Ruling
+from supervision.choices import (
+    ACCOUNTABILITY_OUTCOMES,
+    ReasonKind,
+    ReferralDepartment,
+    ReferralOutcome,
+    ReportKind,
+    ReturnVisitResult,
+    Ruling,
+)
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -108,6 +116,18 @@ class DecisionForm(ActionForm):
     comment = forms.CharField(label=_("意见说明（退回时必填）"), required=False, widget=_textarea(2))
 
 
+class SignoffForm(ActionForm):
+    """The unit's approver signs (签字同意) or sends back (退回) a request or explanation of the unit."""
+
+    field_map = {"reason": "comment"}
+    decision = forms.ChoiceField(
+        label=_("签字意见"),
+        choices=[("endorse", _("签字同意，报督查室")), ("return", _("退回修改"))],
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(label=_("意见说明（退回时必填）"), required=False, widget=_textarea(2))
+
+
 class ReturnVisitForm(ActionForm):
     result = forms.ChoiceField(label=_("复核结果"), choices=ReturnVisitResult.choices, widget=forms.RadioSelect)
     findings = forms.CharField(label=_("复核情况"), widget=_textarea(3))
@@ -138,3 +158,37 @@ class RulingForm(ActionForm):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
+
+
+class LeaderCommentForm(ActionForm):
+    """批示、点评 on the item, by a leader or the office. Always on the page beside the actions'
+    panel, so its fields carry a prefix (no clash of element ids with the open action's form)."""
+
+    prefix = "comment"
+    text = forms.CharField(label=_("批示内容"), max_length=5000, widget=_textarea(3))
+
+
+class ReferralAcknowledgeForm(ActionForm):
+    comment = forms.CharField(label=_("受理意见"), required=False, max_length=2000, widget=_textarea(2))
+
+
+class ReferralOutcomeForm(ActionForm):
+    """处理结果, with the decision document if one is attached (uploaded and filed together)."""
+
+    has_files = True
+    field_map = {"attachment_id": "document"}
+    outcome = forms.ChoiceField(label=_("处理结果"))
+    text = forms.CharField(label=_("处理情况"), max_length=5000, widget=_textarea(3))
+    document = forms.FileField(label=_("处理决定等文件（可选）"), required=False)
+
+    def __init__(self, *args, department: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        # 纪检 decides on accountability only; 组织部门 on accountability or commendation.
+        allowed = ACCOUNTABILITY_OUTCOMES if department == ReferralDepartment.DISCIPLINE else ReferralOutcome.values
+        self.fields["outcome"].choices = [("", _("请选择"))] + [
+            (value, label) for value, label in ReferralOutcome.choices if value in allowed
+        ]
+
+    def all_files(self) -> list:
+        document = self.cleaned_data.get("document")
+        return [document] if document else []

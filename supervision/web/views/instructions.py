@@ -1,10 +1,13 @@
 """批示件 pages: registration with decomposition (批示件登记 + 分解立项, office staff), the list and
 one instruction with its items. Thin: a form parses, one service or selector acts, a template
-renders; the helpers for htmx (a new item row, the owner list, the working-day preview) only read."""
+renders; the helpers for htmx (a new item row, the owner list, the working-day preview, the live
+duplicate check) only read. An item that may duplicate one on the ledger (减负, DOMAIN.md rule 12)
+comes back with its candidates under its row and a box to confirm it is another matter."""
 
 from __future__ import annotations
 
 import datetime
+import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -18,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.choices import Classification
+from accounts.models import Unit
 from supervision import selectors, services
 from supervision.choices import ItemStatus, Light
 from supervision.errors import DomainError
@@ -64,6 +68,13 @@ def _done(items, *, assign: bool) -> str:
     return _("已交办")
 
 
+def _show_candidates(exc: DomainError, rows) -> None:
+    """A possible duplicate: its candidates go under the row they concern."""
+    index = exc.extra.get("item_index")
+    if "candidates" in exc.extra and index is not None and 0 <= index < len(rows):
+        rows[index].duplicate_candidates = exc.extra["candidates"]
+
+
 def _param_ending(data, suffix: str) -> str:
     """The value of the one parameter named `…<suffix>` (htmx sends the row's own field)."""
     for key, value in data.items():
@@ -93,6 +104,7 @@ def instruction_new(request: HttpRequest) -> HttpResponse:
                 )
             except DomainError as exc:
                 errors = show_on_forms(exc, form, by_prefix={f"items-{i}": row for i, row in enumerate(rows)})
+                _show_candidates(exc, rows)
                 status = exc.status_code
             else:
                 done = _done(instruction.items.all(), assign="assign" in request.POST)
@@ -142,6 +154,7 @@ def instruction_decompose(request: HttpRequest, pk: int) -> HttpResponse:
                 )
             except DomainError as exc:
                 errors = show_on_forms(exc, by_prefix={f"items-{i}": row for i, row in enumerate(rows)})
+                _show_candidates(exc, rows)
                 status = exc.status_code
             else:
                 done = _done(created, assign="assign" in request.POST)
@@ -206,6 +219,38 @@ def owner_options(request: HttpRequest) -> HttpResponse:
     chosen = _param_ending(request.GET, "owner")
     context = {"people": people, "chosen": chosen, "unit_id": unit_id}
     return render(request, "web/instructions/_owner_options.html", context)
+
+
+@login_required
+@require_GET
+def duplicate_check(request: HttpRequest) -> HttpResponse:
+    """The row's live duplicate check (htmx): what saving it would show, nothing saved. The
+    parameters are the row's own (`items-0-title`…) and, on 分解立项, the instruction."""
+    require_office(request)
+    title_key = next((key for key in request.GET if key.endswith("-title")), "")
+    prefix = title_key.removesuffix("-title")
+    if not re.fullmatch(r"items-\d{1,2}", prefix):
+        return HttpResponse("")
+    form = ItemForm(request.GET, prefix=prefix)
+    title = request.GET.get(f"{prefix}-title", "").strip()
+    unit_ids = [request.GET.get(f"{prefix}-lead_unit", ""), *request.GET.getlist(f"{prefix}-supporting_units")]
+    units = Unit.objects.filter(is_active=True).in_bulk([int(pk) for pk in unit_ids if pk.isdigit()])
+    lead_id = unit_ids[0]
+    lead_unit = units.get(int(lead_id)) if lead_id.isdigit() else None
+    candidates = []
+    if title and lead_unit is not None:
+        raw = request.GET.get("instruction", "")
+        instruction = selectors.instruction_list(user=request.user).filter(pk=raw).first() if raw.isdigit() else None
+        found = services.duplicate_check(
+            actor=request.user,
+            title=title,
+            requirement=request.GET.get(f"{prefix}-requirement", ""),
+            lead_unit=lead_unit,
+            supporting_units=[u for pk, u in units.items() if pk != lead_unit.pk],
+            instruction=instruction,
+        )
+        candidates = [c.as_dict() for c in found]
+    return render(request, "web/instructions/_duplicates.html", {"item_form": form, "candidates": candidates, "live": True})
 
 
 @login_required

@@ -1,7 +1,12 @@
 """The item page's actions: GET opens the form (an htmx fragment, or the whole page without
-JavaScript), POST parses it and calls one service. The service's refusal comes back in Chinese:
-400 next to the field, 403 may not act, 404 may not see, 409/412 someone acted first — then the
-form says so and shows the item's current state; never a 500."""
+JavaScript), POST parses it and calls one service. Item actions (交办, 签收, 反馈, 申请 …), a
+request's 审批 by the office and 签字 / 退回 by the unit's approver (rule 14), an overdue
+explanation's 说明, 签字 / 退回 and 认定, a referral's 受理 and 处理结果 by the receiving
+department, and the leaders' 批示、点评 (its form sits in the comments' section).
+
+The service's refusal comes back in Chinese: 400 next to the field, 403 may not act, 404 may not
+see, 409/412 someone acted first — then the form says so and shows the item's current state;
+never a 500."""
 
 from __future__ import annotations
 
@@ -18,7 +23,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.http import require_http_methods
 
-from supervision import services
+from supervision import selectors, services
+from supervision.choices import ExplanationStatus, RequestStatus
 from supervision.errors import DomainError, InvalidInput, NotPermitted, NotVisible
 from supervision.web import actions as policy
 from supervision.web.forms import item_actions as f
@@ -31,12 +37,30 @@ FORM_TEMPLATE = "web/items/_action_form.html"
 class Action:
     form: type[f.ActionForm]
     title: str
-    run: Callable  # (user, ctx, target, data, attachment_ids) -> None
-    done: str  # the flash message after success
+    run: Callable  # (user, ctx, target, data, attachment_ids) -> what the service returned
+    done: str | Callable  # the flash message after success, or (result) -> that message
+    form_kwargs: Callable | None = None  # (target) -> extra keyword arguments of the form
+    initial: Callable | None = None  # (target) -> the form's initial values
+    panel: str = "action-panel"  # where the form lives on the item page (its htmx target)
+    form_id: str = ""  # the form's element id when not the action panel's "action-form"
+
+    def message(self, result) -> str:
+        return str(self.done(result) if callable(self.done) else self.done)
 
 
 def _version(data):
     return data.get("version")
+
+
+def _submitted(kind_done: str, to_office: str):
+    """A unit's request goes to its approver first (rule 14), unless the requester signs it."""
+
+    def message(request) -> str:
+        if request.status == RequestStatus.AWAITING_ENDORSEMENT:
+            return _("%(kind)s已提交，等待单位负责人签字。") % {"kind": kind_done}
+        return to_office % {"kind": kind_done}
+
+    return message
 
 
 ITEM_ACTIONS: dict[str, Action] = {
@@ -79,7 +103,7 @@ ITEM_ACTIONS: dict[str, Action] = {
             requested_deadline=d["requested_deadline"],
             expected_version=_version(d),
         ),
-        _l("延期申请已提交，等待督查室审批。"),
+        _submitted(_l("延期申请"), _l("%(kind)s已提交，等待督查室审批。")),
     ),
     "completion": Action(
         f.CompletionForm,
@@ -93,7 +117,7 @@ ITEM_ACTIONS: dict[str, Action] = {
             attachment_ids=a,
             expected_version=_version(d),
         ),
-        _l("办结申请已提交，等待督查室审核。"),
+        _submitted(_l("办结申请"), _l("%(kind)s已提交，等待督查室审核。")),
     ),
     "suspension": Action(
         f.ReasonForm,
@@ -101,7 +125,7 @@ ITEM_ACTIONS: dict[str, Action] = {
         lambda u, c, t, d, a: services.item_request_create(
             actor=u, item=c.item, kind="suspension", reason=d["reason"], expected_version=_version(d)
         ),
-        _l("暂停申请已提交。"),
+        _submitted(_l("暂停申请"), _l("%(kind)s已提交，等待督查室审批。")),
     ),
     "cancellation": Action(
         f.ReasonForm,
@@ -109,7 +133,7 @@ ITEM_ACTIONS: dict[str, Action] = {
         lambda u, c, t, d, a: services.item_request_create(
             actor=u, item=c.item, kind="cancellation", reason=d["reason"], expected_version=_version(d)
         ),
-        _l("撤销申请已提交。"),
+        _submitted(_l("撤销申请"), _l("%(kind)s已提交，等待督查室审批。")),
     ),
     "resume": Action(
         f.RequiredCommentForm,
@@ -139,14 +163,38 @@ ITEM_ACTIONS: dict[str, Action] = {
     ),
 }
 
-DECIDE = Action(
-    f.DecisionForm,
-    _l("审批申请"),
-    lambda u, c, t, d, a: services.item_request_decide(
-        actor=u, request=t, approve=d["decision"] == "approve", comment=d["comment"], expected_version=_version(d)
+
+def _sign(endorse: Callable, send_back: Callable, target: str) -> Callable:
+    """签字同意 or 退回 (the reason is the comment), by the unit's approver."""
+
+    def run(u, c, t, d, a):
+        if d["decision"] == "endorse":
+            return endorse(actor=u, comment=d["comment"], **{target: t})
+        return send_back(actor=u, reason=d["comment"], **{target: t})
+
+    return run
+
+
+def _signed(to_office: str, sent_back: str) -> Callable:
+    return lambda record: to_office if record.endorsed_at else sent_back
+
+
+REQUEST_ACTIONS: dict[str, Action] = {
+    "decide": Action(
+        f.DecisionForm,
+        _l("审批申请"),
+        lambda u, c, t, d, a: services.item_request_decide(
+            actor=u, request=t, approve=d["decision"] == "approve", comment=d["comment"], expected_version=_version(d)
+        ),
+        _l("审批意见已记录。"),
     ),
-    _l("审批意见已记录。"),
-)
+    "endorse": Action(
+        f.SignoffForm,
+        _l("单位负责人签字"),
+        _sign(services.item_request_endorse, services.item_request_return, "request"),
+        _signed(_l("已签字，申请已报督查室。"), _l("已退回申请人。")),
+    ),
+}
 
 EXPLANATION_ACTIONS: dict[str, Action] = {
     "explain": Action(
@@ -155,7 +203,19 @@ EXPLANATION_ACTIONS: dict[str, Action] = {
         lambda u, c, t, d, a: services.overdue_explanation_submit(
             actor=u, explanation=t, reason_kind=d["reason_kind"], text=d["text"], attachment_ids=a
         ),
-        _l("超期说明已提交。"),
+        lambda e: (
+            _("超期说明已提交，等待单位负责人签字。")
+            if e.status == ExplanationStatus.AWAITING_ENDORSEMENT
+            else _("超期说明已提交，等待督查室认定。")
+        ),
+        # Sent back by the unit's approver, the explanation keeps its text for the rewrite.
+        initial=lambda e: {"reason_kind": e.reason_kind, "text": e.text},
+    ),
+    "endorse": Action(
+        f.SignoffForm,
+        _l("单位负责人签字"),
+        _sign(services.overdue_explanation_endorse, services.overdue_explanation_return, "explanation"),
+        _signed(_l("已签字，超期说明已报督查室。"), _l("已退回说明人修改。")),
     ),
     "rule": Action(
         f.RulingForm,
@@ -168,11 +228,39 @@ EXPLANATION_ACTIONS: dict[str, Action] = {
 }
 
 
+REFERRAL_ACTIONS: dict[str, Action] = {
+    "acknowledge": Action(
+        f.ReferralAcknowledgeForm,
+        _l("受理移交"),
+        lambda u, c, t, d, a: services.referral_acknowledge(actor=u, referral=t, comment=d["comment"]),
+        _l("已受理。"),
+    ),
+    "outcome": Action(
+        f.ReferralOutcomeForm,
+        _l("登记处理结果"),
+        lambda u, c, t, d, a: services.referral_outcome_record(
+            actor=u, referral=t, outcome=d["outcome"], text=d["text"], attachment_id=a[0] if a else None
+        ),
+        _l("处理结果已登记。"),
+        form_kwargs=lambda r: {"department": r.department},
+    ),
+}
+
+COMMENT = Action(
+    f.LeaderCommentForm,
+    _l("批示、点评"),
+    lambda u, c, t, d, a: services.comment_create(actor=u, item=c.item, text=d["text"]),
+    _l("批示已发出，相关单位将收到通知。"),
+    panel="comment-panel",
+    form_id="comment-form",
+)
+
+
 def _upload_all(user, files) -> list:
     return [services.attachment_upload(actor=user, uploaded_file=file) for file in files]
 
 
-def _perform(request, action: Action, ctx, target, form) -> None:
+def _perform(request, action: Action, ctx, target, form):
     """Store the evidence, then one service. Both in one transaction; a refusal deletes the
     stored files too (storage is not transactional)."""
     uploaded = []
@@ -180,7 +268,7 @@ def _perform(request, action: Action, ctx, target, form) -> None:
         with transaction.atomic():
             if form.has_files:
                 uploaded = _upload_all(request.user, form.all_files())
-            action.run(request.user, ctx, target, form.cleaned_data, [a.pk for a in uploaded])
+            return action.run(request.user, ctx, target, form.cleaned_data, [a.pk for a in uploaded])
     except BaseException:
         for attachment in uploaded:
             attachment.file.delete(save=False)
@@ -199,12 +287,24 @@ def _apply_refusal(form, exc: InvalidInput) -> None:
 
 
 def _respond(request, ctx, action: Action, form, post_url: str, *, status=200, problem: str | None = None):
-    context = {"form": form, "action": action, "post_url": post_url, "item": ctx.item, "problem": problem}
+    context = {
+        "form": form,
+        "action": action,
+        "post_url": post_url,
+        "item": ctx.item,
+        "problem": problem,
+        "panel_id": action.panel,
+        "form_id": action.form_id,
+    }
     stale = status in (409, 412)
     if request.headers.get("HX-Request") and not stale:
         return render(request, FORM_TEMPLATE, context, status=status)
     page = item_page_context(request, ctx)
-    page.update(context, panel=FORM_TEMPLATE)
+    if action.panel == COMMENT.panel and page["may_comment"]:
+        # The comment form lives in the comments' section, not in the actions' panel.
+        page.update(comment_form=form, comment_problem=problem)
+    else:
+        page.update(context, panel=FORM_TEMPLATE)
     response = render(request, "web/items/detail.html", page, status=status)
     if request.headers.get("HX-Request"):
         # Someone acted first: the whole item as it is now replaces the stale one, message on top.
@@ -212,19 +312,20 @@ def _respond(request, ctx, action: Action, form, post_url: str, *, status=200, p
     return response
 
 
-def _handle(request, pk, action: Action, allowed: Callable, target_of: Callable, post_url: str, form_kwargs=None):
+def _handle(request, pk, action: Action, allowed: Callable, target_of: Callable, post_url: str):
     ctx = load_item(request.user, pk)  # 404 before anything else: no hint that the item exists
     target = target_of(ctx)
-    initial = {"version": ctx.item.version}
+    initial = {"version": ctx.item.version, **(action.initial(target) if action.initial else {})}
+    kwargs = action.form_kwargs(target) if action.form_kwargs else {}
     if request.method == "GET":
         if not allowed(ctx, target):
             return _respond(request, ctx, action, None, post_url, status=403, problem=_("您当前不能对本事项执行此操作。"))
-        return _respond(request, ctx, action, action.form(initial=initial), post_url)
-    form = action.form(request.POST, request.FILES, initial=initial)
+        return _respond(request, ctx, action, action.form(initial=initial, **kwargs), post_url)
+    form = action.form(request.POST, request.FILES, initial=initial, **kwargs)
     if not form.is_valid():
         return _respond(request, ctx, action, form, post_url, status=400)
     try:
-        _perform(request, action, ctx, target, form)
+        result = _perform(request, action, ctx, target, form)
     except InvalidInput as exc:
         _apply_refusal(form, exc)
         return _respond(request, ctx, action, form, post_url, status=400)
@@ -238,7 +339,7 @@ def _handle(request, pk, action: Action, allowed: Callable, target_of: Callable,
         if not isinstance(exc, NotPermitted):
             problem += _("（事项当前状态：%(status)s）") % {"status": fresh.item.get_status_display()}
         return _respond(request, fresh, action, None, post_url, status=status, problem=problem)
-    messages.success(request, action.done)
+    messages.success(request, action.message(result))
     url = reverse("web-item", args=[pk])
     if request.headers.get("HX-Request"):
         response = HttpResponse(status=204)
@@ -263,22 +364,36 @@ def item_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     )
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def request_decide(request: HttpRequest, pk: int, request_pk: int) -> HttpResponse:
+def _one_of(records: str, pk: int) -> Callable:
+    """The record of the item page with this id (404 if the user does not see it there)."""
+
     def target_of(ctx):
-        found = next((r for r in ctx.requests if r.pk == request_pk), None)
+        found = next((r for r in getattr(ctx, records) if r.pk == pk), None)
         if found is None:
             raise Http404
         return found
 
+    return target_of
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def request_act(request: HttpRequest, pk: int, request_pk: int, action: str) -> HttpResponse:
+    """审批 by the office; 签字 or 退回 by the unit's approver."""
+    spec = REQUEST_ACTIONS.get(action)
+    if spec is None:
+        raise Http404
+    if action == "decide":
+        allowed = lambda ctx, target: policy.may_decide(request.user, target)  # noqa: E731
+    else:
+        allowed = policy.may_endorse
     return _handle(
         request,
         pk,
-        DECIDE,
-        allowed=lambda ctx, target: policy.may_decide(request.user, target),
-        target_of=target_of,
-        post_url=reverse("web-request-decide", args=[pk, request_pk]),
+        spec,
+        allowed=allowed,
+        target_of=_one_of("requests", request_pk),
+        post_url=reverse("web-request-act", args=[pk, request_pk, action]),
     )
 
 
@@ -288,19 +403,63 @@ def explanation_act(request: HttpRequest, pk: int, explanation_pk: int, action: 
     spec = EXPLANATION_ACTIONS.get(action)
     if spec is None:
         raise Http404
-    check = policy.may_explain if action == "explain" else policy.may_rule
+    if action == "endorse":
+        allowed = policy.may_endorse
+    else:
+        check = policy.may_explain if action == "explain" else policy.may_rule
+        allowed = lambda ctx, target: check(request.user, target)  # noqa: E731
+    return _handle(
+        request,
+        pk,
+        spec,
+        allowed=allowed,
+        target_of=_one_of("explanations", explanation_pk),
+        post_url=reverse("web-explanation-act", args=[pk, explanation_pk, action]),
+    )
 
-    def target_of(ctx):
-        found = next((e for e in ctx.explanations if e.pk == explanation_pk), None)
-        if found is None:
-            raise Http404
-        return found
 
+@login_required
+@require_http_methods(["GET", "POST"])
+def referral_act(request: HttpRequest, pk: int, referral_pk: int, action: str) -> HttpResponse:
+    """受理 and 处理结果 by the department the item was referred to (纪检 / 组织部门)."""
+    spec = REFERRAL_ACTIONS.get(action)
+    if spec is None:
+        raise Http404
+    check = policy.may_acknowledge_referral if action == "acknowledge" else policy.may_record_referral_outcome
     return _handle(
         request,
         pk,
         spec,
         allowed=lambda ctx, target: check(request.user, target),
-        target_of=target_of,
-        post_url=reverse("web-explanation-act", args=[pk, explanation_pk, action]),
+        target_of=_one_of("referrals", referral_pk),
+        post_url=reverse("web-referral-act", args=[pk, referral_pk, action]),
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def comment_add(request: HttpRequest, pk: int) -> HttpResponse:
+    """批示、点评 on the item (leaders and the office)."""
+    return _handle(
+        request,
+        pk,
+        COMMENT,
+        allowed=lambda ctx, target: policy.may_comment(request.user),
+        target_of=lambda ctx: None,
+        post_url=reverse("web-item-comment", args=[pk]),
+    )
+
+
+@login_required
+@require_http_methods(["POST"])
+def comment_read(request: HttpRequest, pk: int, comment_pk: int) -> HttpResponse:
+    """The reader has read a comment (已阅): it leaves their list of comments to read."""
+    ctx = load_item(request.user, pk)
+    comment = selectors.comment_list(user=request.user, item=ctx.item).filter(pk=comment_pk).first()
+    if comment is None:
+        raise Http404
+    services.comment_mark_read(actor=request.user, comment=comment)
+    comment.is_read = True
+    if request.headers.get("HX-Request"):
+        return render(request, "web/items/_comment.html", {"c": comment, "item": ctx.item, "user": request.user})
+    return redirect(reverse("web-item", args=[pk]) + "#comments")

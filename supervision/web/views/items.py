@@ -6,15 +6,19 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import Classification
 from supervision import selectors
 from supervision.choices import Light
 from supervision.errors import InvalidInput, NotVisible
 from supervision.models import ItemAssignment
+from supervision.services.guards import is_unit_approver
 from supervision.stats import presenter
 from supervision.web import actions as policy
+from supervision.web.forms.item_actions import LeaderCommentForm
 from supervision.web.forms.items import PAGE_SIZES, LedgerFilterForm
 from supervision.web.timeline import timeline
 from supervision.workcalendar import workdays_between
@@ -27,13 +31,18 @@ def load_item(user, pk) -> policy.ItemContext:
     except NotVisible as exc:
         raise Http404 from exc
     assignments = list(ItemAssignment.objects.filter(item=item).select_related("unit", "acknowledged_by").order_by("role", "id"))
+    requests = list(selectors.request_list(user=user).filter(item=item).order_by("-requested_at", "-id"))
+    explanations = list(selectors.explanation_list(user=user).filter(item=item).order_by("-created_at", "-id"))
+    # Who may sign is asked only about what waits for a signature (rule 14), usually nothing.
+    waiting = policy.awaiting_signature_units(requests, explanations) if user.is_unit_user else set()
     return policy.ItemContext.build(
         user=user,
         item=item,
         assignments=assignments,
-        requests=list(selectors.request_list(user=user).filter(item=item).order_by("-requested_at", "-id")),
-        explanations=list(selectors.explanation_list(user=user).filter(item=item).order_by("-created_at", "-id")),
+        requests=requests,
+        explanations=explanations,
         referrals=list(selectors.referral_list(user=user, item=item)),
+        signs_for={unit_id for unit_id in waiting if is_unit_approver(user, unit_id)},
     )
 
 
@@ -55,8 +64,18 @@ def item_page_context(request: HttpRequest, ctx: policy.ItemContext) -> dict:
         "classified": item.classification >= Classification.SECRET,
         "deadline": _deadline_facts(item),
         "actions": [(key, policy.LABELS[key]) for key in policy.item_actions(user, ctx)],
-        "requests": [(r, policy.may_decide(user, r)) for r in ctx.requests],
-        "explanations": [(e, policy.may_explain(user, e), policy.may_rule(user, e)) for e in ctx.explanations],
+        "requests": [(r, policy.may_decide(user, r), policy.may_endorse(ctx, r)) for r in ctx.requests],
+        "explanations": [
+            (e, policy.may_explain(user, e), policy.may_rule(user, e), policy.may_endorse(ctx, e)) for e in ctx.explanations
+        ],
+        "referrals": [
+            (r, policy.may_acknowledge_referral(user, r), policy.may_record_referral_outcome(user, r)) for r in ctx.referrals
+        ],
+        "comments": list(selectors.comment_list(user=user, item=item)),
+        "may_comment": policy.may_comment(user),
+        "comment_form": LeaderCommentForm(initial={"version": item.version}),
+        "comment_action": {"title": _("批示、点评")},
+        "comment_url": reverse("web-item-comment", args=[item.pk]),
         "reports": list(selectors.report_list(user=user, item=item).order_by("-submitted_at", "-id")),
         "return_visits": list(selectors.return_visit_list(item=item)),
         "events": timeline(

@@ -23,10 +23,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from supervision import selectors, services
-from supervision.choices import ExplanationStatus, ItemStatus, NoticeStatus, RequestStatus
+from supervision.choices import ExplanationStatus, ItemStatus, NoticeStatus, RequestStatus, SuspicionStatus
 from supervision.errors import DomainError
 from supervision.exchange.documents import notice_docx
 from supervision.models import ExportApproval, OverdueExplanation
+from supervision.web.forms.duplicates import CONFIRM, DISMISS, LINK, SuspicionDecisionForm
 from supervision.web.forms.office import (
     ApprovalForm,
     DecisionForm,
@@ -47,6 +48,7 @@ QUEUES = (
     ("web-office-requests", gettext_lazy("待审批申请")),
     ("web-office-return-visits", gettext_lazy("待回访复核")),
     ("web-office-explanations", gettext_lazy("待认定超期说明")),
+    ("web-office-duplicates", gettext_lazy("疑似重复")),
     ("web-office-notices", gettext_lazy("通报")),
     ("web-office-export-approvals", gettext_lazy("涉密导出审批")),
 )
@@ -59,6 +61,7 @@ def _queues_with_counts(user) -> list[tuple[str, str, int | None]]:
         "web-office-requests": selectors.todo_requests_to_decide(user=user).count(),
         "web-office-return-visits": selectors.todo_return_visits_due(user=user).count(),
         "web-office-explanations": selectors.todo_explanations_owed(user=user).count(),
+        "web-office-duplicates": selectors.suspicion_list(user=user).filter(status=SuspicionStatus.PENDING).count(),
         "web-office-notices": selectors.notice_list(user=user).filter(status=NoticeStatus.DRAFT).count(),
     }
     return [(name, label, waiting.get(name)) for name, label in QUEUES]
@@ -287,6 +290,56 @@ def explanation_rule(request: HttpRequest, pk: int) -> HttpResponse:
 
     done = _("已认定：%(code)s") % {"code": target.item.code}
     return _act(request, form, pk=pk, again=_explanations, act=act, done=done, then="web-office-explanations")
+
+
+# 疑似重复 (减负, DOMAIN.md rule 12): items from OA intake or an import that may be the same matter
+# as one on the ledger. A person decides: confirmed and merged (合并督办, counted once), confirmed
+# only, or dismissed (never raised again). Nothing is merged otherwise.
+
+
+def _suspicions(request, failed=None, refusals=(), status=200):
+    rows = selectors.suspicion_list(user=request.user).filter(status=SuspicionStatus.PENDING).order_by("created_at", "id")
+    return _queue(
+        request,
+        template="web/office/duplicates.html",
+        rows=rows,
+        form_for=lambda s: SuspicionDecisionForm(prefix=f"s{s.pk}"),
+        failed=failed,
+        refusals=refusals,
+        status=status,
+    )
+
+
+@login_required
+@require_GET
+def suspicion_queue(request: HttpRequest) -> HttpResponse:
+    require_office(request)
+    return _suspicions(request)
+
+
+@login_required
+@require_POST
+def suspicion_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    require_office(request)
+    try:
+        suspicion = selectors.suspicion_get(user=request.user, pk=pk)
+    except DomainError as exc:
+        raise Http404(str(exc.message)) from exc
+    form = SuspicionDecisionForm(request.POST, prefix=f"s{pk}")
+    decision = request.POST.get(form.add_prefix("decision"))
+
+    def act(data):
+        confirm, link = data["decision"] in (LINK, CONFIRM), data["decision"] == LINK
+        services.suspicion_decide(
+            actor=request.user, suspicion=suspicion, confirm=confirm, link=link, count_once=True, comment=data["comment"]
+        )
+
+    done = {
+        LINK: _("已确认重复并合并督办：%(item)s 并入 %(candidate)s，统计时只计一次。"),
+        CONFIRM: _("已确认 %(item)s 与 %(candidate)s 是重复事项（未合并督办）。"),
+        DISMISS: _("已排除：%(item)s 与 %(candidate)s 不是重复事项，不再提示。"),
+    }.get(decision, "") % {"item": suspicion.item.code, "candidate": suspicion.candidate.code}
+    return _act(request, form, pk=pk, again=_suspicions, act=act, done=done, then="web-office-duplicates")
 
 
 # Notices (通报): draft from ledger codes, issue with a number, download as .docx.

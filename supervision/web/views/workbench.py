@@ -12,8 +12,9 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from supervision import selectors
-from supervision.choices import Light, ReportingCycle
+from supervision.choices import ExplanationStatus, Light, ReportingCycle, RequestStatus
 from supervision.querysets import REFERRAL_VIEWER_ROLES
+from supervision.services.guards import is_unit_approver
 
 LIGHT_LABELS = dict(Light.choices)
 CYCLE_LABELS = dict(ReportingCycle.choices)
@@ -56,6 +57,46 @@ def _item_entry(owed):
     return build
 
 
+def _signature_sections(user) -> list[Section]:
+    """What waits for the signature of the unit's head or named deputy (rule 14: 签字就是责任)."""
+    mine = {"unit_id": user.unit_id}
+    return [
+        _section(
+            "requests_to_endorse",
+            _("待签字的申请"),
+            selectors.request_list(user=user)
+            .filter(status=RequestStatus.AWAITING_ENDORSEMENT, **mine)
+            .order_by("requested_at", "pk"),
+            lambda r: Entry(
+                r.item_id,
+                r.item.code,
+                r.item.title,
+                _("签字：%(kind)s") % {"kind": r.get_kind_display()},
+                r.requested_at,
+                _("申请时间"),
+                detail=str(r.requested_by),
+            ),
+        ),
+        _section(
+            "explanations_to_endorse",
+            _("待签字的超期说明"),
+            selectors.explanation_list(user=user)
+            .filter(status=ExplanationStatus.AWAITING_ENDORSEMENT, **mine)
+            .order_by("due_by", "pk"),
+            lambda e: Entry(
+                e.item_id,
+                e.item.code,
+                e.item.title,
+                _("签字：超期说明"),
+                e.due_by,
+                _("说明截止"),
+                Light.OVERDUE,
+                detail=str(e.submitted_by),
+            ),
+        ),
+    ]
+
+
 def _sections(user) -> list[Section]:
     sections = []
     if user.is_unit_user:
@@ -76,6 +117,8 @@ def _sections(user) -> list[Section]:
                 ),
             ),
         ]
+    if user.is_unit_user and is_unit_approver(user, user.unit_id):
+        sections += _signature_sections(user)
     explanations = selectors.todo_explanations_owed(user=user)
     if user.is_office:
         sections += [

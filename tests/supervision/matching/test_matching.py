@@ -406,9 +406,7 @@ def test_items_decomposed_from_one_instruction_are_told_apart_by_their_titles():
     chem = MatterText("危化品企业专项检查", quoted + "危化品企业专项检查。", "县应急管理局", instruction_ref=ref)
     assert not match(gas, chem).duplicate
     # Without the shared instruction the same texts would read as one matter: the rule is what tells them apart.
-    assert match(
-        MatterText(gas.title, gas.text, gas.lead_unit), MatterText(chem.title, chem.text, chem.lead_unit)
-    ).duplicate
+    assert match(MatterText(gas.title, gas.text, gas.lead_unit), MatterText(chem.title, chem.text, chem.lead_unit)).duplicate
     # The same matter pushed again under the same instruction is still found.
     again = MatterText("燃气管道安全隐患排查整治工作", quoted + "燃气管道隐患排查。", "县应急局", instruction_ref=ref)
     assert match(gas, again).duplicate

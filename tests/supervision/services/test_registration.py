@@ -59,7 +59,9 @@ def test_an_item_refusal_names_its_row_and_nothing_is_written(world):
         services.instruction_register(
             actor=world.office,
             instruction=instruction_fields(world),
-            items=[item_fields(world), item_fields(world, owner=world.env_handler)],  # not of the lead unit
+            # The second row's owner is not of its lead unit. (Another matter than the first row's,
+            # or the duplicate check (减负) would stop it first.)
+            items=[item_fields(world), item_fields(world, title="防汛物资储备检查", owner=world.env_handler)],
             assign=True,
         )
     assert set(refused.value.fields) == {"items-1-owner"}

@@ -70,7 +70,5 @@ def test_the_quarterly_workbook_has_the_burden_sheet_for_the_office_only(world):
     expected = next(r for r in burden_weeks(user=w.office) if r["unit_id"] == w.env.pk)
     assert env[2:6] == [expected["messages"], expected["reminders"], expected["reports_asked"], expected["reports_filed"]]
     assert env[8] == "催办"
-    unit_wb = openpyxl.load_workbook(
-        io.BytesIO(quarterly_review_workbook(user=w.env_head, params={"quarter": _quarter(today)}))
-    )
+    unit_wb = openpyxl.load_workbook(io.BytesIO(quarterly_review_workbook(user=w.env_head, params={"quarter": _quarter(today)})))
     assert "基层负担" not in unit_wb.sheetnames

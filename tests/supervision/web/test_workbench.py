@@ -65,7 +65,7 @@ def test_handler_workbench(world):
 
 def test_office_leader_and_discipline_workbenches(world):
     item = make_item(ItemStatus.IN_PROGRESS, office=world.office, lead_unit=world.edu, owner=world.edu_handler)
-    services.item_request_create(
+    request = services.item_request_create(
         actor=world.edu_handler,
         item=item,
         kind=RequestKind.EXTENSION,
@@ -73,6 +73,9 @@ def test_office_leader_and_discipline_workbenches(world):
         requested_deadline=item.deadline + datetime.timedelta(days=5),
     )
     closed = make_item(ItemStatus.CLOSED, office=world.office, lead_unit=world.env, owner=world.env_handler)
+    # Rule 14: the request waits for the unit head's signature; until then the office has nothing to decide.
+    assert entries(page_client(world.office).get("/").content.decode(), "requests") == []
+    services.item_request_endorse(actor=world.edu_head, request=request, comment="情况属实")
     html = page_client(world.office).get("/").content.decode()
     assert entries(html, "requests") == [str(item.pk)] and "审批延期申请" in html
     assert entries(html, "return_visits") == [str(closed.pk)]
@@ -125,6 +128,37 @@ def test_workbench_queries_do_not_grow_with_entries(world, who):
     assert count() == few
 
 
+def test_unit_head_workbench_lists_what_waits_for_the_signature(world, reference_data):
+    """Rule 14: the unit's requests and overdue explanations wait for its head (or a named deputy);
+    the head's workbench lists them, the handler's and the other unit's do not."""
+    item = make_item(ItemStatus.IN_PROGRESS, office=world.office, lead_unit=world.edu, owner=world.edu_handler)
+    request = services.item_request_create(
+        actor=world.edu_handler,
+        item=item,
+        kind=RequestKind.EXTENSION,
+        reason="需延期",
+        requested_deadline=item.deadline + datetime.timedelta(days=5),
+    )
+    late = make_item(ItemStatus.IN_PROGRESS, office=world.office, lead_unit=world.edu, owner=world.edu_handler)
+    Item.objects.filter(pk=late.pk).update(deadline=timezone.localdate() - datetime.timedelta(days=2))
+    (explanation,) = services.overdue_explanations_open(item=Item.objects.get(pk=late.pk))
+    services.overdue_explanation_submit(actor=world.edu_handler, explanation=explanation, reason_kind="objective", text="暴雨")
+    html = page_client(world.edu_head).get("/").content.decode()
+    assert entries(html, "requests_to_endorse") == [str(item.pk)] and "签字：延期申请" in html
+    assert entries(html, "explanations_to_endorse") == [str(late.pk)]
+    assert 'data-todo="requests_to_endorse" data-count="1"' in html
+    for other in (world.edu_handler, world.office):  # they sign for no unit: no such list
+        counts = sections(page_client(other).get("/").content.decode())
+        assert "requests_to_endorse" not in counts and "explanations_to_endorse" not in counts, other
+    # Another unit's head signs for that unit only.
+    counts = sections(page_client(world.env_head).get("/").content.decode())
+    assert counts["requests_to_endorse"] == counts["explanations_to_endorse"] == 0
+    # Signed: the entry leaves the head's list.
+    services.item_request_endorse(actor=world.edu_head, request=request)
+    html = page_client(world.edu_head).get("/").content.decode()
+    assert entries(html, "requests_to_endorse") == [] and entries(html, "explanations_to_endorse") == [str(late.pk)]
+
+
 def test_header_names_roles_and_unread_count_of_visible_messages(world):
     item = make_item(ItemStatus.ASSIGNED, office=world.office, lead_unit=world.edu, owner=world.edu_handler)
     hidden = make_item(ItemStatus.ASSIGNED, office=world.office, lead_unit=world.env, owner=world.env_handler)
@@ -166,20 +200,25 @@ def test_inbox_unread_first_and_mark_read(world):
     unread = Notification.objects.create(recipient=user, kind="reminder", title="请签收", item=item, dedup_key="b")
     Notification.objects.create(recipient=user, kind="reminder", title="别的单位", item=hidden, dedup_key="c")
     other = Notification.objects.create(recipient=world.env_handler, kind="reminder", title="不是你的", dedup_key="d")
+    # The hand-off message of the assignment (交办) is in the handler's inbox too, unread.
+    (assigned,) = Notification.objects.filter(recipient=user, kind="handoff", item=item)
     client = page_client(user)
     html = client.get("/inbox/").content.decode()
-    assert re.findall(r'data-notification="(\d+)"', html) == [str(unread.pk), str(old.pk)]
+    assert re.findall(r'data-notification="(\d+)"', html) == [str(unread.pk), str(assigned.pk), str(old.pk)]
     assert f'href="/items/{item.pk}/"' in html
     # The API's inbox is the same selector: the message about another unit's item is not there either.
     api = client_for(user)
-    assert {n["id"] for n in api.get("/api/v1/inbox/").json()["results"]} == {unread.pk, old.pk}
-    assert api.get("/api/v1/inbox/unread-count/").json() == {"unread": 1}
+    assert {n["id"] for n in api.get("/api/v1/inbox/").json()["results"]} == {unread.pk, assigned.pk, old.pk}
+    assert api.get("/api/v1/inbox/unread-count/").json() == {"unread": 2}
     response = hx_post(client, f"/inbox/{unread.pk}/read/")
     assert response.status_code == 200
     body = response.content.decode()
-    assert 'data-read="1"' in body and 'id="inbox-unread" data-count="0" hx-swap-oob="true"' in body
+    assert 'data-read="1"' in body and 'id="inbox-unread" data-count="1" hx-swap-oob="true"' in body
     unread.refresh_from_db()
     assert unread.read_at is not None
+    # The last unread one read: the header's count goes to zero.
+    body = hx_post(client, f"/inbox/{assigned.pk}/read/").content.decode()
+    assert 'data-read="1"' in body and 'id="inbox-unread" data-count="0" hx-swap-oob="true"' in body
     # Someone else's message, or one about an item no longer visible: 404.
     assert hx_post(client, f"/inbox/{other.pk}/read/").status_code == 404
     assert client.post("/inbox/read-all/").status_code == 302
