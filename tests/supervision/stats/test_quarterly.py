@@ -322,7 +322,7 @@ def assert_matches_the_api(wb, user, params):
 
 def test_figures_equal_the_stats_api_and_the_hand_count(world, ledger):
     wb = workbook(world.office, Q3)
-    assert wb.sheetnames == SHEETS
+    assert wb.sheetnames == [*SHEETS, "基层负担"]  # the burden sheet is the office's and the leaders'
     summary = assert_matches_the_api(wb, world.office, Q3)
     values = summary_values(wb["汇总"])
     # Hand count: due in Q3 R1 R2 R3 R4 R5; closed R1 R2; on time R1 (original), R1 R2 (extended).
@@ -578,6 +578,7 @@ def test_charts_print_setup_and_formats(world, ledger):
         "超期清单": [],
         "超期说明及认定": [],
         "考核得分": [],
+        "基层负担": [],
     }
     for ws in wb.worksheets:
         assert ws.page_setup.orientation == "landscape", ws.title
@@ -737,7 +738,9 @@ def test_query_count_does_not_grow_with_the_ledger(world, ledger, clock):
     assert summary_values(wb["汇总"])["超期（当前）"] == 4 + 3
     assert len(table(wb["超期说明及认定"], "序号")[0]) == 3 + 6  # two units each
     assert before == after, (before, after)
-    assert after <= 40, after
+    # The 基层负担 sheet reads a fixed handful of queries per week of the quarter (14 weeks at most),
+    # whatever the ledger's size: the point is before == after above.
+    assert after <= 100, after
 
 
 def test_schema_documents_the_workbook(world):
