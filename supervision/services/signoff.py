@@ -40,18 +40,31 @@ from supervision.services.guards import (
 from supervision.services.items import assign_now, assignment_errors
 
 
-def _lock_request(actor: User, request: ItemRequest) -> tuple:
-    item = lock_item(request.item, actor)
-    if not requests_visible_to(actor, ItemRequest.objects.filter(pk=request.pk), unsigned=True).exists():
+def _lock_for_signature(actor: User, record, *, visible, related: tuple[str, ...], awaiting: str, refusal: str, code: str):
+    """Lock the item, then the record (a request or an overdue explanation) the unit's approver signs:
+    404 when the actor cannot see it, 403 when they may not sign for its unit, 409 when it no longer
+    waits for a signature."""
+    item = lock_item(record.item, actor)
+    model = type(record)
+    if not visible(actor, model.objects.filter(pk=record.pk)).exists():
         raise NotVisible()
-    request = ItemRequest.objects.select_for_update(of=("self",)).select_related("item", "requested_by").get(pk=request.pk)
-    require_unit_approver(actor, request.unit_id)
-    if request.status != RequestStatus.AWAITING_ENDORSEMENT:
-        raise TransitionNotAllowed(
-            _("该申请当前状态为“%(status)s”，不在待单位签字环节。") % {"status": request.get_status_display()},
-            code="request_not_awaiting_endorsement",
-        )
-    return item, request
+    record = model.objects.select_for_update(of=("self",)).select_related("item", *related).get(pk=record.pk)
+    require_unit_approver(actor, record.unit_id)
+    if record.status != awaiting:
+        raise TransitionNotAllowed(refusal % {"status": record.get_status_display()}, code=code)
+    return item, record
+
+
+def _lock_request(actor: User, request: ItemRequest) -> tuple:
+    return _lock_for_signature(
+        actor,
+        request,
+        visible=lambda user, qs: requests_visible_to(user, qs, unsigned=True),
+        related=("requested_by",),
+        awaiting=RequestStatus.AWAITING_ENDORSEMENT,
+        refusal=_("该申请当前状态为“%(status)s”，不在待单位签字环节。"),
+        code="request_not_awaiting_endorsement",
+    )
 
 
 @transaction.atomic
@@ -111,21 +124,15 @@ def item_request_return(*, actor: User, request: ItemRequest, reason: str) -> It
 
 
 def _lock_explanation(actor: User, explanation: OverdueExplanation) -> tuple:
-    item = lock_item(explanation.item, actor)
-    if not explanations_visible_to(actor, OverdueExplanation.objects.filter(pk=explanation.pk)).exists():
-        raise NotVisible()
-    explanation = (
-        OverdueExplanation.objects.select_for_update(of=("self",))
-        .select_related("item", "unit", "submitted_by")
-        .get(pk=explanation.pk)
+    return _lock_for_signature(
+        actor,
+        explanation,
+        visible=explanations_visible_to,
+        related=("unit", "submitted_by"),
+        awaiting=ExplanationStatus.AWAITING_ENDORSEMENT,
+        refusal=_("该超期说明当前状态为“%(status)s”，不在待单位签字环节。"),
+        code="explanation_not_awaiting_endorsement",
     )
-    require_unit_approver(actor, explanation.unit_id)
-    if explanation.status != ExplanationStatus.AWAITING_ENDORSEMENT:
-        raise TransitionNotAllowed(
-            _("该超期说明当前状态为“%(status)s”，不在待单位签字环节。") % {"status": explanation.get_status_display()},
-            code="explanation_not_awaiting_endorsement",
-        )
-    return item, explanation
 
 
 @transaction.atomic

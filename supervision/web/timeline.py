@@ -49,21 +49,13 @@ ACTION_LABELS = {
 STATUS_LABELS = dict(ItemStatus.choices)
 
 
-# Records whose text is narrower than the item: an overdue explanation is read by its own unit, the
-# office, leaders and the referred departments only (querysets.explanations_visible_to).
-NARROW_RECORDS = ("overdueexplanation",)
-
-
-def timeline(events, readable: dict[str, set[int]] | None = None) -> list[dict]:
-    """One row per event, oldest first, as the chain records them. `readable` names, per narrow
-    record type, the ids the viewer may read; another unit's explanation shows who and when but
-    not its text (no sideways copying, DOMAIN.md rule 13)."""
-    readable = readable or {}
+def timeline(events) -> list[dict]:
+    """One row per event, oldest first, as the chain records them. `events` come from
+    selectors.audit_history, which already leaves out events about records the viewer may not read
+    (another unit's explanation, ruling, request …; DOMAIN.md rule 13), so every comment shown is
+    readable."""
     rows = []
     for event in events:
-        comment = event.comment
-        if event.object_type in NARROW_RECORDS and event.object_id not in readable.get(event.object_type, set()):
-            comment = _("（内容仅相关单位可见）") if comment else ""
         rows.append(
             {
                 "seq": event.seq,
@@ -73,7 +65,7 @@ def timeline(events, readable: dict[str, set[int]] | None = None) -> list[dict]:
                 "action": event.action,
                 "from_status": STATUS_LABELS.get(event.from_status, ""),
                 "to_status": STATUS_LABELS.get(event.to_status, ""),
-                "comment": comment,
+                "comment": event.comment,
             }
         )
     return rows

@@ -78,9 +78,7 @@ def item_page_context(request: HttpRequest, ctx: policy.ItemContext) -> dict:
         "comment_url": reverse("web-item-comment", args=[item.pk]),
         "reports": list(selectors.report_list(user=user, item=item).order_by("-submitted_at", "-id")),
         "return_visits": list(selectors.return_visit_list(item=item)),
-        "events": timeline(
-            selectors.audit_history(user=user, item=item), readable={"overdueexplanation": {e.pk for e in ctx.explanations}}
-        ),
+        "events": timeline(selectors.audit_history(user=user, item=item)),
     }
 
 
@@ -88,6 +86,9 @@ def item_page_context(request: HttpRequest, ctx: policy.ItemContext) -> dict:
 def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ctx = load_item(request.user, pk)
     return render(request, "web/items/detail.html", item_page_context(request, ctx))
+
+
+EXACT = "exact"
 
 
 def _filter_errors(exc: InvalidInput) -> list[str]:
@@ -99,26 +100,39 @@ def _filter_errors(exc: InvalidInput) -> list[str]:
 @login_required
 def item_list(request: HttpRequest) -> HttpResponse:
     """台账: ItemFilterSet over the visible items, as /api/v1/items/; filters, order, page and
-    page size all in the URL; 导出 Excel downloads the same list with the export's rules."""
+    page size all in the URL; 导出 Excel downloads the same list with the export's rules.
+
+    The total is counted up to selectors.COUNT_CAP ("超过 1000 件" beyond: the office's whole
+    ledger took most of the page's time to count); `?count=exact` counts it all, as the API's
+    `count` — the "显示确切数目" link, which htmx swaps into place."""
     params = presenter.without_blanks(request.GET)
     size = params.get("page_size", "")
     per_page = int(size) if size.isdigit() and int(size) in PAGE_SIZES else PAGE_SIZES[0]
+    exact = params.get("count") == EXACT
     query = params.copy()
-    for key in ("page", "page_size"):
+    for key in ("page", "page_size", "count"):
         query.pop(key, None)
+    with_exact = request.GET.copy()
+    with_exact["count"] = EXACT
     context = {
         "form": LedgerFilterForm(request.GET or None, user=request.user),
         "query": query.urlencode(),
         "page_query": _without(request.GET, "page"),
+        "exact_query": with_exact.urlencode(),
     }
     try:
         page, rows = presenter.item_page(
-            user=request.user, params=query, page_number=request.GET.get("page") or 1, per_page=per_page
+            user=request.user,
+            params=query,
+            page_number=request.GET.get("page") or 1,
+            per_page=per_page,
+            capped=not exact,
         )
     except InvalidInput as exc:
         context["errors"] = _filter_errors(exc)
         return render(request, "web/items/list.html", context, status=400)
-    context.update(page=page, rows=rows, count=page.paginator.count)
+    count = selectors.CappedCount(page.paginator.count) if exact else page.paginator.total
+    context.update(page=page, rows=rows, count=count)
     return render(request, "web/items/list.html", context)
 
 
