@@ -19,6 +19,10 @@ class ServiceErrorsAsMessagesMixin:
             # The service refused (and its transaction rolled back): say why instead of a 500.
             details = "；".join(f"{k}: {'，'.join(map(str, v))}" for k, v in exc.fields.items())
             messages.error(request, f"{exc.message}{'（' + details + '）' if details else ''}")
+            # A refusal that names what it clashes with (统筹督查: the unit and the activity already
+            # booked that week) says which, not only how many.
+            for warning in exc.extra.get("warnings", []):
+                messages.warning(request, warning["message"])
             return HttpResponseRedirect(request.get_full_path())
 
 

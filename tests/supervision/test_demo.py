@@ -85,3 +85,40 @@ def test_demo_holds_a_duplicate_pair_for_the_office_and_a_linked_matter():
     assert [row["id"] for row in listed] == [waiting.pk]
     jtj = next(r for r in burden_weeks(user=office) if r["unit_id"] == link.lead.lead_unit_id)
     assert jtj["open_items"] == jtj["matters"] + 1
+    # …and on the pages the README names: the office's 疑似重复 queue, the linked item's history.
+    from django.test import Client
+
+    pages = Client()
+    pages.force_login(office)
+    queue = pages.get("/office/duplicates/").content.decode()
+    assert waiting.item.title in queue and waiting.candidate.title in queue
+    assert "并入主办事项（合并督办）" in pages.get(f"/items/{link.item_id}/").content.decode()
+
+
+def test_every_demo_login_reaches_a_useful_workbench():
+    """The README's promise: sign in with any demo account and the 工作台 has work to show — at
+    least one list with entries — and the links of the role (the back office for the office, the
+    dashboard for leaders and the office)."""
+    import re
+
+    from django.test import Client
+
+    from accounts.choices import Role
+    from supervision.demo import DEMO_PASSWORD, USERS
+
+    load_demo()
+    form = Client()
+    landed = form.post("/login/", {"username": "luoyan", "password": DEMO_PASSWORD})
+    assert (landed.status_code, landed["Location"]) == (302, "/")
+    for username, _name, _unit, _title, roles, *_ in USERS:
+        client = Client()
+        client.force_login(User.objects.get(username=username))
+        response = client.get("/")
+        assert response.status_code == 200, username
+        html = response.content.decode()
+        counts = {key: int(n) for key, n in re.findall(r'data-section="(\w+)" data-count="(\d+)"', html)}
+        assert any(counts.values()), (username, counts)
+        links = set(re.findall(r'class="button" href="([^"]+)"', html))
+        office = bool({Role.OFFICE_STAFF, Role.ADMINISTRATOR} & set(roles))
+        assert ("/admin/" in links) == office, (username, links)
+        assert ("/dashboard/" in links) == (office or Role.LEADER in roles), (username, links)

@@ -183,7 +183,9 @@ class Directory:
             if unit["short_name"] and norm(unit["short_name"]) != norm(unit["name"]):
                 units_by_name[norm(unit["short_name"])].append(unit)
         members: dict[tuple[int, str], list[dict]] = defaultdict(list)
-        for user in User.objects.filter(unit__isnull=False).values("pk", "unit_id", "full_name", "username", "is_active"):
+        for user in User.objects.filter(unit__isnull=False).values(
+            "pk", "unit_id", "full_name", "username", "is_active", "clearance"
+        ):
             members[(user["unit_id"], norm(user["full_name"]))].append(user)
             if norm(user["username"]) != norm(user["full_name"]):
                 members[(user["unit_id"], norm(user["username"]))].append(user)

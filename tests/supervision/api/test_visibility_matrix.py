@@ -263,3 +263,78 @@ def test_every_admin_changelist_and_search_keeps_to_the_rule(ledger):
             leaks.append(url)
     assert not errors, errors
     assert not leaks, leaks
+
+
+ABSENT = 987654321  # an id no record has
+# A body that passes the usual input checks, so a refusal cannot hide behind a 400.
+FILLED = {"reason": "理由", "comment": "意见", "text": "说明", "reason_kind": ReasonKind.OBJECTIVE, "ruling": Ruling.EXEMPTION}
+
+
+def hidden_records(role: str, ledger) -> dict[str, list]:
+    """Path prefix → ids of records the role may not read (written out by hand, as FORBIDDEN)."""
+    items = {"conf": ledger.conf.pk, "envonly": ledger.envonly.pk, "shared": ledger.shared.pk}
+    no_shared_records = role in ("env_handler", "town_handler", "organization")
+    return {
+        "/api/v1/items/{id}": [pk for name, pk in items.items() if name not in VISIBLE_ITEMS[role]],
+        "/api/v1/instructions/{id}": [ledger.conf.instruction_id]
+        + ([] if "envonly" in VISIBLE_ITEMS[role] else [ledger.envonly.instruction_id]),
+        "/api/v1/requests/{id}": [ledger.request.pk] if no_shared_records else [],
+        "/api/v1/attachments/{id}": [ledger.evidence.pk] if no_shared_records else [],
+        "/api/v1/explanations/{id}": ([ledger.lead_expl.pk] if no_shared_records else [])
+        + ([ledger.sup_expl.pk] if "MARK-SUPEXPL" in FORBIDDEN[role] or role in ("town_handler", "organization") else []),
+        "/api/v1/inbox/{id}": [n.pk for n in ledger.inbox],
+        "/api/v1/export-approvals/{id}": [ledger.approval.pk],
+    }
+
+
+def sideways_records(role: str, ledger) -> set[tuple[str, int]]:
+    """The hidden records of `hidden_records` that sit on an item the role may open."""
+    if "shared" not in VISIBLE_ITEMS[role]:
+        return set()
+    return {
+        (prefix, pk)
+        for prefix, pks in hidden_records(role, ledger).items()
+        if prefix in ("/api/v1/requests/{id}", "/api/v1/attachments/{id}", "/api/v1/explanations/{id}")
+        for pk in pks
+    }
+
+
+@pytest.mark.parametrize("role", sorted(FORBIDDEN))
+def test_every_write_operation_on_a_hidden_record_is_refused(role, ledger):
+    """Every write operation of the schema whose path names a record, called with that record's id
+    where the role may not read it, answers exactly as for an id that does not exist (no existence
+    oracle: a 404, or the 400 of an empty body where the body is checked first; another unit's record
+    on an item the role sees may be a 403), names nothing, and writes nothing (the audit chain does
+    not grow)."""
+    from supervision.models import AuditEvent
+
+    schema = json.loads(Client().get("/api/schema/?format=json").content)
+    client = api_client(role, ledger)
+    hidden = hidden_records(role, ledger)
+    events = AuditEvent.objects.count()
+    wrong, called = [], 0
+    for path, operations in schema["paths"].items():
+        prefix = next((p for p in hidden if path.startswith(p)), None)
+        if prefix is None:
+            continue
+        for method in ("post", "put", "patch", "delete"):
+            if method not in operations:
+                continue
+            for body in ({}, FILLED):
+                answers = {}
+                for pk in [ABSENT, *hidden[prefix]]:
+                    url = re.sub(r"\{[^{}]+\}", str(pk), path, count=1)
+                    url = re.sub(r"\{[^{}]+\}", str(ledger.evidence.pk), url)
+                    response = getattr(client, method)(url, body, format="json")
+                    answers[pk] = status, text = response.status_code, body_text(response)
+                    called += 1
+                    leaked = any(m in text for m in FORBIDDEN[role])
+                    # Another unit's record on an item the role sees may be refused with a 403: that
+                    # the record exists is known on the item (both units owe an explanation), its
+                    # content is not (rule 13).
+                    sideways = (prefix, pk) in sideways_records(role, ledger) and status in (403, 404)
+                    if status not in (400, 403, 404) or (answers[pk] != answers[ABSENT] and not sideways) or leaked:
+                        wrong.append((method.upper(), url, body, status, answers[ABSENT][0], text[:120]))
+    assert called > 10
+    assert not wrong, wrong
+    assert AuditEvent.objects.count() == events

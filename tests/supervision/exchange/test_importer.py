@@ -37,7 +37,7 @@ from supervision.warning_dates import warning_date_for
 from tasks.imports import run_import_job
 from tests.api_helpers import CJK, assert_error, client_for
 from tests.conftest import build_world
-from tests.factories import CategoryFactory, UserFactory, make_item
+from tests.factories import CategoryFactory, UserFactory, make_instruction, make_item
 
 pytestmark = pytest.mark.django_db
 
@@ -307,6 +307,23 @@ def test_classification_above_clearance_is_refused(w):
     assert [(e.row, e.column) for e in result.errors] == [(3, "密级")]
     assert "高于您的密级权限" in result.errors[0].message
     assert counts() == before
+
+
+def test_an_owner_below_the_items_classification_is_refused(w):
+    """Issue 12, clearance at assignment: an import is no way round it (edu_handler is cleared 内部,
+    edu_head 秘密); the level may come from the row or from an existing instruction."""
+    before = counts()
+    rows = [row(), row(title="秘密事项", classification="秘密"), row(title="秘密事项二", classification="秘密", owner="edu_head")]
+    result = run(w.office, workbook(rows))
+    assert [(e.row, e.column) for e in result.errors] == [(3, "责任人")]
+    assert "edu_handler" in result.errors[0].message and "内部" in result.errors[0].message
+    assert "秘密" in result.errors[0].message and counts() == before
+
+    make_instruction(office=w.office, classification=Classification.SECRET, document_number="县委督〔2026〕9号")
+    before = counts()
+    inherited = row(title="沿用批示件密级", classification=None, document_number="县委督〔2026〕9号")
+    result = run(w.office, workbook([inherited]))
+    assert [(e.row, e.column) for e in result.errors] == [(2, "责任人")] and counts() == before
 
 
 def test_unit_handler_may_not_import(w):

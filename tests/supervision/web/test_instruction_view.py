@@ -96,3 +96,11 @@ def test_the_instruction_page_lists_its_items_with_lights_and_the_stale_ones(mee
     )
     # Not visible: 404, not a page that says what it is.
     assert client.get(f"/dashboard/instructions/{secret.pk}/").status_code == 404
+
+
+def test_the_instruction_pages_item_links_open_the_item_page_not_the_api(meeting):
+    _viewer, client, instruction, _secret, items = meeting
+    html = client.get(f"/dashboard/instructions/{instruction.pk}/").content.decode()
+    assert "/api/v1/" not in html
+    linked = set(re.findall(r'href="/items/(\d+)/"', html))
+    assert linked == {str(item.pk) for item in items}
