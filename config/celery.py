@@ -9,6 +9,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("duban")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+
+_ANCHOR_SECONDS = 60.0 * int(os.environ.get("DUBAN_AUDIT_ANCHOR_MINUTES", "10"))
 # Task modules are imported by tasks.apps.TasksConfig.ready(): everything Celery runs lives in tasks/.
 
 app.conf.beat_schedule = {
@@ -49,6 +51,13 @@ app.conf.beat_schedule = {
     # 减负: the office hears once per unit, week and measure when a unit passes its weekly limit.
     "check-burden-limits": {"task": "tasks.burden.check_burden_limits", "schedule": crontab(minute=41)},
     # A broken audit chain must be noticed the same day, not when someone next looks.
+    # The chain head kept outside the database too (supervision/audit_anchor.py); nothing is written
+    # when the head has not moved since the last anchor.
+    "anchor-audit-head": {
+        "task": "tasks.audit.anchor_audit_head",
+        "schedule": _ANCHOR_SECONDS,
+        "options": {"expires": _ANCHOR_SECONDS},
+    },
     "verify-audit-chain-nightly": {
         "task": "tasks.audit.verify_audit_chain",
         "schedule": crontab(hour=2, minute=30),

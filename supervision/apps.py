@@ -8,7 +8,10 @@ class SupervisionConfig(AppConfig):
     verbose_name = _("督查台账")
 
     def ready(self):
-        from supervision import outbox  # models must be loaded first
+        from supervision import (
+            checks,  # noqa: F401  (registers the deploy checks)
+            outbox,  # models must be loaded first
+        )
         from supervision.stats import cache as stats_cache
 
         # Cached dashboard figures must not outlive a change of the ledger.

@@ -10,7 +10,10 @@ database), each event's hash is an HMAC-SHA256 under the current key and the row
 id, so someone with only the database cannot recompute the chain after an edit. Old keys stay
 listed to verify old events (rotation). Events written before keys were configured keep their
 plain SHA-256 (key_id blank): `audit_verify` accepts them only as a prefix of the chain and says
-how many there are."""
+how many there are.
+
+Anchored: audit_anchor.py keeps the chain head outside the database as well, so cutting the newest
+events off the end is seen too; `audit_verify` checks both and says which are in force."""
 
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from supervision import outbox
+from supervision.audit_anchor import Anchor, anchor_path, anchors_read
 from supervision.models import AuditChainHead, AuditEvent
 
 GENESIS_HASH = "0" * 64
@@ -212,23 +216,40 @@ class ChainReport:
     keyed: bool = False  # the chain holds events HMAC'd under a key
     unkeyed_prefix: int = 0  # events before the first keyed one (written before keys were configured)
     key_ids: tuple[str, ...] = ()
+    anchors: int = 0  # anchors outside the database checked against the chain (audit_anchor.py)
+    newest_anchor: Anchor | None = None
+    anchor_file: str = ""
 
 
 def audit_verify() -> ChainReport:
     """Walk the chain in order; report the first broken link. Unkeyed events are accepted only
-    before the first keyed one: an unkeyed event after it is a rewrite by someone without the key."""
+    before the first keyed one: an unkeyed event after it is a rewrite by someone without the key.
+    Every anchor kept outside the database must name a link still in the chain, unchanged: the
+    newest events cut off the end (and the head moved back) show up there."""
     keys = audit_keys()
     expected_prev = GENESIS_HASH
     expected_seq = 1
     checked = unkeyed = 0
     used: dict[str, None] = {}
+    path = anchor_path()
+    anchors, bad_lines = anchors_read(path)
+    anchored = {a.seq: a for a in anchors}
+    newest = max(anchors, key=lambda a: a.seq, default=None)
 
     def broken(seq: int, problem: str) -> ChainReport:
-        return ChainReport(False, checked, seq, problem, bool(used), unkeyed, tuple(used))
+        return ChainReport(False, checked, seq, problem, bool(used), unkeyed, tuple(used), len(anchors), newest, str(path or ""))
 
+    if bad_lines:
+        return broken(0, f"外部锚点文件 {path} 第 {'、'.join(map(str, bad_lines[:5]))} 行无法读取：锚点被改动")
     for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=2000):
         if event.seq != expected_seq:
             return broken(expected_seq, f"第 {expected_seq} 条记录缺失或顺序被改动")
+        anchor = anchored.get(event.seq)
+        if anchor is not None and anchor.hash != event.hash:
+            return broken(event.seq, f"第 {event.seq} 条记录与外部锚点（{anchor.at}）不符：链被重写")
+        if event.seq == 1 and any(a.first != event.hash for a in anchors):
+            other = next(a for a in anchors if a.first != event.hash)
+            return broken(1, f"外部锚点（{other.at}，第 {other.seq} 条）属于另一条审计链：数据库被替换或链被整体重写")
         if event.prev_hash != expected_prev:
             return broken(event.seq, f"第 {event.seq} 条记录与前一条的链接不符（前序记录被删除、改动或调换）")
         if not event.key_id:
@@ -252,4 +273,15 @@ def audit_verify() -> ChainReport:
     last_seq, last_hash, count = (head.last_seq, head.last_hash, head.count) if head else (0, GENESIS_HASH, 0)
     if last_seq != expected_seq - 1 or last_hash != expected_prev or count != checked:
         return broken(expected_seq, f"链尾记录缺失：应有 {count} 条，实有 {checked} 条")
-    return ChainReport(True, checked, keyed=bool(used), unkeyed_prefix=unkeyed, key_ids=tuple(used))
+    if newest is not None and newest.seq > checked:
+        return broken(checked + 1, f"链尾被截断：外部锚点（{newest.at}）记录至第 {newest.seq} 条，数据库中只有 {checked} 条")
+    return ChainReport(
+        True,
+        checked,
+        keyed=bool(used),
+        unkeyed_prefix=unkeyed,
+        key_ids=tuple(used),
+        anchors=len(anchors),
+        newest_anchor=newest,
+        anchor_file=str(path or ""),
+    )

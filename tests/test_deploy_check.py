@@ -25,10 +25,20 @@ def _setting(name: str, **env: str) -> str:
     return out.stdout.strip()
 
 
-def test_deploy_check_is_clean_with_the_defaults():
-    out = _run("manage.py", "check", "--deploy", "--fail-level", "WARNING")
+def test_deploy_check_is_clean_with_the_defaults_and_an_audit_key():
+    out = _run("manage.py", "check", "--deploy", "--fail-level", "WARNING", DUBAN_AUDIT_KEYS=f"k1:{secrets.token_hex(32)}")
     assert out.returncode == 0, out.stdout + out.stderr
     assert "System check identified no issues" in out.stdout + out.stderr
+
+
+def test_an_unkeyed_or_unanchored_audit_chain_is_warned_of():
+    """Without the key the database alone can recompute the chain; without anchors it can cut the
+    newest events off: `check --deploy` names each, in Chinese."""
+    keyless = _run("manage.py", "check", "--deploy")
+    assert "duban.W001" in keyless.stderr and "审计链未加密钥" in keyless.stderr, keyless.stderr
+    assert "duban.W002" not in keyless.stderr  # anchored by default
+    neither = _run("manage.py", "check", "--deploy", DUBAN_AUDIT_ANCHOR_FILE="")
+    assert "duban.W001" in neither.stderr and "duban.W002" in neither.stderr, neither.stderr
 
 
 def test_turning_https_protections_off_brings_their_warnings_back():
