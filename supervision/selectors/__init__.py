@@ -11,6 +11,7 @@ from supervision.selectors.duplicates import (
 )
 from supervision.selectors.ledger import (
     assignment_sheet_get,
+    assignment_sheet_issued,
     assignment_sheet_items,
     attachment_get,
     audit_history,
@@ -58,6 +59,7 @@ __all__ = [
     "activity_get",
     "activity_list",
     "assignment_sheet_get",
+    "assignment_sheet_issued",
     "assignment_sheet_items",
     "attachment_get",
     "audit_history",

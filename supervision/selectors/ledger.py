@@ -276,6 +276,14 @@ def assignment_sheet_items(*, user: User, instruction: Instruction) -> list[Item
     )
 
 
+def assignment_sheet_issued(*, instruction_id: int | None) -> AssignmentSheet | None:
+    """The instruction's 督办通知单 if issued (for pages that already checked the instruction or item
+    is visible; the download checks again)."""
+    if instruction_id is None:
+        return None
+    return AssignmentSheet.objects.filter(instruction_id=instruction_id).select_related("issued_by").first()
+
+
 def assignment_sheet_get(*, user: User, instruction: Instruction) -> AssignmentSheet:
     """The instruction's sheet, for a reader who sees at least one of its items (404 otherwise,
     and 404 while none is issued)."""

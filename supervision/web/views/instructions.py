@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.choices import Classification
 from accounts.models import Unit
@@ -317,4 +317,24 @@ def instruction_detail(request: HttpRequest, pk: int) -> HttpResponse:
         for item in items:
             item.light_label = labels.get(item.light, "")
             item.rest_day = rest_day_warning(item.deadline)
-    return render(request, "web/instructions/detail.html", {"instruction": instruction, "items": items})
+    sheet = selectors.assignment_sheet_issued(instruction_id=instruction.pk)
+    return render(request, "web/instructions/detail.html", {"instruction": instruction, "items": items, "sheet": sheet})
+
+
+@login_required
+@require_POST
+def assignment_sheet_issue(request: HttpRequest, pk: int) -> HttpResponse:
+    """印发督办通知单: numbered once (a second press finds the first); the .docx lists for each
+    reader only the items they may see (the API's download)."""
+    require_office(request)
+    instruction = _instruction(request, pk)
+    try:
+        sheet, created = services.assignment_sheet_issue(actor=request.user, instruction=instruction)
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+        return redirect("web-instruction", pk=pk)
+    if created:
+        messages.success(request, _("督办通知单已印发：%(number)s") % {"number": sheet.number})
+    else:
+        messages.info(request, _("该批示件的督办通知单已于此前印发：%(number)s") % {"number": sheet.number})
+    return redirect("web-instruction", pk=pk)

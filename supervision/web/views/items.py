@@ -79,6 +79,7 @@ def item_page_context(request: HttpRequest, ctx: policy.ItemContext) -> dict:
         "reports": list(selectors.report_list(user=user, item=item).order_by("-submitted_at", "-id")),
         "return_visits": list(selectors.return_visit_list(item=item)),
         "events": timeline(selectors.audit_history(user=user, item=item)),
+        "sheet": selectors.assignment_sheet_issued(instruction_id=item.instruction_id),
     }
 
 

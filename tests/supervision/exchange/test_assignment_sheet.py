@@ -3,6 +3,7 @@ listing each item's units, owner, deadline, requirements and reporting cycle; ea
 lists only the items they can see; the issuer comes from the unit tree or the setting."""
 
 import io
+import re
 
 import pytest
 from django.utils import timezone
@@ -12,6 +13,7 @@ from supervision import services
 from supervision.choices import ItemStatus, ReportingCycle
 from supervision.errors import NotPermitted, TransitionNotAllowed
 from supervision.exchange.documents import issuer_name
+from supervision.models import AssignmentSheet
 from tests.api_helpers import assert_error, client_for
 from tests.factories import UnitFactory, make_instruction, make_item
 
@@ -132,3 +134,27 @@ def test_the_issuer_comes_from_the_unit_tree_unless_set(world, settings):
     assert issuer_name() == "中共云溪县委督查室"
     settings.DUBAN_NOTICE_ISSUER = "中共某县委督查室"
     assert issuer_name() == "中共某县委督查室"
+
+
+def test_the_office_issues_the_sheet_from_the_instruction_page_and_readers_find_it_on_their_items(world, instruction):
+    """Pages: the instruction page's 印发督办通知单 button (office only) numbers the sheet once; then
+    the instruction page and each item page link to the .docx, whose copy lists what the reader sees."""
+    from tests.supervision.web.helpers import page_client
+
+    office = page_client(world.office)
+    page = office.get(f"/instructions/{instruction.pk}/").content.decode()
+    assert 'id="issue-sheet"' in page and "data-sheet-number" not in page
+    handler = page_client(world.edu_handler)
+    assert handler.post(f"/instructions/{instruction.pk}/sheet/").status_code == 403  # unit users may not issue
+    response = office.post(f"/instructions/{instruction.pk}/sheet/", follow=True)
+    html = response.content.decode()
+    number = re.search(r'data-sheet-number="([^"]+)"', html).group(1)
+    assert "督办通知单已印发：" + number in html and 'id="issue-sheet"' not in html
+    office.post(f"/instructions/{instruction.pk}/sheet/")  # pressed twice: the same number, not a second one
+    assert list(AssignmentSheet.objects.filter(instruction=instruction).values_list("number", flat=True)) == [number]
+    item = instruction.items.get(title="校园周边隐患排查")
+    item_page = handler.get(f"/items/{item.pk}/").content.decode()
+    link = re.search(r'<dd id="assignment-sheet"><a href="([^"]+)" data-sheet-number="([^"]+)"', item_page)
+    assert link and link.group(2) == number
+    copy = text_of(handler.get(link.group(1)).content)
+    assert number in copy and "校园周边隐患排查" in copy and "乡镇学校安保" not in copy
