@@ -17,15 +17,16 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import sync_playwright
 
 from supervision import services
-from supervision.choices import ItemStatus, RequestKind
+from supervision.choices import ItemStatus, RequestKind, SuspicionSource
 from supervision.models import Instruction, Item
 from supervision.workcalendar import add_workdays
-from tests.factories import CategoryFactory, make_item
+from tests.factories import CategoryFactory, make_instruction, make_item
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
 
@@ -41,6 +42,7 @@ PAGES = {
     "office-explanations": "/office/explanations/",
     "office-notices": "/office/notices/",
     "office-export-approvals": "/office/export-approvals/",
+    "office-duplicates": "/office/duplicates/",
     "referrals": "/referrals/",
 }
 
@@ -87,6 +89,18 @@ def queues_with_rows(world) -> None:
         entries=[(late, world.edu, "")],
     )
     services.referral_create(actor=world.office, item=late, department="discipline", reason="多次催办仍未落实")
+    # 疑似重复: an imported item for a matter already on the ledger at the same unit.
+    river = {"lead_unit": world.env, "owner": world.env_handler, "requirement": "清淤疏浚城北河道，年底前消除黑臭水体"}
+    make_item(ItemStatus.IN_PROGRESS, office=world.office, title="城北河道综合整治工程", **river)
+    imported = make_item(
+        ItemStatus.ASSIGNED,
+        office=world.office,
+        title="城北河道综合整治",
+        instruction=make_instruction(office=world.office),
+        **river,
+    )
+    with transaction.atomic():  # as intake and import call it: inside their own transaction
+        assert services.suspicions_raise(actor=world.office, items=[imported], source=SuspicionSource.IMPORT)
 
 
 def test_register_and_assign_two_items_in_chromium(live_server, world):
