@@ -58,15 +58,27 @@ class ItemContext:
     pending_kinds: set[str] = field(default_factory=set)
     # The units whose requests and explanations on this item the user may sign (rule 14).
     signs_for: set[int] = field(default_factory=set)
+    # 合并督办 links in force that the user sees: the one putting this item under a lead item, and
+    # those putting other items under this one.
+    links: list = field(default_factory=list)
 
     @classmethod
-    def build(cls, *, user, item, assignments, requests, explanations, referrals, signs_for=()) -> ItemContext:
+    def build(cls, *, user, item, assignments, requests, explanations, referrals, signs_for=(), links=()) -> ItemContext:
         mine = None
         if user.is_unit_user and user.unit_id:
             mine = next((a for a in assignments if a.unit_id == user.unit_id), None)
         # A request still waiting for the unit's signature is open too: the service refuses a second one.
         pending = {r.kind for r in requests if r.status in OPEN_REQUEST_STATUSES}
-        return cls(item, assignments, requests, explanations, referrals, mine, pending, set(signs_for))
+        return cls(item, assignments, requests, explanations, referrals, mine, pending, set(signs_for), list(links))
+
+    @property
+    def lead_link(self):
+        """The link putting this item under a lead item (the unit acts there), or None."""
+        return next((link for link in self.links if link.item_id == self.item.pk), None)
+
+    @property
+    def linked_here(self) -> list:
+        return [link for link in self.links if link.lead_id == self.item.pk]
 
 
 def awaiting_signature_units(requests, explanations) -> set[int]:
@@ -79,6 +91,9 @@ def awaiting_signature_units(requests, explanations) -> set[int]:
 def item_actions(user, ctx: ItemContext) -> list[str]:
     """Item-level actions the user may take now, in the order the page shows them."""
     item, mine, office = ctx.item, ctx.my_assignment, user.is_office
+    if ctx.lead_link is not None and not office:
+        # 合并督办: the unit signs, reports and requests on the lead item (the service refuses here).
+        mine = None
     lead = mine is not None and mine.role == AssignmentRole.LEAD
     signed = mine is not None and mine.acknowledged_at is not None
     actions = []
@@ -113,6 +128,11 @@ def item_actions(user, ctx: ItemContext) -> list[str]:
 def referral_departments(ctx: ItemContext) -> list[tuple[str, str]]:
     done = {r.department for r in ctx.referrals}
     return [(value, label) for value, label in ReferralDepartment.choices if value not in done]
+
+
+def may_unlink(user) -> bool:
+    """The office ends a 合并督办 link (audited on both items)."""
+    return user.is_active and user.is_office
 
 
 def may_decide(user, request) -> bool:

@@ -35,6 +35,7 @@ urlpatterns = [
         name="web-explanation-act",
     ),
     path("items/<int:pk>/referrals/<int:referral_pk>/<slug:action>/", item_actions.referral_act, name="web-referral-act"),
+    path("items/<int:pk>/links/<int:link_pk>/<slug:action>/", item_actions.link_act, name="web-link-act"),
 ]
 
 # Instructions (批示件登记 + 分解立项), the office's queues, referrals: supervision/web/views/

@@ -246,6 +246,15 @@ REFERRAL_ACTIONS: dict[str, Action] = {
     ),
 }
 
+LINK_ACTIONS: dict[str, Action] = {
+    "unlink": Action(
+        f.CommentForm,
+        _l("取消合并督办"),
+        lambda u, c, t, d, a: services.item_unlink(actor=u, link=t, comment=d["comment"]),
+        _l("已取消合并督办，该事项恢复单独督办和提醒。"),
+    ),
+}
+
 COMMENT = Action(
     f.LeaderCommentForm,
     _l("批示、点评"),
@@ -415,6 +424,23 @@ def explanation_act(request: HttpRequest, pk: int, explanation_pk: int, action: 
         allowed=allowed,
         target_of=_one_of("explanations", explanation_pk),
         post_url=reverse("web-explanation-act", args=[pk, explanation_pk, action]),
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def link_act(request: HttpRequest, pk: int, link_pk: int, action: str) -> HttpResponse:
+    """取消合并督办 by the office, from either item's page."""
+    spec = LINK_ACTIONS.get(action)
+    if spec is None:
+        raise Http404
+    return _handle(
+        request,
+        pk,
+        spec,
+        allowed=lambda ctx, target: policy.may_unlink(request.user),
+        target_of=_one_of("links", link_pk),
+        post_url=reverse("web-link-act", args=[pk, link_pk, action]),
     )
 
 

@@ -4,6 +4,7 @@ an item the user may not see), and the actions this user may take now (web/actio
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -43,6 +44,9 @@ def load_item(user, pk) -> policy.ItemContext:
         explanations=explanations,
         referrals=list(selectors.referral_list(user=user, item=item)),
         signs_for={unit_id for unit_id in waiting if is_unit_approver(user, unit_id)},
+        links=selectors.link_list(user=user)
+        .filter(Q(item=item) | Q(lead=item), unlinked_at__isnull=True)
+        .order_by("linked_at", "id"),
     )
 
 
@@ -80,6 +84,7 @@ def item_page_context(request: HttpRequest, ctx: policy.ItemContext) -> dict:
         "return_visits": list(selectors.return_visit_list(item=item)),
         "events": timeline(selectors.audit_history(user=user, item=item)),
         "sheet": selectors.assignment_sheet_issued(instruction_id=item.instruction_id),
+        "may_unlink": policy.may_unlink(user),
     }
 
 
