@@ -345,6 +345,12 @@ def test_walk_two_extension_sent_back_explanation_ruling_referral(live_server, w
             assert "已受理" in discipline.inner_text("#referrals")
             assert discipline.locator('#referrals [data-action="referral_outcome"]').count() == 1
             walk.shot(discipline, "item-discipline")
+            # The referral's own page (/referrals/<id>/): the case as the department reads it.
+            referral_id = referrals[0]["id"]
+            discipline.goto(f"{walk.base}/referrals/{referral_id}/")
+            body = discipline.inner_text("body")
+            assert "对工作重视不够" in body and "问责" in body and "尚未受理" not in body  # taken up just above
+            walk.shot(discipline, "referral-discipline")
         finally:
             browser.close()
     assert walk.errors == []

@@ -37,6 +37,7 @@ PHONE = {"width": 375, "height": 667}
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 PAGES = {
     "instructions": "/instructions/",
+    "office-approvals": "/office/approvals/",
     "office-requests": "/office/requests/",
     "office-return-visits": "/office/return-visits/",
     "office-explanations": "/office/explanations/",
@@ -137,6 +138,10 @@ def test_register_and_assign_two_items_in_chromium(live_server, world):
             )
 
             page.goto(f"{base}/login/?next=/instructions/new/")
+            for size, shot in ((PHONE, "phone"), (LAPTOP, "laptop")):  # the sign-in page, as everyone first sees it
+                page.set_viewport_size(size)
+                assert no_sideways_scroll(page), ("login", shot)
+                page.screenshot(path=str(SCREENSHOTS / f"login-{shot}.png"), full_page=True)
             page.fill("#id_username", "office")
             page.fill("#id_password", "pass-1234")
             page.click("button[type=submit]")
