@@ -9,29 +9,10 @@ import re
 
 import pytest
 
-from supervision import services
-from supervision.choices import ItemStatus
 from supervision.models import AuditEvent, ItemLink
-from tests.factories import make_instruction, make_item
 from tests.supervision.web.helpers import page_client
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def pair(world):
-    w = world
-    lead = make_item(ItemStatus.ASSIGNED, office=w.office, lead_unit=w.env, owner=w.env_handler, title="城北河道综合整治工程")
-    other = make_item(
-        ItemStatus.ASSIGNED,
-        office=w.office,
-        lead_unit=w.env,
-        owner=w.env_handler,
-        title="城北河道整治",
-        instruction=make_instruction(office=w.office, title="市里转来的交办件"),
-    )
-    link = services.item_link(actor=w.office, item=other, lead=lead, comment="同一河段，合并督办")
-    return w, lead, other, link
 
 
 def actions(html: str) -> set[str]:
@@ -43,7 +24,9 @@ def test_the_linked_item_points_to_its_lead_and_offers_the_unit_nothing_of_its_o
     w, lead, other, link = pair
     handler = page_client(w.env_handler)
     html = handler.get(f"/items/{other.pk}/").content.decode()
-    assert re.search(rf'id="lead-item" data-lead-id="{lead.pk}">本事项已并入主办事项\s*<a href="/items/{lead.pk}/">{lead.code} ', html)
+    assert re.search(
+        rf'id="lead-item" data-lead-id="{lead.pk}">本事项已并入主办事项\s*<a href="/items/{lead.pk}/">{lead.code} ', html
+    )
     assert actions(html) == set() and 'data-action="unlink"' not in html  # the unit may not end the link
     assert handler.get(f"/items/{other.pk}/act/acknowledge/").status_code == 403
     # On the lead: the unit's own actions, and the linked item listed.
