@@ -51,7 +51,7 @@ app.conf.beat_schedule = {
     # 减负: the office hears once per unit, week and measure when a unit passes its weekly limit.
     "check-burden-limits": {"task": "tasks.burden.check_burden_limits", "schedule": crontab(minute=41)},
     # A broken audit chain must be noticed the same day, not when someone next looks.
-    # The chain head kept outside the database too (supervision/audit_anchor.py); nothing is written
+    # The chain head kept outside the database too (supervision/audit/anchor.py); nothing is written
     # when the head has not moved since the last anchor.
     "anchor-audit-head": {
         "task": "tasks.audit.anchor_audit_head",

@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 
 from supervision.audit import audit_verify
-from supervision.audit_anchor import audit_anchor
+from supervision.audit.anchor import audit_anchor
 
 logger = logging.getLogger(__name__)
 

@@ -290,7 +290,7 @@ DUBAN_EXPORT_JOB_KEEP_HOURS = env.int("DUBAN_EXPORT_JOB_KEEP_HOURS", default=24)
 DUBAN_AUDIT_KEYS = env.str("DUBAN_AUDIT_KEYS", default="")
 # The chain head is also appended to this file (and logged to `duban.audit.anchor`) every
 # DUBAN_AUDIT_ANCHOR_MINUTES (config/celery.py, default 10), outside the database, so cutting the
-# newest events off is detected (supervision/audit_anchor.py). Point it at storage the database's
+# newest events off is detected (supervision/audit/anchor.py). Point it at storage the database's
 # users cannot write (or ship the log line); empty: no anchors.
 DUBAN_AUDIT_ANCHOR_FILE = env.str("DUBAN_AUDIT_ANCHOR_FILE", default=str(VAR_DIR / "audit-anchors.jsonl"))
 # Per-user quotas on expensive jobs: at most this many export / import jobs per user within the

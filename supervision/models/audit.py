@@ -1,4 +1,4 @@
-"""The audit trail's rows: append-only, hash-chained events and the chain head (supervision/audit.py
+"""The audit trail's rows: append-only, hash-chained events and the chain head (supervision/audit/
 writes them; DOMAIN.md rule 14, 签字就是责任)."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class AuditEvent(models.Model):
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
     # The id of the key (DUBAN_AUDIT_KEYS, kept outside the database) whose HMAC `hash` is; blank
-    # for events written before keys were configured (a plain SHA-256, supervision/audit.py).
+    # for events written before keys were configured (a plain SHA-256, supervision/audit/).
     key_id = models.CharField(max_length=32, blank=True, default="")
 
     objects = AuditEventQuerySet.as_manager()

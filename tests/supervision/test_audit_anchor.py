@@ -11,7 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from supervision.audit import audit_verify
-from supervision.audit_anchor import anchors_read, audit_anchor
+from supervision.audit.anchor import anchors_read, audit_anchor
 from supervision.models import AuditChainHead, AuditEvent
 from tasks.audit import anchor_audit_head
 from tests.supervision.test_audit import TABLE, sql, trigger_disabled

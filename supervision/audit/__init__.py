@@ -12,7 +12,7 @@ listed to verify old events (rotation). Events written before keys were configur
 plain SHA-256 (key_id blank): `audit_verify` accepts them only as a prefix of the chain and says
 how many there are.
 
-Anchored: audit_anchor.py keeps the chain head outside the database as well, so cutting the newest
+Anchored: audit/anchor.py keeps the chain head outside the database as well, so cutting the newest
 events off the end is seen too; `audit_verify` checks both and says which are in force."""
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from supervision import outbox
-from supervision.audit_anchor import Anchor, anchor_path, anchors_read
+from supervision.audit.anchor import Anchor, anchor_path, anchors_read
 from supervision.models import AuditChainHead, AuditEvent
 
 GENESIS_HASH = "0" * 64
@@ -216,7 +216,7 @@ class ChainReport:
     keyed: bool = False  # the chain holds events HMAC'd under a key
     unkeyed_prefix: int = 0  # events before the first keyed one (written before keys were configured)
     key_ids: tuple[str, ...] = ()
-    anchors: int = 0  # anchors outside the database checked against the chain (audit_anchor.py)
+    anchors: int = 0  # anchors outside the database checked against the chain (audit/anchor.py)
     newest_anchor: Anchor | None = None
     anchor_file: str = ""
 
