@@ -14,11 +14,12 @@ after `--warmup`, with one keep-alive session each:
 - GET /items/    the ledger's first page (20 rows, newest first) and its total
 
 Each page call is followed by the hand-written SQL of the same reads (psycopg, one connection):
-per to-do list a LIMIT query for the rows shown and a count, the header's unread count; for the
-ledger page the count and the 20 rows with lead unit, owner, instruction and light. (The page adds
-the filter form's lists of units, categories, leaders and people.) Django's own
-session, user and role lookups are not in the hand SQL: the ratio shows what the pages cost over
-the bare reads. Targets: p95 < 150 ms and p50 ≤ 2× the hand SQL. A benchmark prints; it does not
+the session, the user, their roles and unit, the header's unread count; per to-do list a LIMIT
+query for the rows shown and a count capped as the page's (`SELECT count(*) FROM (… LIMIT 1001)`:
+exact up to 1,000, "more than 1,000" beyond; supervision/selectors/counting.py), and for a unit
+user whether they sign for the unit; for the ledger page the filter form's lists (units, people,
+categories, leaders), its capped count, the 20 rows with lead unit, owner, instruction and light,
+and their units. The ratio shows what the pages cost over the bare reads. Targets: p95 < 150 ms and p50 ≤ 2× the hand SQL. A benchmark prints; it does not
 assert."""
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from bench.dashboard import OPEN, free_port, light_sql, local_now, ms, p95, pg_u
 
 WORKING = "('assigned','acknowledged','in_progress')"
 ROWS = 8  # supervision.selectors.WORKBENCH_ROWS
+CAP = 1000  # supervision.selectors.COUNT_CAP
 PAGE = 20
 PASSWORD = "duban2026"  # generate_ledger.py's
 
@@ -50,6 +52,7 @@ class Person:
     def __init__(self, label, user_id, username, clearance, unit_id, unit_name, office):
         self.label, self.user_id, self.username, self.clearance = label, user_id, username, clearance
         self.unit_id, self.unit_name, self.office = unit_id, unit_name, office
+        self.session_key = ""  # after sign-in
 
     def scope(self, alias: str = "i") -> str:
         """The visibility rule (ItemQuerySet.visible_to) for office staff or a unit user, by hand."""
@@ -91,9 +94,15 @@ def people(conn) -> list[Person]:
 # Hand-written SQL
 
 
-def rows_and_count(conn, select: str, where: str, order: str, tables: str = "supervision_item i") -> int:
+def capped_count(conn, tables: str, where: str) -> tuple[int, bool]:
+    """(n, over): exactly n, or more than n = CAP when over — the pages' capped count."""
+    n = conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM {tables} WHERE {where} LIMIT {CAP + 1}) s").fetchone()[0]
+    return min(n, CAP), n > CAP
+
+
+def rows_and_count(conn, select: str, where: str, order: str, tables: str = "supervision_item i") -> tuple[int, bool]:
     conn.execute(f"SELECT {select} FROM {tables} WHERE {where} ORDER BY {order} LIMIT {ROWS}").fetchall()
-    return conn.execute(f"SELECT count(*) FROM {tables} WHERE {where}").fetchone()[0]
+    return capped_count(conn, tables, where)
 
 
 def cycle_bounds(today: datetime.date) -> dict[str, datetime.date]:
@@ -107,8 +116,28 @@ def cycle_bounds(today: datetime.date) -> dict[str, datetime.date]:
     }
 
 
-def hand_workbench(conn, p: Person) -> dict[str, int]:
+def hand_request(conn, p: Person) -> None:
+    """What every signed-in page reads before its own: the session, the user and their roles, and
+    the header's unit and unread count (the count is the caller's: its visibility rule)."""
+    conn.execute(
+        "SELECT session_data FROM django_session WHERE session_key = %s AND expire_date > now()", [p.session_key]
+    ).fetchone()
+    conn.execute(f"SELECT * FROM accounts_user WHERE id = {int(p.user_id)}").fetchone()
+    conn.execute(f"SELECT id, role FROM accounts_roleassignment WHERE user_id = {int(p.user_id)}").fetchall()
+    if p.unit_id:
+        conn.execute(f"SELECT * FROM accounts_unit WHERE id = {int(p.unit_id)}").fetchone()
+
+
+def hand_unread(conn, p: Person) -> None:
+    conn.execute(
+        f"SELECT count(*) FROM tasks_notification n WHERE n.recipient_id = {int(p.user_id)} AND n.read_at IS NULL "
+        f"AND (n.item_id IS NULL OR n.item_id IN (SELECT i.id FROM supervision_item i WHERE {p.scope()}))"
+    ).fetchone()
+
+
+def hand_workbench(conn, p: Person) -> dict[str, tuple[int, bool]]:
     today, time_now, _ = local_now()
+    hand_request(conn, p)
     light = light_sql(today, time_now)
     item_cols = f"i.id, i.code, i.title, i.deadline, i.status, {light} AS light"
     counts = {}
@@ -135,6 +164,14 @@ def hand_workbench(conn, p: Person) -> dict[str, int]:
         counts["overdue"] = rows_and_count(conn, item_cols, f"{overdue} AND {vis}", "i.deadline, i.id")
     else:
         unit = int(p.unit_id)
+        # May this person sign for the unit (its head or a named deputy)? The lists of what waits
+        # for a signature are shown only then.
+        conn.execute(
+            f"SELECT 1 FROM accounts_user u WHERE u.id = {int(p.user_id)} AND u.is_active AND ("
+            f"(u.unit_id = {unit} AND EXISTS (SELECT 1 FROM accounts_roleassignment r WHERE r.user_id = u.id "
+            f"AND r.role = 'unit_head')) OR EXISTS (SELECT 1 FROM accounts_unit h WHERE h.id = {unit} AND h.head_id = u.id) "
+            f"OR EXISTS (SELECT 1 FROM supervision_unitapprover a WHERE a.unit_id = {unit} AND a.user_id = u.id))"
+        ).fetchone()
         counts["to_sign"] = rows_and_count(
             conn,
             item_cols,
@@ -163,23 +200,43 @@ def hand_workbench(conn, p: Person) -> dict[str, int]:
         )
         rank = f"CASE {light} WHEN 'overdue' THEN 0 WHEN 'red' THEN 1 WHEN 'yellow' THEN 2 WHEN 'green' THEN 3 ELSE 4 END"
         counts["unit_items"] = rows_and_count(conn, item_cols, f"i.status IN {OPEN} AND {vis}", f"{rank}, i.deadline, i.id")
-    conn.execute(
-        f"SELECT count(*) FROM tasks_notification n WHERE n.recipient_id = {int(p.user_id)} AND n.read_at IS NULL "
-        f"AND (n.item_id IS NULL OR n.item_id IN (SELECT i.id FROM supervision_item i WHERE {vis}))"
-    ).fetchone()
+    hand_unread(conn, p)
     return counts
 
 
-def hand_ledger_page(conn, p: Person) -> int:
+def hand_ledger_page(conn, p: Person) -> tuple[int, bool]:
     today, time_now, _ = local_now()
-    total = conn.execute(f"SELECT count(*) FROM supervision_item i WHERE {p.scope()}").fetchone()[0]
+    hand_request(conn, p)
+    # The filter form's lists: units (a unit user: its subtree), its people (a unit user: of its
+    # unit; the office: none until a unit is chosen), categories, leaders.
+    subtree = "" if p.office else f"AND path LIKE (SELECT path FROM accounts_unit WHERE id = {int(p.unit_id)}) || '%'"
+    conn.execute(f"SELECT id, name, path FROM accounts_unit WHERE is_active {subtree} ORDER BY path").fetchall()
+    if not p.office:
+        conn.execute(
+            f"SELECT DISTINCT u.id, u.username, u.full_name FROM accounts_user u JOIN accounts_roleassignment r "
+            f"ON r.user_id = u.id AND r.role IN ('unit_handler', 'unit_head') WHERE u.is_active AND u.unit_id = {int(p.unit_id)} "
+            "ORDER BY u.full_name, u.id LIMIT 500"
+        ).fetchall()
+    conn.execute("SELECT id, name FROM supervision_category ORDER BY sort_order, name").fetchall()
     conn.execute(
+        "SELECT DISTINCT u.id, u.username, u.full_name FROM accounts_user u JOIN accounts_roleassignment r "
+        "ON r.user_id = u.id AND r.role = 'leader' WHERE u.is_active ORDER BY u.full_name, u.id"
+    ).fetchall()
+    total = capped_count(conn, "supervision_item i", p.scope())
+    rows = conn.execute(
         f"""SELECT i.id, i.code, i.title, i.deadline, i.status, {light_sql(today, time_now)}, lu.name, o.full_name,
                    ins.title, ins.document_number
             FROM supervision_item i LEFT JOIN accounts_unit lu ON lu.id = i.lead_unit_id
             LEFT JOIN accounts_user o ON o.id = i.owner_id JOIN supervision_instruction ins ON ins.id = i.instruction_id
             WHERE {p.scope()} ORDER BY i.id DESC LIMIT {PAGE}"""
     ).fetchall()
+    # The rows' units (the list selector's, as the API's rows carry them).
+    conn.execute(
+        "SELECT a.item_id, a.unit_id, a.role, un.name FROM supervision_itemassignment a JOIN accounts_unit un ON un.id = a.unit_id "
+        "WHERE a.item_id = ANY(%s)",
+        [[r[0] for r in rows]],
+    ).fetchall()
+    hand_unread(conn, p)
     return total
 
 
@@ -199,8 +256,13 @@ def sign_in(base: str, username: str) -> requests.Session:
     return session
 
 
-def page_counts(html: str) -> dict[str, int]:
-    return {k: int(n) for k, n in re.findall(r'data-section="(\w+)" data-count="(\d+)"', html)}
+def page_counts(html: str) -> dict[str, tuple[int, bool]]:
+    return {k: (int(n), bool(over)) for k, n, over in re.findall(r'data-section="(\w+)" data-count="(\d+)"( data-over)?', html)}
+
+
+def ledger_count(html: str) -> tuple[int, bool]:
+    n, over = re.search(r'id="item-count" data-count="(\d+)"( data-over)?', html).groups()
+    return int(n), bool(over)
 
 
 def measure(db: str, repeat: int, warmup: int, workers: int) -> list[dict]:
@@ -214,6 +276,7 @@ def measure(db: str, repeat: int, warmup: int, workers: int) -> list[dict]:
     try:
         for p in people(conn):
             session = sign_in(base, p.username)
+            p.session_key = session.cookies["sessionid"]
             for name, path, hand in (("workbench /", "/", hand_workbench), ("ledger /items/", "/items/", hand_ledger_page)):
                 page_times, hand_times, problems = [], [], []
                 for n in range(warmup + repeat):
@@ -234,7 +297,7 @@ def measure(db: str, repeat: int, warmup: int, workers: int) -> list[dict]:
                         if shown != expected:
                             problems.append((shown, expected))
                     else:
-                        shown = int(re.search(r'id="item-count" data-count="(\d+)"', response.text).group(1))
+                        shown = ledger_count(response.text)
                         if shown != expected:
                             problems.append((shown, expected))
                 results.append(
@@ -252,6 +315,14 @@ def measure(db: str, repeat: int, warmup: int, workers: int) -> list[dict]:
         stop(server)
         conn.close()
     return results
+
+
+def shown_counts(numbers) -> str:
+    """(n, over) as the page says it: "1000+" for more than 1,000."""
+    text = lambda c: f"{c[0]:,}{'+' if c[1] else ''}"  # noqa: E731
+    if isinstance(numbers, dict):
+        return ", ".join(f"{k} {text(c)}" for k, c in numbers.items())
+    return text(numbers)
 
 
 def main() -> None:
@@ -277,7 +348,7 @@ def main() -> None:
             f"{r['items']:>10,}  {r['page']:<15} {ms(a50):>7} {ms(a95):>7} {ms(h50):>8} {ms(h95):>8} {a50 / h50:>6.2f}  "
             f"{same:<8} {r['who']}"
         )
-        print(f"{'':>12}counts: {r['numbers']}")
+        print(f"{'':>12}counts: {shown_counts(r['numbers'])}")
         if r["problems"]:
             print(f"{'':>12}MISMATCH page vs hand SQL: {r['problems'][0]}")
     print()

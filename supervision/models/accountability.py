@@ -77,6 +77,14 @@ class OverdueExplanation(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "due_by"], name="explanation_status_due"),
+            # The office's 工作台 list "待认定超期说明" (submitted, or awaiting past due_by), by due_by:
+            # an OR of two statuses cannot walk (status, due_by) in order, so it sorted every one
+            # of 38,000 explanations at a million items (85 ms) for the first 8.
+            models.Index(
+                fields=["due_by", "id"],
+                condition=Q(status__in=[ExplanationStatus.AWAITING, ExplanationStatus.SUBMITTED]),
+                name="explanation_open_due",
+            ),
             models.Index(fields=["unit", "status"], name="explanation_unit_status"),
         ]
 

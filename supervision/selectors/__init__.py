@@ -1,6 +1,12 @@
 """Reads, one module per capability (re-exported: `from supervision import selectors`). Every one starts
 from the visibility rule in querysets.py."""
 
+from supervision.selectors.counting import (
+    COUNT_CAP,
+    CappedCount,
+    CappedPaginator,
+    capped_count,
+)
 from supervision.selectors.duplicates import (
     activity_get,
     activity_list,
@@ -55,6 +61,9 @@ from supervision.selectors.workbench import (
 )
 
 __all__ = [
+    "COUNT_CAP",
+    "CappedCount",
+    "CappedPaginator",
     "WORKBENCH_ROWS",
     "activity_get",
     "activity_list",
@@ -63,6 +72,7 @@ __all__ = [
     "assignment_sheet_items",
     "attachment_get",
     "audit_history",
+    "capped_count",
     "comment_get",
     "comment_list",
     "comments_to_read",

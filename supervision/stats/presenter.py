@@ -151,12 +151,25 @@ def _rows(items, today: datetime.date) -> list[ItemRow]:
     return rows
 
 
-def item_page(*, user: User, params: Mapping, page_number=1, per_page: int | None = None) -> tuple[Page, list[ItemRow]]:
-    """One page of the items list for these filters: ItemFilterSet over the visible items, as the API list."""
+def _filtered_items(user: User, params: Mapping):
     filterset = ItemFilterSet(params, queryset=selectors.item_list(user=user))
     if not filterset.is_valid():
         raise InvalidInput(fields=_messages(filterset.errors))
-    page = Paginator(filterset.qs, per_page or PAGE_SIZE).get_page(page_number)
+    return filterset.qs
+
+
+def item_page(
+    *, user: User, params: Mapping, page_number=1, per_page: int | None = None, capped: bool = False
+) -> tuple[Page, list[ItemRow]]:
+    """One page of the items list for these filters: ItemFilterSet over the visible items, as the API list.
+    `capped`: counted only up to selectors.COUNT_CAP (or one row past the page), `page.paginator.total`
+    saying "more than" beyond."""
+    qs = _filtered_items(user, params)
+    if capped:
+        paginator = selectors.CappedPaginator(qs, per_page or PAGE_SIZE, page_number=page_number)
+    else:
+        paginator = Paginator(qs, per_page or PAGE_SIZE)
+    page = paginator.get_page(page_number)
     return page, _rows(page.object_list, timezone.localdate())
 
 

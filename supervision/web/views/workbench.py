@@ -1,6 +1,7 @@
 """工作台: a signed-in user's home. What they owe now, by role, each entry linking to the item
 with what is owed and by when; leaders also their own instructions' items, overdue first, and
-the dashboard. Two queries per list (rows and count), whatever the number of entries."""
+the dashboard. Two queries per list (rows and count), whatever the number of entries; counts
+are exact up to selectors.COUNT_CAP and "more than" beyond (selectors/counting.py)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ class Entry:
 class Section:
     key: str
     title: str
-    count: int
+    count: selectors.CappedCount
     entries: list[Entry] = field(default_factory=list)
     more_link: str = ""
 
@@ -206,5 +207,5 @@ def workbench(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "web/workbench.html",
-        {"sections": sections, "owed_total": sum(s.count for s in owed), "owed": owed},
+        {"sections": sections, "owed_total": sum((s.count for s in owed), selectors.CappedCount(0)), "owed": owed},
     )

@@ -16,10 +16,11 @@ from django.utils import timezone
 from supervision import services
 from supervision.choices import ItemStatus
 from supervision.models import Item
+from supervision.selectors import counting
 from supervision.web.actions import LABELS
 from tests.api_helpers import client_for
 from tests.factories import make_item
-from tests.supervision.api.test_visibility import ACTORS, EXPECTED, ledger  # noqa: F401 (the fixture)
+from tests.supervision.api.test_visibility import ACTORS, EXPECTED, build_ledger
 from tests.supervision.web.helpers import hx_get, hx_post, page_client
 
 pytestmark = pytest.mark.django_db
@@ -32,8 +33,14 @@ def codes_listed(client, **params) -> set[str]:
     return set(re.findall(r'data-item-code="([^"]+)"', html))
 
 
+@pytest.fixture
+def ledger(db):
+    """The API visibility tests' ledger (role × own/other unit × cleared/not), built for each test."""
+    return build_ledger()
+
+
 @pytest.mark.parametrize("actor", ACTORS)
-def test_item_pages_follow_the_matrix(ledger, actor):  # noqa: F811
+def test_item_pages_follow_the_matrix(ledger, actor):
     users, items = ledger
     client = page_client(users[actor])
     expected_codes = {items[key].code for key, viewers in EXPECTED.items() if actor in viewers}
@@ -167,3 +174,49 @@ def test_ledger_queries_constant_in_page_size(world, reference_data):
         return len(queries)
 
     assert count(20) == count(50) == count(100)
+
+
+def ledger_read(client, params) -> tuple[str, int]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/items/", params)
+    assert response.status_code == 200
+    return response.content.decode(), len(queries)
+
+
+def test_ledger_total_is_capped_and_exact_on_demand_as_the_api_count(world, reference_data, monkeypatch):
+    """The total is counted up to COUNT_CAP or one row past the page, whichever is further ("超过
+    N 件" beyond); "显示确切数目" (?count=exact) counts all, the API's `count`; the same number of
+    queries either way."""
+    monkeypatch.setattr(counting, "COUNT_CAP", 3)
+    for n in range(22):
+        make_item(ItemStatus.ASSIGNED, office=world.office, lead_unit=world.edu, owner=world.edu_handler, title=f"事项{n}")
+    make_item(ItemStatus.ASSIGNED, office=world.office, lead_unit=world.env, owner=world.env_handler, title="他单位")
+    for user, total in ((world.edu_handler, 22), (world.office, 23)):
+        client = page_client(user)
+        client.get("/items/")
+        html, capped_queries = ledger_read(client, {})
+        # 20 rows shown; counted to the 21st: more than 20, and a next page, its number unknown.
+        assert re.search(r'超过 <strong id="item-count" data-count="20" data-over="true">20</strong> 件', html)
+        assert len(re.findall(r"data-item-code=", html)) == 20
+        assert 'rel="next"' in html and "第 1 页" in html and "第 1 / " not in html
+        link = re.search(r'<a href="\?([^"]+)" id="exact-count" hx-get="\?([^"]+)"', html)
+        assert link and link.group(1) == link.group(2) == "count=exact"
+        exact, exact_queries = ledger_read(client, {"count": "exact"})
+        api = client_for(user).get("/api/v1/items/").json()["count"]
+        assert re.search(rf'共 <strong id="item-count" data-count="{total}">{total}</strong> 件', exact)
+        assert api == total and "exact-count" not in exact and "第 1 / 2 页" in exact
+        assert exact_queries == capped_queries
+        # htmx swaps the exact total in place of the capped one.
+        swapped = hx_get(client, f"/items/?{link.group(2)}").content.decode()
+        assert f'<span class="total" id="item-total">共 <strong id="item-count" data-count="{total}">' in swapped
+        # The export carries the filters, not the way of counting.
+        export = re.search(r'id="export-link" href="([^"]+)"', exact).group(1)
+        assert "count=" not in export
+    # Page 2 is counted one row past its end: the whole list here, exactly.
+    client = page_client(world.edu_handler)
+    two = client.get("/items/", {"page": 2}).content.decode()
+    assert 'data-count="22">22</strong>' in two and "第 2 / 2 页" in two and "显示确切数目" not in two
+    assert len(re.findall(r"data-item-code=", two)) == 2
+    # Filtered below the cap: exact.
+    few = client.get("/items/", {"q": "事项1"}).content.decode()  # 事项1, 事项10…事项19
+    assert 'data-count="11">11</strong>' in few and "data-over" not in few

@@ -16,6 +16,7 @@ from accounts.choices import Role
 from supervision import services
 from supervision.choices import ItemStatus, ReportingCycle, RequestKind
 from supervision.models import Item, OverdueExplanation
+from supervision.selectors import counting
 from tasks.models import Notification
 from tests.api_helpers import client_for
 from tests.factories import UserFactory, make_instruction, make_item
@@ -126,6 +127,42 @@ def test_workbench_queries_do_not_grow_with_entries(world, who):
     add(12)  # more than a section shows
     assert OverdueExplanation.objects.count() >= 13
     assert count() == few
+
+
+def test_workbench_counts_exactly_up_to_the_cap_and_says_more_beyond(world, monkeypatch):
+    """Counts are exact up to COUNT_CAP, "超过 N 项" beyond (the office's lists at a million items
+    hold hundreds of thousands), in a number of queries that does not depend on the cap either."""
+    monkeypatch.setattr(counting, "COUNT_CAP", 3)
+    client = page_client(world.edu_handler)
+
+    def add(n):
+        for _ in range(n):
+            make_item(ItemStatus.ASSIGNED, office=world.office, lead_unit=world.edu, owner=world.edu_handler)
+
+    def read():
+        with CaptureQueriesContext(connection) as queries:
+            html = client.get("/").content.decode()
+        return html, len(queries)
+
+    add(3)
+    client.get("/")
+    html, at_cap = read()
+    assert re.search(r'data-section="to_sign" data-count="3">', html)  # exact: no data-over
+    assert re.search(r'data-todo="to_sign" data-count="3">待签收 <strong class="count">3</strong>', html)
+    assert re.search(r'id="owed-total" data-count="3">3</strong>', html)
+    add(2)
+    html, over = read()
+    assert over == at_cap
+    assert re.search(r'data-section="to_sign" data-count="3" data-over="true">\s*<h2>待签收 <small>超过 3 项</small>', html)
+    assert re.search(r'data-todo="to_sign" data-count="3" data-over="true">待签收 <strong class="count">3\+</strong>', html)
+    assert re.search(r'待办超过 <strong id="owed-total" data-count="3" data-over="true">3</strong> 项', html)
+    # The rows shown are still the most urgent of all five, and the list says there are more.
+    assert len(entries(html, "to_sign")) == 5 and "超过 3 项，以上为最紧迫的" in html
+    assert sections(html)["unit_items"] == 3
+    # With the real cap, the same list is counted exactly.
+    monkeypatch.setattr(counting, "COUNT_CAP", 1000)
+    html, exact = read()
+    assert exact == at_cap and 'data-section="to_sign" data-count="5">' in html and "data-over" not in html
 
 
 def test_unit_head_workbench_lists_what_waits_for_the_signature(world, reference_data):
