@@ -1,5 +1,7 @@
 """The README's demo county: loaded through the services, its audit chain verifies, and the
-leaders' figures have something honest to show (closed items due, some late, some overdue)."""
+leaders' figures have something honest to show (closed items due, some late, some overdue).
+
+The demo is loaded once for the module (`demo_county`, tests/supervision/conftest.py)."""
 
 from __future__ import annotations
 
@@ -13,12 +15,13 @@ from supervision.demo import load_demo
 from supervision.models import Item
 from supervision.stats import period_from, stats_scope, summary
 from tests.api_helpers import client_for
+from tests.supervision.admin.test_office_staff import MAINTAINED, signed_in
 
 pytestmark = pytest.mark.django_db
 
 
-def test_demo_loads_once_with_every_state_and_honest_rates():
-    assert load_demo() is True
+def test_demo_loads_once_with_every_state_and_honest_rates(demo_county):
+    assert demo_county.first_load is True
     assert load_demo() is False  # a second load changes nothing
     assert set(Item.objects.values_list("status", flat=True)) == set(ItemStatus.values)
     assert audit_verify().ok
@@ -55,10 +58,9 @@ def test_demo_loads_once_with_every_state_and_honest_rates():
     assert Notification.objects.filter(recipient__username="zhaozhigang", item=awaiting).exists()
 
 
-def test_demo_shows_a_leader_comment_and_decided_referrals():
+def test_demo_shows_a_leader_comment_and_decided_referrals(demo_county):
     from supervision.models import LeaderComment, Referral
 
-    load_demo()
     comment = LeaderComment.objects.get()
     assert comment.author.username == "shuji" and comment.item is not None
     decided = {r.department: r.get_outcome_display() for r in Referral.objects.exclude(outcome="")}
@@ -66,12 +68,11 @@ def test_demo_shows_a_leader_comment_and_decided_referrals():
     assert all(r.outcome_attachment_id for r in Referral.objects.exclude(outcome=""))
 
 
-def test_demo_holds_a_duplicate_pair_for_the_office_and_a_linked_matter():
+def test_demo_holds_a_duplicate_pair_for_the_office_and_a_linked_matter(demo_county):
     from supervision.choices import SuspicionSource, SuspicionStatus
     from supervision.models import DuplicateSuspicion, ItemLink
     from supervision.stats.burden import burden_weeks
 
-    load_demo()
     waiting = DuplicateSuspicion.objects.get(status=SuspicionStatus.PENDING)
     assert waiting.source == SuspicionSource.INTAKE
     assert {waiting.item.title, waiting.candidate.title} == {"城区建筑工地扬尘污染治理整改", "城区建筑工地扬尘治理整改"}
@@ -95,7 +96,7 @@ def test_demo_holds_a_duplicate_pair_for_the_office_and_a_linked_matter():
     assert "并入主办事项（合并督办）" in pages.get(f"/items/{link.item_id}/").content.decode()
 
 
-def test_every_demo_login_reaches_a_useful_workbench():
+def test_every_demo_login_reaches_a_useful_workbench(demo_county):
     """The README's promise: sign in with any demo account and the 工作台 has work to show — at
     least one list with entries — and the links of the role (the back office for the office, the
     dashboard for leaders and the office)."""
@@ -106,7 +107,6 @@ def test_every_demo_login_reaches_a_useful_workbench():
     from accounts.choices import Role
     from supervision.demo import DEMO_PASSWORD, USERS
 
-    load_demo()
     form = Client()
     landed = form.post("/login/", {"username": "luoyan", "password": DEMO_PASSWORD})
     assert (landed.status_code, landed["Location"]) == (302, "/")
@@ -122,3 +122,24 @@ def test_every_demo_login_reaches_a_useful_workbench():
         office = bool({Role.OFFICE_STAFF, Role.ADMINISTRATOR} & set(roles))
         assert ("/admin/" in links) == office, (username, links)
         assert ("/dashboard/" in links) == (office or Role.LEADER in roles), (username, links)
+
+
+def test_demo_office_staff_open_what_they_maintain_and_others_cannot_enter(demo_county):
+    """The back office as the demo's 督查员 sees it (tests/supervision/admin/test_office_staff.py
+    checks it on a county of its own)."""
+    duchashi = User.objects.get(username="duchashi")
+    assert not duchashi.is_staff and not duchashi.is_superuser
+    client = signed_in("duchashi")
+    index = client.get("/admin/")
+    assert index.status_code == 200
+    for path in MAINTAINED:
+        assert client.get(path).status_code == 200, path
+        assert path in index.content.decode(), path  # linked from the admin's index
+    units = {u.name for u in client.get("/admin/accounts/unit/").context["cl"].result_list}
+    assert "县教育局" in units and "黄庄乡" in units
+    # A unit handler, a unit head, a leader, 纪检: not the back office's people.
+    for username in ("sunli", "zhouqiang", "shuji", "jijian"):
+        other = signed_in(username)
+        response = other.get("/admin/")
+        assert response.status_code == 302 and "/admin/login/" in response["Location"], username
+        assert other.get("/admin/accounts/user/").status_code == 302, username

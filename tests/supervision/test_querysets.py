@@ -1,5 +1,5 @@
-"""Visibility (DOMAIN.md rule 13): Item.objects.visible_to, Instruction.objects.visible_to and
-reports_visible_to, for each role × own/other unit × cleared/not cleared."""
+"""Visibility (DOMAIN.md rule 13): Item.objects.visible_to and Instruction.objects.visible_to, for
+each role × own/other unit × cleared/not cleared (reports_visible_to: test_querysets_reports.py)."""
 
 from types import SimpleNamespace
 
@@ -9,17 +9,39 @@ from django.contrib.auth.models import AnonymousUser
 from accounts.choices import Classification, Role
 from supervision import services
 from supervision.choices import ItemStatus, ReferralDepartment
-from supervision.models import Instruction, Item, ProgressReport
-from supervision.querysets import reports_visible_to
+from supervision.models import Instruction, Item
+from tests.conftest import build_world
 from tests.factories import UserFactory, make_instruction, make_item
+from tests.module_data import module_transaction, reread
 
 pytestmark = pytest.mark.django_db
 
 C = Classification
 
 
+@pytest.fixture(scope="module")
+def _built(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The world and the ledger, built once for the module (see tests/module_data.py). The
+    reports' tests, on an item of their own, are in test_querysets_reports.py."""
+    media_root = tmp_path_factory.mktemp("media")
+    with module_transaction(django_db_blocker, media_root):
+        w = build_world()
+        yield SimpleNamespace(world=w, ledger=build_ledger(w), media_root=media_root)
+
+
 @pytest.fixture
-def ledger(world):
+def world(_built, db, settings):
+    """tests/conftest.py's world, with the module's ledger beside it."""
+    settings.MEDIA_ROOT = _built.media_root
+    return reread(_built.world)
+
+
+@pytest.fixture
+def ledger(_built, world):
+    return reread(_built.ledger)
+
+
+def build_ledger(world):
     """Five items:
     pub_edu     公开   lead 教育局, supporting 环保局, in progress
     secret_edu  秘密   lead 教育局, assigned, referred to 组织部门
@@ -161,66 +183,3 @@ def test_instruction_shared_by_items_seen_through_any_visible_one(world):
     make_item(ItemStatus.ASSIGNED, office=world.office, instruction=instruction, lead_unit=world.env, owner=world.env_handler)
     assert Instruction.objects.visible_to(world.env_handler).filter(pk=instruction.pk).exists()
     assert not Instruction.objects.visible_to(world.edu_handler).filter(pk=instruction.pk).exists()
-
-
-# --- progress reports: no sideways copying ------------------------------------------------------
-
-
-@pytest.fixture
-def reported(world):
-    """An item led by 教育局 with 环保局 and 黄庄乡 supporting; each unit has filed one report."""
-    item = make_item(
-        ItemStatus.ACKNOWLEDGED,
-        office=world.office,
-        lead_unit=world.edu,
-        owner=world.edu_handler,
-        supporting_units=[world.env, world.town],
-    )
-    reports = {}
-    for key, user in (("edu", world.edu_handler), ("env", world.env_handler), ("town", world.town_handler)):
-        reports[key] = services.progress_report_create(actor=user, item=item, progress_text=f"{key} 进展").pk
-    return SimpleNamespace(item=item, reports=reports)
-
-
-def report_units(user, reported):
-    names = {pk: key for key, pk in reported.reports.items()}
-    return {names[pk] for pk in reports_visible_to(user, ProgressReport.objects.all()).values_list("pk", flat=True)}
-
-
-def test_lead_unit_reads_every_report(world, reported):
-    assert report_units(world.edu_handler, reported) == {"edu", "env", "town"}
-    assert report_units(world.edu_head, reported) == {"edu", "env", "town"}
-
-
-def test_supporting_unit_reads_only_its_own(world, reported):
-    assert report_units(world.env_handler, reported) == {"env"}
-    assert report_units(world.env_head, reported) == {"env"}
-    assert report_units(world.town_handler, reported) == {"town"}
-
-
-def test_office_may_open_reports_to_a_supporting_unit(world, reported):
-    services.assignment_set_report_access(actor=world.office, item=reported.item, unit=world.env, may_view_all_reports=True)
-    assert report_units(world.env_handler, reported) == {"edu", "env", "town"}
-    assert report_units(world.town_handler, reported) == {"town"}  # only the unit allowed
-    services.assignment_set_report_access(actor=world.office, item=reported.item, unit=world.env, may_view_all_reports=False)
-    assert report_units(world.env_handler, reported) == {"env"}
-
-
-def test_whole_ledger_and_referral_viewers(world, reported):
-    assert report_units(world.office, reported) == {"edu", "env", "town"}
-    assert report_units(world.leader, reported) == {"edu", "env", "town"}
-    assert report_units(world.discipline, reported) == set()  # not referred
-    services.referral_create(actor=world.office, item=reported.item, department=ReferralDepartment.DISCIPLINE, reason="慢作为")
-    assert report_units(world.discipline, reported) == {"edu", "env", "town"}
-    assert report_units(world.organization, reported) == set()
-
-
-def test_reports_of_items_out_of_reach_stay_hidden(world, reported):
-    assert report_units(world.town_sub_handler, reported) == set()
-    # The owner (cleared 内部) is replaced first: a 秘密 item needs a cleared owner.
-    services.item_update(actor=world.office, item=reported.item, owner=world.edu_head)
-    services.instruction_update(actor=world.office, instruction=reported.item.instruction, classification=C.SECRET)
-    assert report_units(world.edu_handler, reported) == set()  # 内部 clearance, item now 秘密
-    assert report_units(world.edu_head, reported) == {"edu", "env", "town"}  # 秘密 clearance
-    assert report_units(world.env_head, reported) == {"env"}
-    assert report_units(world.office_low, reported) == set()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -11,12 +13,26 @@ from supervision import services
 from supervision.choices import ItemStatus, RequestKind
 from tests.api_helpers import client_for
 from tests.factories import CategoryFactory, UnitFactory, UserFactory, make_instruction, make_item, upload
+from tests.module_data import module_transaction, reread
 
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(scope="module")
+def _built(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The ledger, built once for the module (see tests/module_data.py)."""
+    media_root = tmp_path_factory.mktemp("media")
+    with module_transaction(django_db_blocker, media_root):
+        yield SimpleNamespace(ledger=build_ledger(), media_root=media_root)
+
+
 @pytest.fixture
-def ledger(db):
+def ledger(_built, db, settings):
+    settings.MEDIA_ROOT = _built.media_root
+    return reread(_built.ledger)
+
+
+def build_ledger():
     root = UnitFactory(name="中共测试县委", kind=UnitKind.PARTY_OFFICE)
     office_unit = UnitFactory(name="县委督查室", parent=root)
     units = [UnitFactory(name=f"部门{i}", parent=root) for i in range(3)]

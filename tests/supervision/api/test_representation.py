@@ -13,7 +13,6 @@ from accounts.models import User
 from supervision import selectors
 from supervision.api.representation import CompiledOutputMixin
 from supervision.api.serializers import ledger as s
-from supervision.demo import load_demo
 from supervision.models import Instruction, ItemRequest, ProgressReport
 from tasks.api.serializers import NotificationSerializer
 from tasks.models import Notification
@@ -33,8 +32,9 @@ def as_json(data) -> bytes:
 
 
 @pytest.fixture
-def demo():
-    assert load_demo() is True
+def demo(demo_county):
+    """The demo ledger (loaded once for the module, tests/supervision/conftest.py) seen by 督查室."""
+    assert demo_county.first_load is True
     office = User.objects.get(username="duchashi")
     # Inbox rows with and without an item, read and unread (the demo's own arrive from the worker).
     for n, item in enumerate(selectors.item_list(user=office).order_by("id")[:6]):

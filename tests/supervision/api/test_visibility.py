@@ -4,6 +4,8 @@ and counts; the expected table below is written out by hand, not computed by the
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from accounts.choices import Classification, Role, UnitKind
@@ -11,6 +13,7 @@ from supervision import services
 from supervision.choices import ItemStatus, ReferralDepartment
 from tests.api_helpers import client_for
 from tests.factories import UnitFactory, UserFactory, make_instruction, make_item, upload
+from tests.module_data import module_transaction, reread
 
 pytestmark = pytest.mark.django_db
 
@@ -42,8 +45,21 @@ EXPECTED = {
 }
 
 
+@pytest.fixture(scope="module")
+def _built(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The ledger, built once for the module (see tests/module_data.py)."""
+    media_root = tmp_path_factory.mktemp("media")
+    with module_transaction(django_db_blocker, media_root):
+        yield SimpleNamespace(ledger=build_ledger(), media_root=media_root)
+
+
 @pytest.fixture
-def ledger(db):
+def ledger(_built, db, settings):
+    settings.MEDIA_ROOT = _built.media_root
+    return reread(_built.ledger)
+
+
+def build_ledger():
     root = UnitFactory(name="中共测试县委", kind=UnitKind.PARTY_OFFICE)
     office_unit = UnitFactory(name="县委督查室", kind=UnitKind.SUPERVISION_OFFICE, parent=root)
     edu = UnitFactory(name="县教育局", parent=root)

@@ -12,9 +12,7 @@ import io
 from types import SimpleNamespace
 
 import pytest
-from django.db import connection
 from django.http import FileResponse, StreamingHttpResponse
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from openpyxl import load_workbook
 
@@ -25,13 +23,14 @@ from supervision.choices import AssignmentRole, ItemStatus, ReferralDepartment, 
 from supervision.errors import InvalidInput, NotPermitted, TransitionNotAllowed
 from supervision.exchange import export as export_module
 from supervision.exchange.columns import LEDGER_COLUMNS
-from supervision.exchange.export import rows as export_rows_module
 from supervision.exchange.export import writers as export_writers
 from supervision.exchange.export.policy import detail_export_allowed, exportable_classification
 from supervision.models import ExportApproval, Instruction, Item, ItemAssignment, ProgressReport
 from supervision.services import export_approval_grant, export_approval_revoke
 from tests.api_helpers import assert_error, client_for
+from tests.conftest import build_world
 from tests.factories import CategoryFactory, UserFactory, audit_mark, make_instruction, make_item, new_events, refused
+from tests.module_data import module_transaction, reread
 
 pytestmark = pytest.mark.django_db
 
@@ -48,10 +47,30 @@ TODAY = datetime.date.today
 # Data and helpers
 
 
+@pytest.fixture(scope="module")
+def _built(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The world and the ledger, built once for the module (see tests/module_data.py). The tests
+    that need a ledger without these items are in test_export_volume.py."""
+    media_root = tmp_path_factory.mktemp("media")
+    with module_transaction(django_db_blocker, media_root):
+        w = build_world()
+        yield SimpleNamespace(world=w, ledger=build_ledger(w), media_root=media_root)
+
+
 @pytest.fixture
-def ledger(world):
+def world(_built, db, settings):
+    """tests/conftest.py's world, with the module's ledger beside it."""
+    settings.MEDIA_ROOT = _built.media_root
+    return reread(_built.world)
+
+
+@pytest.fixture
+def ledger(_built, world):
+    return reread(_built.ledger)
+
+
+def build_ledger(w) -> SimpleNamespace:
     """Six items: four open (two classified), one closed, one draft; units, reports, a referral."""
-    w = world
     category = CategoryFactory(name="生态环保")
     instruction = make_instruction(
         office=w.office, title="关于推进河道整治的批示", document_number="云委督〔2026〕7号", issuer_name="张书记"
@@ -283,20 +302,6 @@ def test_csv_contents_bom_and_headers(world, ledger):
     assert river[COL["progress"]] == "已完成清淤八成"
     assert river[COL["seq"]] == "4"
     assert rows[0][COL["status"]] == "草稿" and rows[0][COL["progress"]] == ""
-
-
-def test_csv_is_sent_in_pieces_across_chunks(world, monkeypatch):
-    """Streamed: several pieces, and chunked reads keep rows and supporting units aligned."""
-    items = bulk_items(world, 23, prefix="CH")
-    monkeypatch.setattr(export_rows_module, "CHUNK_SIZE", 5)
-    monkeypatch.setattr(export_writers, "CSV_PIECE_ROWS", 4)
-    response = export(world.office, "csv")
-    pieces = list(response.streaming_content)
-    assert len(pieces) >= 7  # header + ceil(23 / 4)
-    rows = list(csv.reader(io.StringIO(b"".join(pieces).decode("utf-8-sig"))))[1:]
-    assert [r[COL["code"]] for r in rows] == [i.code for i in reversed(items)]
-    assert {r[COL["supporting_units"]] for r in rows} == {"县环保局"}
-    assert {r[COL["progress"]] for r in rows} == {"第2次进展"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -622,27 +627,6 @@ def test_every_export_is_audited(world, ledger):
     mark = audit_mark()
     client_for(world.office).get(EXPORT, {"status": "bogus"})
     assert new_events(mark) == []
-
-
-@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
-def test_queries_do_not_grow_with_rows(world, fmt):
-    grant(world, world.office)
-    client = client_for(world.office)
-
-    def run() -> tuple[int, int]:
-        with CaptureQueriesContext(connection) as ctx:
-            response = client.get(EXPORT, {"format": fmt})
-            body = body_of(response)
-        assert response.status_code == 200
-        return len(ctx.captured_queries), len(body)
-
-    bulk_items(world, 20, prefix="Q20")
-    small, small_size = run()
-    bulk_items(world, 180, prefix="Q200")
-    large, large_size = run()
-    assert Item.objects.count() == 200
-    assert large_size > small_size
-    assert small == large, (small, large)
 
 
 # ---------------------------------------------------------------------------------------------

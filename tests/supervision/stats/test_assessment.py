@@ -14,13 +14,13 @@ import pytest
 from supervision.choices import ExplanationStatus, NoticeKind, NoticeStatus, ReasonKind, Ruling
 from supervision.models import FigureRules, Notice, NoticeEntry, OverdueExplanation
 from tests.supervision.stats.test_figures import _assert_drilldowns_agree, get
-from tests.supervision.stats.test_progress import at, clock, meeting  # noqa: F401 (fixtures)
+from tests.supervision.stats.test_progress import _meeting_built, at, clock, meeting, world  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
 Q3Q4 = {"period_start": "2026-07-01", "period_end": "2026-12-31"}
 
 
-def _notice(world, kind, number, items):
+def _notice(world, kind, number, items):  # noqa: F811
     notice = Notice.objects.create(
         kind=kind,
         title="通报",

@@ -12,6 +12,7 @@ So: 办结率 5/10 = 50%, 在办率 4/10 = 40%, 停滞 3 of the 4 = 75%.
 from __future__ import annotations
 
 import datetime
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,7 +21,9 @@ from django.utils import timezone
 from supervision import services
 from supervision.choices import InstructionKind, ItemStatus
 from supervision.models import FigureRules
+from tests.conftest import build_world
 from tests.factories import make_instruction, make_item, unit_actor
+from tests.module_data import module_transaction, reread
 from tests.supervision.stats.test_figures import _assert_drilldowns_agree, get
 
 pytestmark = pytest.mark.django_db
@@ -40,8 +43,32 @@ def clock(monkeypatch):
     return set_to
 
 
+@pytest.fixture(scope="module")
+def _meeting_built(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The world and the meeting, built once for the module that uses them (see
+    tests/module_data.py). test_assessment.py imports these fixtures with `meeting`."""
+    media_root = tmp_path_factory.mktemp("media")
+    with module_transaction(django_db_blocker, media_root):
+        with pytest.MonkeyPatch.context() as patch:
+            w = build_world()
+            built = build_meeting(w, lambda moment: patch.setattr(timezone, "now", lambda: moment))
+        yield SimpleNamespace(world=w, meeting=built, media_root=media_root)
+
+
 @pytest.fixture
-def meeting(world, clock):
+def world(_meeting_built, db, settings):
+    """tests/conftest.py's world, with the meeting beside it."""
+    settings.MEDIA_ROOT = _meeting_built.media_root
+    return reread(_meeting_built.world)
+
+
+@pytest.fixture
+def meeting(_meeting_built, world, clock):
+    clock(at(10, 10))
+    return reread(_meeting_built.meeting)
+
+
+def build_meeting(world, clock):
     clock(at(7, 1))
     instruction = make_instruction(office=world.office, kind=InstructionKind.MEETING_DECISION, title="常委会议定事项")
     items = {}
