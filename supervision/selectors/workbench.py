@@ -25,6 +25,7 @@ from supervision.choices import ExplanationStatus, ItemStatus, Light, ReportingC
 from supervision.models import (
     Item,
     ItemAssignment,
+    ItemLink,
     ItemRequest,
     OverdueExplanation,
     ProgressReport,
@@ -105,12 +106,23 @@ def _workbench_items(user: User) -> QuerySet[Item]:
     )
 
 
+def _linked_to_a_lead() -> Exists:
+    """合并督办: the unit signs, reports and requests on the lead item, so an item linked to one owes
+    nothing of its own (services/links.py; the lead's entry stands for both)."""
+    return Exists(ItemLink.objects.filter(item=OuterRef("pk"), unlinked_at__isnull=True))
+
+
 def todo_items_to_sign(*, user: User) -> QuerySet[Item]:
     """签收: items of the user's unit it has not signed for yet."""
     if not user.is_unit_user or not user.unit_id:
         return Item.objects.none()
     unsigned = ItemAssignment.objects.filter(item=OuterRef("pk"), unit_id=user.unit_id, acknowledged_at__isnull=True)
-    return _workbench_items(user).filter(Exists(unsigned), status__in=TODO_STATUSES).order_by("deadline", "pk")
+    return (
+        _workbench_items(user)
+        .filter(Exists(unsigned), status__in=TODO_STATUSES)
+        .exclude(_linked_to_a_lead())
+        .order_by("deadline", "pk")
+    )
 
 
 def todo_reports_due(*, user: User, today: datetime.date | None = None) -> QuerySet[Item]:
@@ -131,6 +143,7 @@ def todo_reports_due(*, user: User, today: datetime.date | None = None) -> Query
     return (
         _workbench_items(user)
         .filter(owed, Exists(signed), status__in=TODO_STATUSES)
+        .exclude(_linked_to_a_lead())
         .annotate(period_end=Case(*ends, output_field=DateField()))
         .order_by("period_end", "deadline", "pk")
     )

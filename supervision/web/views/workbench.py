@@ -185,6 +185,25 @@ def _sections(user) -> list[Section]:
                 ),
             )
         )
+    if user.is_unit_user or user.is_office:
+        sections.append(
+            _section(
+                "comments",
+                _("批示待阅"),
+                # Comments on an item, marked 已阅 on its page (a comment on a whole instruction has
+                # no page of its own to be marked on yet; the API marks it).
+                selectors.comments_to_read(user=user).filter(item__isnull=False),
+                lambda c: Entry(
+                    c.item_id,
+                    c.item.code,
+                    c.item.title,
+                    _("阅批示：%(author)s") % {"author": c.author},
+                    c.created_at,
+                    _("批示时间"),
+                    detail=c.text[:40],
+                ),
+            )
+        )
     if user.is_unit_user:
         sections.append(_section("unit_items", _("本单位在办事项"), selectors.todo_unit_items(user=user), _item_entry(_("办理"))))
     if user.has_role("leader"):

@@ -260,3 +260,47 @@ def test_inbox_unread_first_and_mark_read(world):
     assert hx_post(client, f"/inbox/{other.pk}/read/").status_code == 404
     assert client.post("/inbox/read-all/").status_code == 302
     assert client.get(f"/inbox/{unread.pk}/read/").status_code == 405
+
+
+def test_comments_to_read_until_marked_read_on_the_item_page(world):
+    """批示待阅: a leader's comment on an item reaches the unit's and the office's workbench, each
+    reader's own until they mark it 已阅 on the item page; never the author's, never another unit's."""
+    item = make_item(ItemStatus.IN_PROGRESS, office=world.office, lead_unit=world.edu, owner=world.edu_handler, title="控辍保学")
+    make_item(ItemStatus.IN_PROGRESS, office=world.office, lead_unit=world.env, owner=world.env_handler)
+    comment = services.comment_create(actor=world.leader, item=item, text="抓紧推进，月底前见成效")
+    handler = page_client(world.edu_handler)
+    html = handler.get("/").content.decode()
+    assert entries(html, "comments") == [str(item.pk)] and "阅批示" in html and "抓紧推进" in html
+    assert entries(page_client(world.office).get("/").content.decode(), "comments") == [str(item.pk)]
+    assert sections(page_client(world.env_handler).get("/").content.decode())["comments"] == 0
+    assert "comments" not in sections(page_client(world.leader).get("/").content.decode())  # the author
+    assert hx_post(handler, f"/items/{item.pk}/comments/{comment.pk}/read/").status_code == 200
+    assert sections(handler.get("/").content.decode())["comments"] == 0
+    assert entries(page_client(world.office).get("/").content.decode(), "comments") == [str(item.pk)]  # read per reader
+
+
+def test_an_item_linked_to_a_lead_owes_no_signature_or_report_of_its_own(world):
+    """合并督办: the unit signs and reports on the lead item; the linked one leaves its to-do lists."""
+    lead = make_item(
+        ItemStatus.ASSIGNED,
+        office=world.office,
+        lead_unit=world.edu,
+        owner=world.edu_handler,
+        reporting_cycle=ReportingCycle.WEEKLY,
+    )
+    linked = make_item(
+        ItemStatus.ASSIGNED,
+        office=world.office,
+        lead_unit=world.edu,
+        owner=world.edu_handler,
+        reporting_cycle=ReportingCycle.WEEKLY,
+        instruction=make_instruction(office=world.office),
+    )
+    link = services.item_link(actor=world.office, item=linked, lead=lead)
+    html = page_client(world.edu_handler).get("/").content.decode()
+    assert entries(html, "to_sign") == [str(lead.pk)]
+    services.item_acknowledge(actor=world.edu_handler, item=Item.objects.get(pk=lead.pk))  # followed by the linked item
+    html = page_client(world.edu_handler).get("/").content.decode()
+    assert entries(html, "reports_due") == [str(lead.pk)] and sections(html)["to_sign"] == 0
+    services.item_unlink(actor=world.office, link=link)  # on its own again: it owes its own report
+    assert set(entries(page_client(world.edu_handler).get("/").content.decode(), "reports_due")) == {str(lead.pk), str(linked.pk)}
