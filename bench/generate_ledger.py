@@ -44,6 +44,7 @@ import argparse
 import bisect
 import collections
 import datetime
+import importlib
 import io
 import math
 import os
@@ -512,10 +513,10 @@ class Copier:
 
 
 def _signature_rows(batch) -> tuple[list[tuple[int, int, str, str]], float]:
-    """(item id, lead unit id, data, chars) per matter, as supervision.services.duplicates stores them;
+    """(item id, lead unit id, data, chars) per matter, as supervision.services.signatures stores them;
     and the CPU seconds it took. Runs in a worker process."""
     from supervision.matching import MatterText, signature
-    from supervision.services.duplicates import _chars
+    from supervision.services.signatures import signature_chars as _chars
 
     started = time.process_time()
     out = []
@@ -601,7 +602,7 @@ def check_signatures(sample: int, seed: int) -> int:
     from django.db import transaction
 
     from supervision.models import Item, ItemSignature
-    from supervision.services.duplicates import signatures_refresh
+    from supervision.services.signatures import signatures_refresh
 
     last = Item.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     ids = sorted(random.Random(seed).sample(range(1, last + 1), min(sample, last)))
@@ -1540,6 +1541,11 @@ def main() -> None:
                 "supervision_referral",
             ):
                 cur.execute(f"SELECT setval(pg_get_serial_sequence('{tbl}', 'id'), GREATEST(1, (SELECT max(id) FROM {tbl})))")
+            # The duplicate pool's indexed columns (keys, pool_until; a placeholder signature per item
+            # without one), which the triggers switched off above keep in production: the migration's SQL.
+            t = time.perf_counter()
+            cur.execute(importlib.import_module("supervision.migrations.0026_pool_indexes").BACKFILL)
+            print(f"duplicate pool columns: {time.perf_counter() - t:.1f} s", flush=True)
             conn.execute("SET session_replication_role = DEFAULT")
             broken = check_integrity(cur)
         if broken:

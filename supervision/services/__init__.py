@@ -31,7 +31,6 @@ from supervision.services.duplicates import (
     candidates_for_item,
     duplicate_candidates,
     duplicate_check,
-    signatures_refresh,
     suspicion_decide,
     suspicions_raise,
 )
@@ -84,6 +83,7 @@ from supervision.services.rules import (
     warning_threshold_save,
 )
 from supervision.services.sheets import assignment_sheet_issue
+from supervision.services.signatures import signatures_refresh
 from supervision.services.signoff import (
     item_approval_return,
     item_approve,

@@ -6,7 +6,8 @@ matter by several items.
 - `duplicate_candidates(...)` looks, among the items the caller may see, at the same lead unit's
   open items (drafts, running, suspended) and those closed within DUBAN_DUPLICATE_CLOSED_WINDOW_DAYS,
   and returns the ones the detector (supervision.matching) takes for the same matter, best first,
-  with a score and reasons in Chinese.
+  with a score and reasons in Chinese. On PostgreSQL a GIN index hands over only the pool rows that
+  share one of the new item's heaviest characters (migration 0026); SQLite reads the whole pool.
 - Registration (`item_register`) shows them before saving: PossibleDuplicate (409) unless the office
   confirms the new item is another matter; that answer is remembered as a dismissed pair.
 - OA intake and Excel import accept the row and raise 疑似重复 (`suspicions_raise`) for the office to
@@ -16,28 +17,24 @@ matter by several items.
 
 from __future__ import annotations
 
-import datetime
-import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Unit, User
 from supervision.audit import PendingEvent, audit_record, audit_record_many
-from supervision.choices import DONE_STATUSES, OPEN_STATUSES, ItemStatus, SuspicionStatus
+from supervision.choices import SuspicionStatus
 from supervision.errors import NotVisible, TransitionNotAllowed
-from supervision.matching import MatterText, Signature, compare, duplicate_threshold, signature
-from supervision.matching.score import SAME_INSTRUCTION_BONUS
-from supervision.models import DuplicateSuspicion, Instruction, Item, ItemLink, ItemSignature
+from supervision.matching import Signature, compare, duplicate_threshold, signature
+from supervision.models import DuplicateSuspicion, Instruction, Item, ItemLink
+from supervision.services import candidate_pool as pool
 from supervision.services.guards import require_office
-
-# Statuses in which a second item for the same matter would chase the unit twice.
-LIVE_STATUSES = (ItemStatus.DRAFT, *OPEN_STATUSES, ItemStatus.SUSPENDED)
+from supervision.services.signatures import matter_of, signatures_parsed
 
 
 class PossibleDuplicate(TransitionNotAllowed):
@@ -74,158 +71,7 @@ class Candidate:
         }
 
 
-# ---------------------------------------------------------------------------------------------
-# Signatures
-
-
-def instruction_ref(instruction: Instruction | None) -> str:
-    """What tells two items' instructions apart: the document number, else the record itself."""
-    if instruction is None:
-        return ""
-    return instruction.document_number or f"批示件#{instruction.pk}"
-
-
-def matter_of(
-    *,
-    title: str,
-    requirement: str = "",
-    lead_unit: Unit | None = None,
-    supporting_units: Sequence[Unit] = (),
-    instruction: Instruction | None = None,
-) -> MatterText:
-    return MatterText(
-        title=title or "",
-        text=requirement or "",
-        lead_unit=lead_unit.name if lead_unit else "",
-        supporting_units=tuple(u.name for u in supporting_units),
-        source_kind=instruction.kind if instruction else "",
-        instruction_ref=instruction_ref(instruction),
-    )
-
-
-def _chars(sig: Signature) -> str:
-    return "".join(sorted(set(sig.title_chars) | set(sig.body_chars)))
-
-
-def signatures_refresh(*, item_ids: Iterable[int]) -> int:
-    """Compute and store the signatures of these items (after they were created or their text,
-    units or instruction changed). Returns how many were written."""
-    ids = list(dict.fromkeys(item_ids))
-    if not ids:
-        return 0
-    items = Item.objects.filter(pk__in=ids).select_related("lead_unit", "instruction").prefetch_related("assignments__unit")
-    matters = []
-    for item in items:
-        supporting = [a.unit for a in item.assignments.all() if a.unit_id != item.lead_unit_id]
-        matter = matter_of(
-            title=item.title,
-            requirement=item.requirement,
-            lead_unit=item.lead_unit,
-            supporting_units=supporting,
-            instruction=item.instruction,
-        )
-        matters.append((item, matter))
-    return len(signatures_store(matters))
-
-
-def signatures_store(matters: Sequence[tuple[Item, MatterText]]) -> dict[int, Signature]:
-    """Store the signatures of saved items whose text the caller has in hand (an import): one
-    query. Returns them by item id."""
-    now = timezone.now()
-    out: dict[int, Signature] = {}
-    rows = []
-    for item, matter in matters:
-        sig = out[item.pk] = signature(matter)
-        rows.append(
-            ItemSignature(item=item, lead_unit_id=item.lead_unit_id, data=sig.to_json(), chars=_chars(sig), computed_at=now)
-        )
-    if rows:
-        ItemSignature.objects.bulk_create(
-            rows, update_conflicts=True, unique_fields=["item"], update_fields=["lead_unit", "data", "chars", "computed_at"]
-        )
-    return out
-
-
-# ---------------------------------------------------------------------------------------------
-# The lookup
-
-
-def _may_reach(new: Signature, limit: float) -> Callable[[str], bool]:
-    """A test of another item's characters alone: False when it cannot reach `limit`, an exact upper
-    bound. Its similarity is the mean of two coverages, the other side's at most 1, and a shared
-    instruction adds at most the bonus; so the share of the new item's title or body weight whose
-    characters the other has must reach 2 × (limit − bonus) − 1. Built once per new item, run over
-    the whole pool (tens of thousands of rows at a large unit): one set intersection per row."""
-    need = 2.0 * (limit - SAME_INSTRUCTION_BONUS) - 1.0 - 1e-9  # a hair lower: rounding never drops a match
-    title, body = new.title_chars, new.body_chars
-    title_need = need * new.title_weight if new.title_weight else math.inf
-    body_need = need * new.body_weight if new.body_weight else math.inf
-    keys = frozenset(title) | frozenset(body)
-
-    def reach(chars: str) -> bool:
-        common = keys.intersection(chars)
-        return sum(title.get(ch, 0.0) for ch in common) >= title_need or sum(body.get(ch, 0.0) for ch in common) >= body_need
-
-    return reach
-
-
-def _pool(user: User, unit_ids: Iterable[int], now: datetime.datetime):
-    """The items a new one is compared with: visible, at these lead units, live or closed lately,
-    not themselves linked to a lead (the lead represents them)."""
-    window = datetime.timedelta(days=settings.DUBAN_DUPLICATE_CLOSED_WINDOW_DAYS)
-    linked = ItemLink.objects.filter(item=OuterRef("pk"), unlinked_at__isnull=True)
-    return (
-        Item.objects.visible_to(user)
-        .filter(lead_unit_id__in=list(unit_ids))
-        .filter(Q(status__in=LIVE_STATUSES) | Q(status__in=DONE_STATUSES, closed_at__gte=now - window))
-        .exclude(Exists(linked))
-    )
-
-
-def _pool_rows(user: User, unit_ids: Iterable[int], now: datetime.datetime) -> list[tuple[int, int, str]]:
-    """(item id, lead unit id, characters) of the pool, computing signatures that are missing."""
-    # Unordered: the pool is scored whole and the candidates sorted by score (a sort of 40,000 rows
-    # by id cost 10-15 % of the query at the largest unit of a 1M ledger).
-    rows = list(_pool(user, unit_ids, now).order_by().values_list("pk", "lead_unit_id", "signature__chars"))
-    missing = [pk for pk, _unit, chars in rows if chars is None]
-    if missing:  # items from before signatures were stored: computed once, here
-        signatures_refresh(item_ids=missing)
-        found = dict(ItemSignature.objects.filter(item_id__in=missing).values_list("item_id", "chars"))
-        rows = [(pk, unit, found.get(pk, "") if chars is None else chars) for pk, unit, chars in rows]
-    return rows
-
-
-def _signature_data(ids: list[int], chunk: int = 5000) -> Iterator[tuple[int, str]]:
-    """(item id, stored data) of these items: the ids as one array parameter per query (thousands of
-    them at a large unit: as many IN placeholders cost more to send and parse than the read, and a
-    server-side cursor a round trip per few hundred rows), `chunk` rows in memory at a time."""
-    table = connection.ops.quote_name(ItemSignature._meta.db_table)
-    for start in range(0, len(ids), chunk):
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT item_id, data FROM {table} WHERE item_id = ANY(%s)", [ids[start : start + chunk]])
-            yield from cursor.fetchall()
-
-
-def _parsed(item_ids: Iterable[int]) -> dict[int, Signature]:
-    """The stored signatures of these items, parsed (one query per 5,000; an older version is recomputed)."""
-    ids = list(set(item_ids))
-    out: dict[int, Signature] = {}
-    if not ids:
-        return out
-    stale = []
-    for pk, data in _signature_data(ids):
-        try:
-            out[pk] = Signature.from_json(data)
-        except ValueError:
-            stale.append(pk)
-    if stale or len(out) < len(ids):
-        redo = stale + [pk for pk in ids if pk not in out and pk not in stale]
-        signatures_refresh(item_ids=redo)
-        out.update(
-            (pk, Signature.from_json(data))
-            for pk, data in ItemSignature.objects.filter(item_id__in=redo).values_list("item_id", "data")
-        )
-    return out
+_NARROW_AT_MOST = 4  # saved items per candidates_many call read through the index (intake, one item)
 
 
 def _best(matches: list[tuple[float, int, list[str]]], limit: int | None, items: dict[int, Item]) -> list[Candidate]:
@@ -244,14 +90,22 @@ def lookup(
         return []  # the same matter is chased at one lead unit; without one there is nothing to compare
     threshold = duplicate_threshold()
     excluded = set(exclude_item_ids)
-    rows = _pool_rows(user, [lead_unit.pk], timezone.now())
-    reach = _may_reach(new, threshold)
-    hopeful = [pk for pk, _unit, chars in rows if pk not in excluded and reach(chars or "")]
+    now = timezone.now()
+    wanted = pool.wanted_chars(new, threshold) if pool.narrowing() else None
+    if wanted is None:
+        rows = [(pk, unit, chars, None, None) for pk, unit, chars in pool.pool_rows(user, [lead_unit.pk], now)]
+    else:
+        rows = pool.narrowed_rows({lead_unit.pk: wanted}, now)
+    reach = pool.may_match(new, threshold)
+    hopeful = [row[0] for row in rows if row[0] not in excluded and reach(row[2] or "", row[3], row[4])]
     matches = []
-    for pk, other in _parsed(hopeful).items():
+    for pk, other in signatures_parsed(hopeful).items():
         match = compare(new, other, threshold=threshold)
         if match.duplicate:
             matches.append((match.score, pk, match.reasons))
+    if wanted is not None and matches:
+        keep = pool.visible_in_pool(user, [lead_unit.pk], [pk for _s, pk, _r in matches], now)
+        matches = [m for m in matches if m[1] in keep]
     items = Item.objects.select_related("lead_unit").in_bulk([pk for _s, pk, _r in matches]) if matches else {}
     return _best(matches, limit, items)
 
@@ -274,8 +128,25 @@ def candidates_many(
     if not units:
         return {}
     new_ids = [item.pk for item in items if item.lead_unit_id]
-    own = signatures if signatures is not None else _parsed(new_ids)
-    rows = _pool_rows(user, units, timezone.now())
+    own = signatures if signatures is not None else signatures_parsed(new_ids)
+    now = timezone.now()
+    # A batch (an import) reads each unit's pool whole: the union of many items' characters asks the
+    # index for most of the pool anyway, and one query with thousands of keys took minutes at the 1M
+    # ledger's largest units (48 items: 164 s, against 7 s for the whole pools; bench/README.md).
+    narrow = pool.narrowing() and len(new_ids) <= _NARROW_AT_MOST
+    wanted: dict[int, set[str]] | None = {} if narrow else None
+    for item in items:
+        if wanted is None or not item.lead_unit_id or item.pk not in own:
+            continue
+        chars = pool.wanted_chars(own[item.pk], threshold)
+        if chars is None:
+            wanted = None
+        else:
+            wanted.setdefault(item.lead_unit_id, set()).update(chars)
+    if wanted is None:
+        rows = [(pk, unit, chars, None, None) for pk, unit, chars in pool.pool_rows(user, units, now)]
+    else:
+        rows = pool.narrowed_rows(wanted, now) if wanted else []
     known: dict[int, set[int]] = {pk: {pk} for pk in new_ids}
     pairs: list[tuple[int, int]] = []
     if not fresh:
@@ -290,24 +161,28 @@ def candidates_many(
     for a, b in pairs:
         known.get(a, set()).add(b)
         known.get(b, set()).add(a)
-    by_unit: dict[int, list[tuple[int, str]]] = {}
-    for pk, unit, chars in rows:
-        by_unit.setdefault(unit, []).append((pk, chars or ""))
-    wanted: list[tuple[int, int]] = []
+    by_unit: dict[int, list[tuple[int, str, str | None, str | None]]] = {}
+    for pk, unit, chars, cum_title, cum_body in rows:
+        by_unit.setdefault(unit, []).append((pk, chars or "", cum_title, cum_body))
+    pairs_to_compare: list[tuple[int, int]] = []
     for item in items:
         new = own.get(item.pk)
         if new is None:
             continue
-        reach = _may_reach(new, threshold)
-        for pk, chars in by_unit.get(item.lead_unit_id, []):
-            if pk not in known[item.pk] and reach(chars):
-                wanted.append((item.pk, pk))
-    others = _parsed(pk for _new, pk in wanted)
+        reach = pool.may_match(new, threshold)
+        for pk, chars, cum_title, cum_body in by_unit.get(item.lead_unit_id, []):
+            if pk not in known[item.pk] and reach(chars, cum_title, cum_body):
+                pairs_to_compare.append((item.pk, pk))
+    others = signatures_parsed(pk for _new, pk in pairs_to_compare)
     found: dict[int, list[tuple[float, int, list[str]]]] = {}
-    for new_pk, pk in wanted:
+    for new_pk, pk in pairs_to_compare:
         match = compare(own[new_pk], others[pk], threshold=threshold)
         if match.duplicate:
             found.setdefault(new_pk, []).append((match.score, pk, match.reasons))
+    if wanted is not None and found:
+        keep = pool.visible_in_pool(user, units, {pk for matches in found.values() for _s, pk, _r in matches}, now)
+        found = {new_pk: [m for m in matches if m[1] in keep] for new_pk, matches in found.items()}
+        found = {new_pk: matches for new_pk, matches in found.items() if matches}
     ids = {pk for matches in found.values() for _s, pk, _r in matches}
     rows_by_id = Item.objects.select_related("lead_unit").in_bulk(list(ids)) if ids else {}
     return {new_pk: _best(matches, limit, rows_by_id) for new_pk, matches in found.items()}

@@ -39,7 +39,7 @@ from supervision.reminders import reminder_reschedule
 from supervision.services import handoffs
 from supervision.services.counters import counter_take
 from supervision.services.deadlines import deadline_in_force
-from supervision.services.duplicates import PossibleDuplicate, duplicate_candidates, signatures_refresh
+from supervision.services.duplicates import PossibleDuplicate, duplicate_candidates
 from supervision.services.guards import (
     actor_assignment,
     bump,
@@ -51,6 +51,7 @@ from supervision.services.guards import (
     status_conflict,
 )
 from supervision.services.links import linked_follow, refuse_if_linked
+from supervision.services.signatures import signatures_refresh
 from supervision.warning_dates import warning_date_for
 from supervision.workcalendar import add_workdays, require_calendar_years
 

@@ -28,10 +28,12 @@ from supervision.exchange.importer.results import ImportResult, Progress, no_pro
 from supervision.exchange.importer.validation import Validator
 from supervision.matching import MatterText
 from supervision.models import DeadlineSpan, Instruction, Item, ItemAssignment, ProgressReport
+from supervision.services.candidate_pool import LIVE_STATUSES
 from supervision.services.counters import counter_take
 from supervision.services.deadlines import spans_for_new_items
-from supervision.services.duplicates import LIVE_STATUSES, instruction_ref, signatures_store, suspicions_raise
+from supervision.services.duplicates import suspicions_raise
 from supervision.services.guards import require_office
+from supervision.services.signatures import instruction_ref, signatures_store
 
 
 def ledger_import(
