@@ -12,7 +12,6 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -54,15 +53,18 @@ QUEUES = (
 )
 
 
-def _queues_with_counts(user) -> list[tuple[str, str, int | None]]:
-    """The nav with what waits in each queue, counted by the workbench's own selectors."""
+def _queues_with_counts(user) -> list[tuple[str, str, selectors.CappedCount | None]]:
+    """The nav with what waits in each queue, counted by the workbench's own selectors, exactly up
+    to selectors.COUNT_CAP and "more than" beyond (at a million items the return visits alone
+    number hundreds of thousands; selectors/counting.py)."""
+    count = selectors.capped_count
     waiting = {
-        "web-office-approvals": selectors.item_list(user=user).filter(status=ItemStatus.AWAITING_APPROVAL).count(),
-        "web-office-requests": selectors.todo_requests_to_decide(user=user).count(),
-        "web-office-return-visits": selectors.todo_return_visits_due(user=user).count(),
-        "web-office-explanations": selectors.todo_explanations_owed(user=user).count(),
-        "web-office-duplicates": selectors.suspicion_list(user=user).filter(status=SuspicionStatus.PENDING).count(),
-        "web-office-notices": selectors.notice_list(user=user).filter(status=NoticeStatus.DRAFT).count(),
+        "web-office-approvals": count(selectors.item_list(user=user).filter(status=ItemStatus.AWAITING_APPROVAL)),
+        "web-office-requests": count(selectors.todo_requests_to_decide(user=user)),
+        "web-office-return-visits": count(selectors.todo_return_visits_due(user=user)),
+        "web-office-explanations": count(selectors.todo_explanations_owed(user=user)),
+        "web-office-duplicates": count(selectors.suspicion_list(user=user).filter(status=SuspicionStatus.PENDING)),
+        "web-office-notices": count(selectors.notice_list(user=user).filter(status=NoticeStatus.DRAFT)),
     }
     return [(name, label, waiting.get(name)) for name, label in QUEUES]
 
@@ -78,12 +80,16 @@ def _queue(
     status: int = 200,
     **extra,
 ) -> HttpResponse:
-    """One page of a queue, each row with its form (the failed one bound, with its errors)."""
-    page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+    """One page of a queue, each row with its form (the failed one bound, with its errors); the
+    queue counted no further than the cap or one row past the page (selectors.CappedPaginator)."""
+    number = request.GET.get("page")
+    paginator = selectors.CappedPaginator(rows, PER_PAGE, page_number=number)
+    page = paginator.get_page(number)
     for row in page:
         row.form = failed[1] if failed and failed[0] == row.pk else form_for(row)
     context = {
         "page": page,
+        "count": paginator.total,
         "refusals": list(refusals),
         "queues": _queues_with_counts(request.user),
         "current": request.resolver_match.url_name,

@@ -314,3 +314,20 @@ def test_director_approves_or_returns_items_a_staff_member_assigned(world):
     assert ok.status_code == 302
     assert Item.objects.get(pk=first.pk).status == ItemStatus.ASSIGNED
     assert Item.objects.get(pk=second.pk).status == ItemStatus.DRAFT
+
+
+def test_queue_counts_stop_at_the_cap_and_say_more(world, monkeypatch):
+    """The office's nav badges and queue pages count no further than the cap (at a million items
+    the return visits alone are hundreds of thousands): exact below it, "N+" beyond."""
+    from supervision.selectors import counting
+
+    monkeypatch.setattr(counting, "COUNT_CAP", 2)
+    for n in range(3):
+        make_item(ItemStatus.CLOSED, office=world.office, lead_unit=world.edu, owner=world.edu_handler, title=f"已销号{n}")
+    html = signed_in(world.office).get("/office/return-visits/").content.decode()
+    assert (
+        'href="/office/return-visits/" class="current" aria-current="page">待回访复核 <span class="badge" data-waiting="2+">2+</span>'
+        in html
+    )
+    assert all(f"已销号{n}" in html for n in range(3))  # the page itself lists every row of its page
+    assert 'data-waiting="0"' not in html  # an empty queue shows no badge
