@@ -51,6 +51,8 @@ FORBIDDEN = {
     "edu_handler": [CONF, "MARK-ENVONLY", "MARK-SUPEXPL"],
     "edu_key": [CONF, "MARK-ENVONLY", "MARK-SUPEXPL"],  # an OA key of 县教育局 (unit scope)
     "env_handler": [CONF, *LEAD_ONLY],
+    "env_head": [CONF, *LEAD_ONLY],  # the supporting unit's head: what its handlers may not read, neither may it
+    "leader_low": [CONF],  # a leader reads the whole ledger, within clearance (秘密 here)
     "town_handler": [ALL],
     "discipline": [CONF, "MARK-ENVONLY"],
     "organization": [ALL],
@@ -61,6 +63,8 @@ VISIBLE_ITEMS = {
     "edu_handler": {"shared"},
     "edu_key": {"shared"},
     "env_handler": {"envonly", "shared"},
+    "env_head": {"envonly", "shared"},
+    "leader_low": {"envonly", "shared"},
     "town_handler": set(),
     "discipline": {"shared"},
     "organization": set(),
@@ -92,6 +96,7 @@ def _media_root(settings, ledger):
 def build(w) -> SimpleNamespace:
     L = SimpleNamespace(world=w)
     edu_conf = UserFactory(username="edu_conf", unit=w.edu, roles=[Role.UNIT_HANDLER], clearance=Classification.CONFIDENTIAL)
+    w.leader_low = UserFactory(username="leader_low", unit=w.party_office, roles=[Role.LEADER], clearance=Classification.SECRET)
     conf_instruction = make_instruction(office=w.office, classification=Classification.CONFIDENTIAL, title="MARK-CONF-INSTR")
     L.conf = make_item(
         ItemStatus.IN_PROGRESS,
