@@ -111,23 +111,31 @@ def _datetime_range(field: str, start: datetime.date | None, end: datetime.date 
     return q
 
 
-def relapsed_q(start: datetime.date | None, end: datetime.date | None) -> Q:
-    """反弹: a return visit on a date within [start, end] failed (the item was found not fixed)."""
-    visits = ReturnVisit.objects.filter(item=OuterRef("pk"), result=ReturnVisitResult.FAILED)
+def failed_visits(start: datetime.date | None, end: datetime.date | None):
+    """The failed return visits dated within [start, end]: each makes its item relapsed (反弹)."""
+    visits = ReturnVisit.objects.filter(result=ReturnVisitResult.FAILED)
     if start is not None:
         visits = visits.filter(visited_on__gte=start)
     if end is not None:
         visits = visits.filter(visited_on__lte=end)
-    return Q(Exists(visits))
+    return visits
+
+
+def undone_closures(start: datetime.date | None, end: datetime.date | None):
+    """The failed return visits that undid a closure made on a local date within [start, end]."""
+    return ReturnVisit.objects.filter(result=ReturnVisitResult.FAILED).filter(_datetime_range("reopened_closure_at", start, end))
+
+
+def relapsed_q(start: datetime.date | None, end: datetime.date | None) -> Q:
+    """反弹: a return visit on a date within [start, end] failed (the item was found not fixed).
+    Per row (EXISTS), for the lists; the figures count `failed_visits` as a set (stats/figures.py)."""
+    return Q(Exists(failed_visits(start, end).filter(item=OuterRef("pk"))))
 
 
 def was_closed_q(start: datetime.date | None, end: datetime.date | None) -> Q:
     """Closed at least once on a local date within [start, end]: its current closure, or one a
     failed return visit undid later (reopening does not erase the closure from history)."""
-    undone = ReturnVisit.objects.filter(item=OuterRef("pk"), result=ReturnVisitResult.FAILED).filter(
-        _datetime_range("reopened_closure_at", start, end)
-    )
-    return _datetime_range("closed_at", start, end) | Q(Exists(undone))
+    return _datetime_range("closed_at", start, end) | Q(Exists(undone_closures(start, end).filter(item=OuterRef("pk"))))
 
 
 def overdue_original_q(today: datetime.date) -> Q:

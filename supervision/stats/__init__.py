@@ -102,7 +102,7 @@ from supervision.stats.scope import (
     rate,
     stats_scope,
 )
-from supervision.stats.trend import month_last_day, overdue_at_q, trend, trend_months
+from supervision.stats.trend import month_last_day, trend, trend_months
 
 __all__ = [
     "COUNTED_STATUSES",
@@ -119,7 +119,6 @@ __all__ = [
     "describe",
     "item_filterset",
     "month_last_day",
-    "overdue_at_q",
     "period_from",
     "period_out",
     "quarter_bounds",

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from supervision.choices import DONE_STATUSES, ItemStatus, Light
-from supervision.conditions import relapsed_q, stale_q, was_closed_q
+from supervision.conditions import stale_q
 from supervision.errors import InvalidInput
 from supervision.filtersets import ItemFilterSet
 from supervision.models import FigureRules, Item
@@ -173,16 +173,9 @@ class Scope:
     def in_period_current_q(self) -> Q:
         return date_range_q("deadline", self.period.start, self.period.end)
 
-    def closed_in_period_q(self) -> Q:
-        """Closed at least once in the period, a closure later undone by a failed return visit included."""
-        return was_closed_q(self.period.start, self.period.end)
-
     def closed_now_in_period_q(self) -> Q:
         """The current closure (closed_at) falls in the period: what the close-time average reads."""
         return date_range_q("closed_at", self.period.start, self.period.end)
-
-    def relapsed_q(self) -> Q:
-        return relapsed_q(self.period.start, self.period.end)
 
     def assigned_q(self) -> Q:
         """Assigned within the period (the denominator of 办结率, 在办率); the status is added up apart."""

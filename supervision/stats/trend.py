@@ -14,7 +14,7 @@ from supervision.choices import Light, ReturnVisitResult
 from supervision.conditions import LocalDate
 from supervision.errors import InvalidInput
 from supervision.lights import light_q
-from supervision.models import DeadlineSpan, Item, ReturnVisit
+from supervision.models import Item, ReturnVisit
 from supervision.stats.scope import COUNTED_STATUSES, MAX_TREND_MONTHS, Date, Period, Scope, as_local_date, local_start
 
 
@@ -47,32 +47,69 @@ def trend_months(*, period: Period, months: int, today: Date) -> list[Date]:
     return [_month_add(first, i) for i in range(count)]
 
 
-def closed_at_end_of_q(day: Date) -> Q:
-    """In a closed state at the end of `day`: its current closure came before, or a closure made
-    before was undone by a failed return visit only after (the return visit keeps that closure)."""
+def _overdue_then_q(day: Date) -> Q:
+    """For a row of an item joined to one of its deadline spans: that span was in force at the end
+    of `day` with a deadline before it, and the item had been assigned and was not in a closed state
+    by its current closure then (a closure undone only later is taken apart: `_undone_later`)."""
     next_day = local_start(day + datetime.timedelta(days=1))
-    undone_later = ReturnVisit.objects.filter(
-        item=OuterRef("pk"),
-        result=ReturnVisitResult.FAILED,
-        reopened_closure_at__lt=next_day,
-        created_at__gte=next_day,
+    return (
+        Q(assigned_at__lt=next_day, deadline_spans__valid_from__lt=next_day, deadline_spans__deadline__lt=day)
+        & (Q(closed_at__isnull=True) | Q(closed_at__gte=next_day))
+        & (Q(deadline_spans__valid_until__isnull=True) | Q(deadline_spans__valid_until__gte=next_day))
     )
-    return Q(closed_at__lt=next_day) | Q(Exists(undone_later))
 
 
-def deadline_then_before_q(day: Date) -> Q:
-    """The deadline in force at the end of `day` (the deadline history) was before `day`."""
+def _undone_later(day: Date):
+    """Failed return visits that undid, after the end of `day`, a closure made before it: at the end
+    of `day` the item was closed (the return visit keeps that closure)."""
     next_day = local_start(day + datetime.timedelta(days=1))
-    in_force = DeadlineSpan.objects.filter(item=OuterRef("pk"), valid_from__lt=next_day, deadline__lt=day).filter(
-        Q(valid_until__isnull=True) | Q(valid_until__gte=next_day)
-    )
-    return Q(Exists(in_force))
+    return ReturnVisit.objects.filter(result=ReturnVisitResult.FAILED, reopened_closure_at__lt=next_day, created_at__gte=next_day)
 
 
-def overdue_at_q(day: Date) -> Q:
-    """Overdue at the end of `day`, with the deadline then in force (see DEFINITIONS["trend"])."""
-    next_day = local_start(day + datetime.timedelta(days=1))
-    return Q(status__in=COUNTED_STATUSES, assigned_at__lt=next_day) & deadline_then_before_q(day) & ~closed_at_end_of_q(day)
+def _overdue_at_month_ends(scope: Scope, months: Sequence[Date]) -> dict[str, int]:
+    """Overdue at each past month end (the deadline then in force, see DEFINITIONS["trend"]) and now
+    for the current month (the light rule), keyed m<index in `months`>. Set-based rather than a
+    subquery per item and month end (each item's deadline spans follow one another, so at most one
+    is in force at any instant and a join counts an item once per month end):
+
+    1. the scope's items that can count at some past month end (not draft or cancelled, assigned by
+       the last one, not closed before the first one) joined to their deadline spans that could be
+       in force at one of them with an earlier deadline; each month end counts the rows whose span
+       was in force then with a deadline before it. Plain counts, so PostgreSQL aggregates in
+       parallel workers;
+    2. the same over the few items a failed return visit reopened after a month end, of a closure
+       made before it: closed at that month end, so subtracted (a per-row EXISTS on those few only);
+    3. overdue now (the summary's `overdue`), for the current month."""
+    this_month = scope.today.replace(day=1)
+    past = {f"m{i}": month_last_day(month) for i, month in enumerate(months) if month < this_month}
+    current = [f"m{i}" for i, month in enumerate(months) if month == this_month]
+    counts: dict[str, int] = {}
+    if past:
+        first_day, last_day = min(past.values()), max(past.values())
+        first_next = local_start(first_day + datetime.timedelta(days=1))
+        last_next = local_start(last_day + datetime.timedelta(days=1))
+        spans = scope.items.filter(
+            Q(status__in=COUNTED_STATUSES, assigned_at__lt=last_next)
+            & (Q(closed_at__isnull=True) | Q(closed_at__gte=first_next))
+            & Q(deadline_spans__valid_from__lt=last_next, deadline_spans__deadline__lt=last_day)
+            & (Q(deadline_spans__valid_until__isnull=True) | Q(deadline_spans__valid_until__gte=first_next))
+        )
+        # The aggregates' conditions on deadline_spans reuse the filter's join (one row per span).
+        counts = spans.aggregate(**{key: Count("pk", filter=_overdue_then_q(day)) for key, day in past.items()})
+        undone = ReturnVisit.objects.filter(
+            result=ReturnVisitResult.FAILED, reopened_closure_at__lt=last_next, created_at__gte=first_next
+        ).values("item_id")
+        closed_then = spans.filter(pk__in=undone).aggregate(
+            **{
+                key: Count("pk", filter=_overdue_then_q(day) & Q(Exists(_undone_later(day).filter(item=OuterRef("pk")))))
+                for key, day in past.items()
+            }
+        )
+        counts = {key: counts[key] - closed_then[key] for key in counts}
+    if current:
+        overdue_now = scope.items.filter(light_q(Light.OVERDUE, scope.now)).count()
+        counts.update(dict.fromkeys(current, overdue_now))
+    return counts
 
 
 def _undone_closures_per_month(items, window_start, window_end) -> dict[Date, int]:
@@ -107,8 +144,8 @@ def _undone_closures_per_month(items, window_start, window_end) -> dict[Date, in
 
 
 def trend(scope: Scope, months: Sequence[Date]) -> list[dict]:
-    """Three queries: created per month, closed per month (GROUP BY TruncMonth), and one row of
-    conditional counts for overdue at each month end."""
+    """Seven queries: created per month, closed per month (GROUP BY TruncMonth), the closures a failed
+    return visit undid (two small ones), and overdue at the month ends (three, `_overdue_at_month_ends`)."""
     items, today = scope.items, scope.today
     first, last = months[0], month_last_day(months[-1])
     window_start, window_end = local_start(first), local_start(last + datetime.timedelta(days=1))
@@ -127,28 +164,7 @@ def trend(scope: Scope, months: Sequence[Date]) -> list[dict]:
     for month, extra in _undone_closures_per_month(items, window_start, window_end).items():
         closed[month] = closed.get(month, 0) + extra
     this_month = today.replace(day=1)
-    overdue_counts: dict[str, Count] = {}
-    past = [month_last_day(month) for month in months if month < this_month]
-    for i, month in enumerate(months):
-        if month < this_month:
-            overdue_counts[f"m{i}"] = Count("pk", filter=overdue_at_q(month_last_day(month)))
-        elif month == this_month:
-            overdue_counts[f"m{i}"] = Count("pk", filter=light_q(Light.OVERDUE, scope.now))
-    # Only rows that can count somewhere: overdue now, or meeting the weakest form of every month-end
-    # condition (assigned by the last month end, due before it, not closed before the first one). The
-    # counts are unchanged; most of the closed history is skipped before the per-month conditions run.
-    candidates = light_q(Light.OVERDUE, scope.now)
-    if past:
-        first_next = local_start(past[0] + datetime.timedelta(days=1))
-        last_next = local_start(past[-1] + datetime.timedelta(days=1))
-        # Extensions only move a deadline later; only a rectification deadline (after a failed return
-        # visit, reopen_count > 0) can be earlier than the original one.
-        candidates |= (
-            Q(status__in=COUNTED_STATUSES, assigned_at__lt=last_next)
-            & (Q(original_deadline__lt=past[-1]) | Q(reopen_count__gt=0))
-            & (Q(closed_at__isnull=True) | Q(closed_at__gte=first_next))
-        )
-    overdue = items.filter(candidates).aggregate(**overdue_counts) if overdue_counts else {}
+    overdue = _overdue_at_month_ends(scope, months)
 
     results = []
     for i, month in enumerate(months):
