@@ -22,9 +22,16 @@ from supervision.exchange.export.jobs import export_job_files_purge
 from supervision.models import AuditEvent, ExportJob
 from tasks.exports import purge_export_files, run_export_job
 from tests.api_helpers import assert_error, client_for
-from tests.supervision.exchange.test_export import COL, HEADER_ROW, body_of, export, grant, ledger  # noqa: F401 - fixture
+from tests.supervision.exchange.test_export import COL, HEADER_ROW, body_of, build_ledger, export, grant
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ledger(world):
+    """The export tests' ledger, built for each test here: a job's run writes files and audit events."""
+    return build_ledger(world)
+
 
 JOBS = "/api/v1/export-jobs/"
 
