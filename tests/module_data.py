@@ -45,3 +45,31 @@ def reread(value):
     if type(value) is dict:
         return {key: reread(v) for key, v in value.items()}
     return value
+
+
+def clocked_ledger_fixtures(build_ledger):
+    """The fixtures of a module whose tests read one ledger built on a moving clock: `_built` (module
+    scope: tests/conftest.py's world and `build_ledger(world, set_clock)`, in `module_transaction`)
+    and `world` (each test's fresh copy of it, MEDIA_ROOT where the ledger's files are). Assign
+    both in the module: `_built, world = clocked_ledger_fixtures(build_ledger)`."""
+    import pytest
+    from django.utils import timezone
+
+    from tests.conftest import build_world
+
+    @pytest.fixture(scope="module")
+    def _built(django_db_setup, django_db_blocker, tmp_path_factory):
+        media_root = tmp_path_factory.mktemp("media")
+        with module_transaction(django_db_blocker, media_root):
+            with pytest.MonkeyPatch.context() as patch:
+                w = build_world()
+                ledger = build_ledger(w, lambda moment: patch.setattr(timezone, "now", lambda: moment))
+            yield SimpleNamespace(world=w, ledger=ledger, media_root=media_root)
+
+    @pytest.fixture
+    def world(_built, db, settings):
+        """tests/conftest.py's world, with the module's ledger beside it."""
+        settings.MEDIA_ROOT = _built.media_root
+        return reread(_built.world)
+
+    return _built, world

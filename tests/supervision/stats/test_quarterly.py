@@ -58,9 +58,8 @@ from supervision.services import (
 )
 from supervision.stats.quarterly import quarterly_review_workbook
 from tests.api_helpers import assert_error, client_for
-from tests.conftest import build_world
 from tests.factories import UnitFactory, UserFactory, audit_mark, make_instruction, make_item, new_events
-from tests.module_data import module_transaction, reread
+from tests.module_data import clocked_ledger_fixtures, reread
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -173,22 +172,7 @@ def build_ledger(w, clock) -> SimpleNamespace:
     return L
 
 
-@pytest.fixture(scope="module")
-def _built(django_db_setup, django_db_blocker, tmp_path_factory):
-    """The world and the ledger, built once for the module (see tests/module_data.py)."""
-    media_root = tmp_path_factory.mktemp("media")
-    with module_transaction(django_db_blocker, media_root):
-        with pytest.MonkeyPatch.context() as patch:
-            w = build_world()
-            L = build_ledger(w, lambda moment: patch.setattr(timezone, "now", lambda: moment))
-        yield SimpleNamespace(world=w, ledger=L, media_root=media_root)
-
-
-@pytest.fixture
-def world(_built, db, settings):
-    """tests/conftest.py's world, with the module's ledger beside it."""
-    settings.MEDIA_ROOT = _built.media_root
-    return reread(_built.world)
+_built, world = clocked_ledger_fixtures(build_ledger)
 
 
 @pytest.fixture
