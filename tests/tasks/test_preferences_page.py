@@ -27,7 +27,13 @@ def test_a_person_chooses_the_digest_per_channel_within_the_offices_rules(world)
     inbox = client.get("/inbox/").content.decode()
     assert 'href="/inbox/settings/"' in inbox
     page = client.get("/inbox/settings/").content.decode()
-    assert rows(page) == {"email": "immediate", "sms": "digest", "webhook": "immediate", "wecom": "immediate", "dingtalk": "immediate"}
+    assert rows(page) == {
+        "email": "immediate",
+        "sms": "digest",
+        "webhook": "immediate",
+        "wecom": "immediate",
+        "dingtalk": "immediate",
+    }
     assert 'name="email"' in page and 'name="sms"' not in page and "由督查室统一设置" in page
     response = client.post("/inbox/settings/", {"email": "digest", "wecom": "digest", "dingtalk": "immediate"}, follow=True)
     html = response.content.decode()
