@@ -50,6 +50,11 @@ urlpatterns += [
     path("instructions/<int:pk>/", instruction_views.instruction_detail, name="web-instruction"),
     path("instructions/<int:pk>/edit/", instruction_views.instruction_edit, name="web-instruction-edit"),
     path("instructions/<int:pk>/sheet/", instruction_views.assignment_sheet_issue, name="web-instruction-sheet"),
+    path(
+        "instructions/<int:pk>/comments/<int:comment_pk>/read/",
+        instruction_views.instruction_comment_read,
+        name="web-instruction-comment-read",
+    ),
     path("instructions/<int:pk>/decompose/", instruction_views.instruction_decompose, name="web-instruction-decompose"),
 ]
 urlpatterns += [

@@ -318,7 +318,28 @@ def instruction_detail(request: HttpRequest, pk: int) -> HttpResponse:
             item.light_label = labels.get(item.light, "")
             item.rest_day = rest_day_warning(item.deadline)
     sheet = selectors.assignment_sheet_issued(instruction_id=instruction.pk)
-    return render(request, "web/instructions/detail.html", {"instruction": instruction, "items": items, "sheet": sheet})
+    context = {
+        "instruction": instruction,
+        "items": items,
+        "sheet": sheet,
+        "comments": list(selectors.comment_list(user=request.user, instruction=instruction)),
+    }
+    return render(request, "web/instructions/detail.html", context)
+
+
+@login_required
+@require_POST
+def instruction_comment_read(request: HttpRequest, pk: int, comment_pk: int) -> HttpResponse:
+    """已阅 for a leader's comment on the whole instruction: it leaves the reader's 批示待阅."""
+    instruction = _instruction(request, pk)
+    comment = selectors.comment_list(user=request.user, instruction=instruction).filter(pk=comment_pk).first()
+    if comment is None:
+        raise Http404(_("记录不存在。"))
+    services.comment_mark_read(actor=request.user, comment=comment)
+    comment.is_read = True
+    if request.headers.get("HX-Request"):
+        return render(request, "web/items/_comment.html", {"c": comment, "instruction": instruction, "user": request.user})
+    return redirect(reverse("web-instruction", args=[pk]) + "#comments")
 
 
 @login_required

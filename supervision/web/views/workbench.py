@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from supervision import selectors
@@ -31,6 +32,7 @@ class Entry:
     due_label: str = ""
     light: str = Light.NONE
     detail: str = ""
+    url: str = ""  # where the entry leads, when not the item's page (a comment on a whole instruction)
 
     @property
     def light_label(self) -> str:
@@ -56,6 +58,23 @@ def _item_entry(owed):
         return Entry(item.pk, item.code, item.title, owed, item.deadline, _("办理时限"), item.light)
 
     return build
+
+
+def _comment_entry(c) -> Entry:
+    owed = _("阅批示：%(author)s") % {"author": c.author}
+    if c.item_id is not None:
+        return Entry(c.item_id, c.item.code, c.item.title, owed, c.created_at, _("批示时间"), detail=c.text[:40])
+    instruction = c.instruction
+    return Entry(
+        None,
+        instruction.document_number or _("批示件"),
+        instruction.title,
+        owed,
+        c.created_at,
+        _("批示时间"),
+        detail=c.text[:40],
+        url=reverse("web-instruction", args=[instruction.pk]) + "#comments",
+    )
 
 
 def _signature_sections(user) -> list[Section]:
@@ -190,18 +209,9 @@ def _sections(user) -> list[Section]:
             _section(
                 "comments",
                 _("批示待阅"),
-                # Comments on an item, marked 已阅 on its page (a comment on a whole instruction has
-                # no page of its own to be marked on yet; the API marks it).
-                selectors.comments_to_read(user=user).filter(item__isnull=False),
-                lambda c: Entry(
-                    c.item_id,
-                    c.item.code,
-                    c.item.title,
-                    _("阅批示：%(author)s") % {"author": c.author},
-                    c.created_at,
-                    _("批示时间"),
-                    detail=c.text[:40],
-                ),
+                # Marked 已阅 on the page of its item, or of its instruction (a comment on them all).
+                selectors.comments_to_read(user=user),
+                _comment_entry,
             )
         )
     if user.is_unit_user:

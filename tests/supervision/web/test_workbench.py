@@ -304,3 +304,24 @@ def test_an_item_linked_to_a_lead_owes_no_signature_or_report_of_its_own(world):
     assert entries(html, "reports_due") == [str(lead.pk)] and sections(html)["to_sign"] == 0
     services.item_unlink(actor=world.office, link=link)  # on its own again: it owes its own report
     assert set(entries(page_client(world.edu_handler).get("/").content.decode(), "reports_due")) == {str(lead.pk), str(linked.pk)}
+
+
+def test_a_comment_on_a_whole_instruction_is_read_on_the_instruction_page(world):
+    """A leader's comment on an instruction concerns all its items: it reaches 批示待阅 of the units
+    on them, leads to the instruction page, and leaves the list once marked 已阅 there."""
+    instruction = make_instruction(office=world.office, title="关于推进校园安全整治的批示")
+    make_item(ItemStatus.IN_PROGRESS, office=world.office, instruction=instruction, lead_unit=world.edu, owner=world.edu_handler)
+    make_item(ItemStatus.IN_PROGRESS, office=world.office, lead_unit=world.env, owner=world.env_handler)
+    comment = services.comment_create(actor=world.leader, instruction=instruction, text="各单位要抓紧落实")
+    handler = page_client(world.edu_handler)
+    html = handler.get("/").content.decode()
+    block = re.search(r'data-section="comments".*?</section>', html, re.S).group(0)
+    assert f'href="/instructions/{instruction.pk}/#comments"' in block and "关于推进校园安全整治的批示" in block
+    assert sections(page_client(world.env_handler).get("/").content.decode())["comments"] == 0  # not its instruction
+    page = handler.get(f"/instructions/{instruction.pk}/").content.decode()
+    read_url = f"/instructions/{instruction.pk}/comments/{comment.pk}/read/"
+    assert "各单位要抓紧落实" in page and f'action="{read_url}"' in page
+    assert page_client(world.env_handler).post(read_url).status_code == 404  # cannot see the instruction
+    swapped = hx_post(handler, read_url)
+    assert swapped.status_code == 200 and 'data-read="1"' in swapped.content.decode()
+    assert sections(handler.get("/").content.decode())["comments"] == 0
