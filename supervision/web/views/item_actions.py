@@ -385,45 +385,52 @@ def _one_of(records: str, pk: int) -> Callable:
     return target_of
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def request_act(request: HttpRequest, pk: int, request_pk: int, action: str) -> HttpResponse:
-    """审批 by the office; 签字 or 退回 by the unit's approver."""
-    spec = REQUEST_ACTIONS.get(action)
+def _record_act(request, pk: int, record_pk: int, action: str, *, specs: dict, records: str, url_name: str, allowed):
+    """An action on one record of the item page (a request, explanation, link or referral): 404 for
+    an unknown action or a record the page does not show the user."""
+    spec = specs.get(action)
     if spec is None:
         raise Http404
-    if action == "decide":
-        allowed = lambda ctx, target: policy.may_decide(request.user, target)  # noqa: E731
-    else:
-        allowed = policy.may_endorse
     return _handle(
         request,
         pk,
         spec,
         allowed=allowed,
-        target_of=_one_of("requests", request_pk),
-        post_url=reverse("web-request-act", args=[pk, request_pk, action]),
+        target_of=_one_of(records, record_pk),
+        post_url=reverse(url_name, args=[pk, record_pk, action]),
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def request_act(request: HttpRequest, pk: int, request_pk: int, action: str) -> HttpResponse:
+    """审批 by the office; 签字 or 退回 by the unit's approver."""
+    if action == "decide":
+        allowed = lambda ctx, target: policy.may_decide(request.user, target)  # noqa: E731
+    else:
+        allowed = policy.may_endorse
+    return _record_act(
+        request, pk, request_pk, action, specs=REQUEST_ACTIONS, records="requests", url_name="web-request-act", allowed=allowed
     )
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def explanation_act(request: HttpRequest, pk: int, explanation_pk: int, action: str) -> HttpResponse:
-    spec = EXPLANATION_ACTIONS.get(action)
-    if spec is None:
-        raise Http404
     if action == "endorse":
         allowed = policy.may_endorse
     else:
         check = policy.may_explain if action == "explain" else policy.may_rule
         allowed = lambda ctx, target: check(request.user, target)  # noqa: E731
-    return _handle(
+    return _record_act(
         request,
         pk,
-        spec,
+        explanation_pk,
+        action,
+        specs=EXPLANATION_ACTIONS,
+        records="explanations",
+        url_name="web-explanation-act",
         allowed=allowed,
-        target_of=_one_of("explanations", explanation_pk),
-        post_url=reverse("web-explanation-act", args=[pk, explanation_pk, action]),
     )
 
 
@@ -431,16 +438,15 @@ def explanation_act(request: HttpRequest, pk: int, explanation_pk: int, action: 
 @require_http_methods(["GET", "POST"])
 def link_act(request: HttpRequest, pk: int, link_pk: int, action: str) -> HttpResponse:
     """取消合并督办 by the office, from either item's page."""
-    spec = LINK_ACTIONS.get(action)
-    if spec is None:
-        raise Http404
-    return _handle(
+    return _record_act(
         request,
         pk,
-        spec,
+        link_pk,
+        action,
+        specs=LINK_ACTIONS,
+        records="links",
+        url_name="web-link-act",
         allowed=lambda ctx, target: policy.may_unlink(request.user),
-        target_of=_one_of("links", link_pk),
-        post_url=reverse("web-link-act", args=[pk, link_pk, action]),
     )
 
 
@@ -448,17 +454,16 @@ def link_act(request: HttpRequest, pk: int, link_pk: int, action: str) -> HttpRe
 @require_http_methods(["GET", "POST"])
 def referral_act(request: HttpRequest, pk: int, referral_pk: int, action: str) -> HttpResponse:
     """受理 and 处理结果 by the department the item was referred to (纪检 / 组织部门)."""
-    spec = REFERRAL_ACTIONS.get(action)
-    if spec is None:
-        raise Http404
     check = policy.may_acknowledge_referral if action == "acknowledge" else policy.may_record_referral_outcome
-    return _handle(
+    return _record_act(
         request,
         pk,
-        spec,
+        referral_pk,
+        action,
+        specs=REFERRAL_ACTIONS,
+        records="referrals",
+        url_name="web-referral-act",
         allowed=lambda ctx, target: check(request.user, target),
-        target_of=_one_of("referrals", referral_pk),
-        post_url=reverse("web-referral-act", args=[pk, referral_pk, action]),
     )
 
 
