@@ -18,8 +18,7 @@ the session, the user, their roles and unit, the header's unread count; per to-d
 query for the rows shown and a count capped as the page's (`SELECT count(*) FROM (… LIMIT 1001)`:
 exact up to 1,000, "more than 1,000" beyond; supervision/selectors/counting.py), and for a unit
 user whether they sign for the unit; for the ledger page the filter form's lists (units, people,
-categories, leaders), its capped count, the 20 rows with lead unit, owner, instruction and light,
-and their units. The ratio shows what the pages cost over the bare reads. Targets: p95 < 150 ms and p50 ≤ 2× the hand SQL. A benchmark prints; it does not
+categories, leaders), its capped count, the 20 rows with lead unit, owner and light. The ratio shows what the pages cost over the bare reads. Targets: p95 < 150 ms and p50 ≤ 2× the hand SQL. A benchmark prints; it does not
 assert."""
 
 from __future__ import annotations
@@ -223,18 +222,11 @@ def hand_ledger_page(conn, p: Person) -> tuple[int, bool]:
         "ON r.user_id = u.id AND r.role = 'leader' WHERE u.is_active ORDER BY u.full_name, u.id"
     ).fetchall()
     total = capped_count(conn, "supervision_item i", p.scope())
-    rows = conn.execute(
-        f"""SELECT i.id, i.code, i.title, i.deadline, i.status, {light_sql(today, time_now)}, lu.name, o.full_name,
-                   ins.title, ins.document_number
-            FROM supervision_item i LEFT JOIN accounts_unit lu ON lu.id = i.lead_unit_id
-            LEFT JOIN accounts_user o ON o.id = i.owner_id JOIN supervision_instruction ins ON ins.id = i.instruction_id
-            WHERE {p.scope()} ORDER BY i.id DESC LIMIT {PAGE}"""
-    ).fetchall()
-    # The rows' units (the list selector's, as the API's rows carry them).
     conn.execute(
-        "SELECT a.item_id, a.unit_id, a.role, un.name FROM supervision_itemassignment a JOIN accounts_unit un ON un.id = a.unit_id "
-        "WHERE a.item_id = ANY(%s)",
-        [[r[0] for r in rows]],
+        f"""SELECT i.id, i.code, i.title, i.deadline, i.status, {light_sql(today, time_now)}, lu.name, o.full_name
+            FROM supervision_item i LEFT JOIN accounts_unit lu ON lu.id = i.lead_unit_id
+            LEFT JOIN accounts_user o ON o.id = i.owner_id
+            WHERE {p.scope()} ORDER BY i.id DESC LIMIT {PAGE}"""
     ).fetchall()
     hand_unread(conn, p)
     return total

@@ -52,6 +52,18 @@ def item_list(*, user: User) -> QuerySet[Item]:
     return Item.objects.visible_to(user).for_list()
 
 
+def item_rows(*, user: User) -> QuerySet[Item]:
+    """The visible items with only what a list row on a page shows (code, title, lead unit, owner,
+    deadline, status, light): the 台账's rows. `item_list` also reads the requirement text, the
+    instruction and every assignment, which the API's rows carry and a page row does not."""
+    return (
+        Item.objects.visible_to(user)
+        .with_light()
+        .select_related("lead_unit", "owner")
+        .only("code", "title", "deadline", "status", "lead_unit__name", "owner__username", "owner__full_name")
+    )
+
+
 def item_get(*, user: User, pk) -> Item:
     item = item_list(user=user).filter(pk=pk).first()
     if item is None:

@@ -10,7 +10,6 @@ from django.db.models import (
     Case,
     DateField,
     Exists,
-    IntegerField,
     OuterRef,
     Q,
     QuerySet,
@@ -21,7 +20,8 @@ from django.utils import timezone
 
 from accounts.choices import Role
 from accounts.models import User
-from supervision.choices import ExplanationStatus, ItemStatus, Light, ReportingCycle, RequestStatus
+from supervision.choices import ExplanationStatus, ItemStatus, ReportingCycle, RequestStatus
+from supervision.lights import light_rank
 from supervision.models import (
     Item,
     ItemAssignment,
@@ -70,15 +70,6 @@ def _cycle_start(cycle: str, today: datetime.date) -> tuple[datetime.date, datet
     return start, following - datetime.timedelta(days=1)
 
 
-# Overdue first, then red, yellow, green: what needs doing soonest at the top.
-LIGHT_ORDER = Case(
-    When(light=Light.OVERDUE, then=Value(0)),
-    When(light=Light.RED, then=Value(1)),
-    When(light=Light.YELLOW, then=Value(2)),
-    When(light=Light.GREEN, then=Value(3)),
-    default=Value(4),
-    output_field=IntegerField(),
-)
 REPORTED_CYCLES = (ReportingCycle.WEEKLY, ReportingCycle.BIWEEKLY, ReportingCycle.MONTHLY, ReportingCycle.QUARTERLY)
 TODO_STATUSES = (ItemStatus.ASSIGNED, ItemStatus.ACKNOWLEDGED, ItemStatus.IN_PROGRESS)
 
@@ -201,11 +192,11 @@ def todo_unit_items(*, user: User) -> QuerySet[Item]:
     if not user.is_unit_user or not user.unit_id:
         return Item.objects.none()
     mine = ItemAssignment.objects.filter(item=OuterRef("pk"), unit_id=user.unit_id)
-    return _workbench_items(user).open().filter(Exists(mine)).order_by(LIGHT_ORDER, "deadline", "pk")
+    return _workbench_items(user).open().filter(Exists(mine)).order_by(light_rank(), "deadline", "pk")
 
 
 def todo_leader_items(*, user: User) -> QuerySet[Item]:
     """A leader's own: items of the instructions they issued, open ones, overdue first."""
     if not user.has_role(Role.LEADER):
         return Item.objects.none()
-    return _workbench_items(user).open().filter(instruction__issuing_leader_id=user.pk).order_by(LIGHT_ORDER, "deadline", "pk")
+    return _workbench_items(user).open().filter(instruction__issuing_leader_id=user.pk).order_by(light_rank(), "deadline", "pk")

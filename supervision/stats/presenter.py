@@ -152,7 +152,7 @@ def _rows(items, today: datetime.date) -> list[ItemRow]:
 
 
 def _filtered_items(user: User, params: Mapping):
-    filterset = ItemFilterSet(params, queryset=selectors.item_list(user=user))
+    filterset = ItemFilterSet(params, queryset=selectors.item_rows(user=user))
     if not filterset.is_valid():
         raise InvalidInput(fields=_messages(filterset.errors))
     return filterset.qs
