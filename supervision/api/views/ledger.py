@@ -17,7 +17,7 @@ from supervision.api.serializers import ledger as s
 from supervision.api.serializers.comments import LeaderCommentInput, LeaderCommentSerializer
 from supervision.errors import NotVisible
 from supervision.filtersets import InstructionFilterSet, ItemFilterSet, ItemRequestFilterSet
-from supervision.models import Attachment, Category, Item
+from supervision.models import Attachment, Category
 
 
 class CategoryViewSet(viewsets.ReadOnlyModelViewSet):
@@ -30,13 +30,34 @@ class CategoryViewSet(viewsets.ReadOnlyModelViewSet):
     pagination_class = None
 
 
-class InstructionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class LeaderCommentsMixin:
+    """领导批示、点评 on one record (items/{id}/comments/, instructions/{id}/comments/): the same
+    action for both, since a comment hangs on either an item or an instruction (LeaderComment)."""
+
+    comment_target: str  # the keyword selectors.comment_list and services.comment_create take it by
+
+    @extend_schema(methods=["get"], responses=LeaderCommentSerializer(many=True), summary="领导批示、点评")
+    @extend_schema(methods=["post"], request=LeaderCommentInput, responses={201: LeaderCommentSerializer}, summary="批示、点评")
+    @action(detail=True, methods=["get", "post"], filterset_class=None)
+    def comments(self, request, pk=None):
+        target = {self.comment_target: self.get_object()}
+        if request.method == "GET":
+            page = self.paginate_queryset(selectors.comment_list(user=request.user, **target))
+            return self.get_paginated_response(LeaderCommentSerializer(page, many=True).data)
+        data = parse(LeaderCommentInput, request)
+        comment = services.comment_create(actor=request.user, text=data["text"], **target)
+        comment = selectors.comment_get(user=request.user, pk=comment.pk)
+        return Response(LeaderCommentSerializer(comment).data, status=status.HTTP_201_CREATED)
+
+
+class InstructionViewSet(LeaderCommentsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """批示件. Office staff register and edit them; everyone else sees those behind their items."""
 
     integration_operation = IntegrationOperation.READ_LEDGER
     integration_read_only = True
 
     lookup_value_regex = r"[0-9]+"
+    comment_target = "instruction"
 
     serializer_class = s.InstructionSerializer
     filterset_class = InstructionFilterSet
@@ -65,20 +86,6 @@ class InstructionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         instruction = services.instruction_update(actor=request.user, instruction=instruction, expected_version=version, **data)
         return self._render(instruction)
 
-    @extend_schema(methods=["get"], responses=LeaderCommentSerializer(many=True), summary="领导批示、点评")
-    @extend_schema(methods=["post"], request=LeaderCommentInput, responses={201: LeaderCommentSerializer}, summary="批示、点评")
-    @action(detail=True, methods=["get", "post"], filterset_class=None)
-    def comments(self, request, pk=None):
-        target = self.get_object()
-        key = "item" if isinstance(target, Item) else "instruction"
-        if request.method == "GET":
-            page = self.paginate_queryset(selectors.comment_list(user=request.user, **{key: target}))
-            return self.get_paginated_response(LeaderCommentSerializer(page, many=True).data)
-        data = parse(LeaderCommentInput, request)
-        comment = services.comment_create(actor=request.user, text=data["text"], **{key: target})
-        comment = selectors.comment_get(user=request.user, pk=comment.pk)
-        return Response(LeaderCommentSerializer(comment).data, status=status.HTTP_201_CREATED)
-
     def _render(self, instruction, code=status.HTTP_200_OK):
         instruction = self.get_queryset().get(pk=instruction.pk)
         return Response(
@@ -86,13 +93,14 @@ class InstructionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         )
 
 
-class ItemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class ItemViewSet(LeaderCommentsMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """督办事项 and every transition on them. An item the user may not see is a 404 everywhere."""
 
     integration_operation = IntegrationOperation.READ_LEDGER
     integration_read_only = True
 
     lookup_value_regex = r"[0-9]+"
+    comment_target = "item"
 
     serializer_class = s.ItemSerializer
     filterset_class = ItemFilterSet
@@ -107,6 +115,14 @@ class ItemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def _render(self, item, code=status.HTTP_200_OK):
         item = selectors.item_get(user=self.request.user, pk=item.pk)
         return Response(s.ItemDetailSerializer(item).data, status=code, headers={"ETag": item.etag})
+
+    def _transition(self, request, service, serializer_class, field):
+        """One status transition (交办, 审批, 退回, 签收, 恢复办理): the item first (404 before 400), then
+        its input and the version the client saw (If-Match, 412), one service, the item re-read."""
+        item = self.get_object()
+        data = parse(serializer_class, request)
+        service(actor=request.user, item=item, expected_version=expected_version(request, data), **{field: data[field]})
+        return self._render(item)
 
     @extend_schema(responses=s.ItemDetailSerializer)
     def retrieve(self, request, pk=None):
@@ -144,12 +160,7 @@ class ItemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @extend_schema(request=s.CommentInput, responses=s.ItemDetailSerializer, parameters=[IF_MATCH], summary="交办")
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
-        item = self.get_object()
-        data = parse(s.CommentInput, request)
-        services.item_assign(
-            actor=request.user, item=item, expected_version=expected_version(request, data), comment=data["comment"]
-        )
-        return self._render(item)
+        return self._transition(request, services.item_assign, s.CommentInput, "comment")
 
     @extend_schema(
         request=s.CommentInput,
@@ -163,12 +174,7 @@ class ItemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
-        item = self.get_object()
-        data = parse(s.CommentInput, request)
-        services.item_approve(
-            actor=request.user, item=item, expected_version=expected_version(request, data), comment=data["comment"]
-        )
-        return self._render(item)
+        return self._transition(request, services.item_approve, s.CommentInput, "comment")
 
     @extend_schema(
         request=s.ReturnInput,
@@ -182,34 +188,19 @@ class ItemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"], url_path="send-back")
     def send_back(self, request, pk=None):
-        item = self.get_object()
-        data = parse(s.ReturnInput, request)
-        services.item_approval_return(
-            actor=request.user, item=item, expected_version=expected_version(request, data), reason=data["reason"]
-        )
-        return self._render(item)
+        return self._transition(request, services.item_approval_return, s.ReturnInput, "reason")
 
     @extend_schema(request=s.CommentInput, responses=s.ItemDetailSerializer, parameters=[IF_MATCH], summary="签收")
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
-        item = self.get_object()
-        data = parse(s.CommentInput, request)
-        services.item_acknowledge(
-            actor=request.user, item=item, expected_version=expected_version(request, data), comment=data["comment"]
-        )
-        return self._render(item)
+        return self._transition(request, services.item_acknowledge, s.CommentInput, "comment")
 
     @extend_schema(
         request=s.CommentInput, responses=s.ItemDetailSerializer, parameters=[IF_MATCH], summary="恢复办理（结束暂停）"
     )
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
-        item = self.get_object()
-        data = parse(s.CommentInput, request)
-        services.item_resume(
-            actor=request.user, item=item, expected_version=expected_version(request, data), comment=data["comment"]
-        )
-        return self._render(item)
+        return self._transition(request, services.item_resume, s.CommentInput, "comment")
 
     @extend_schema(methods=["get"], responses=s.ProgressReportSerializer(many=True), summary="进展反馈列表")
     @extend_schema(
@@ -283,20 +274,6 @@ class ItemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         services.assignment_set_report_access(actor=request.user, item=item, **data)
         return self._render(item)
 
-    @extend_schema(methods=["get"], responses=LeaderCommentSerializer(many=True), summary="领导批示、点评")
-    @extend_schema(methods=["post"], request=LeaderCommentInput, responses={201: LeaderCommentSerializer}, summary="批示、点评")
-    @action(detail=True, methods=["get", "post"], filterset_class=None)
-    def comments(self, request, pk=None):
-        target = self.get_object()
-        key = "item" if isinstance(target, Item) else "instruction"
-        if request.method == "GET":
-            page = self.paginate_queryset(selectors.comment_list(user=request.user, **{key: target}))
-            return self.get_paginated_response(LeaderCommentSerializer(page, many=True).data)
-        data = parse(LeaderCommentInput, request)
-        comment = services.comment_create(actor=request.user, text=data["text"], **{key: target})
-        comment = selectors.comment_get(user=request.user, pk=comment.pk)
-        return Response(LeaderCommentSerializer(comment).data, status=status.HTTP_201_CREATED)
-
     @extend_schema(responses=s.AuditEventSerializer(many=True), summary="办理记录（审计）")
     @action(detail=True, methods=["get"], filterset_class=None)
     def history(self, request, pk=None):
@@ -319,6 +296,13 @@ class ItemRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     def get_queryset(self):
         return selectors.request_list(user=self.request.user)
+
+    def _render(self, pk, *, unsigned=False):
+        # Re-read through the visibility-scoped list. What the unit's approver has just signed or sent
+        # back may not have reached the office (a returned request never does): the unsigned list.
+        return Response(
+            s.ItemRequestSerializer(selectors.request_list(user=self.request.user, unsigned=unsigned).get(pk=pk)).data
+        )
 
     def _unsigned_target(self):
         """The office may address a request the unit has not signed yet, to be told 409 (not 404)."""
@@ -348,7 +332,7 @@ class ItemRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             comment=data["comment"],
             expected_version=expected_version(request, data),
         )
-        return Response(s.ItemRequestSerializer(self.get_queryset().get(pk=item_request.pk)).data)
+        return self._render(item_request.pk)
 
     @extend_schema(
         request=s.CommentInput,
@@ -364,7 +348,7 @@ class ItemRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def endorse(self, request, pk=None):
         data = parse(s.CommentInput, request)
         services.item_request_endorse(actor=request.user, request=self._unsigned_target(), comment=data["comment"])
-        return Response(s.ItemRequestSerializer(selectors.request_list(user=request.user, unsigned=True).get(pk=pk)).data)
+        return self._render(pk, unsigned=True)
 
     @extend_schema(
         request=s.ReturnInput,
@@ -380,7 +364,7 @@ class ItemRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def send_back(self, request, pk=None):
         data = parse(s.ReturnInput, request)
         services.item_request_return(actor=request.user, request=self._unsigned_target(), reason=data["reason"])
-        return Response(s.ItemRequestSerializer(selectors.request_list(user=request.user, unsigned=True).get(pk=pk)).data)
+        return self._render(pk, unsigned=True)
 
     @extend_schema(responses=s.SignoffDurationSerializer(many=True), summary="各单位签字、审批环节用时（中位数，小时）")
     @action(detail=False, methods=["get"], url_path="stage-durations", filterset_class=None, pagination_class=None)
@@ -392,7 +376,7 @@ class ItemRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def withdraw(self, request, pk=None):
         item_request = self.get_object()
         services.item_request_withdraw(actor=request.user, request=item_request)
-        return Response(s.ItemRequestSerializer(self.get_queryset().get(pk=item_request.pk)).data)
+        return self._render(item_request.pk)
 
 
 class AttachmentViewSet(viewsets.GenericViewSet):
