@@ -284,7 +284,7 @@ def _group_figures(scope: Scope, row: Mapping | None, group: Mapping | None) -> 
     def fig(count: int, **constraints) -> dict:
         if group is None:
             return {"count": count, "drilldown": None}
-        return scope.figure(count, **group, **constraints)
+        return {"count": count, "drilldown": scope.group_drilldown(group, **constraints)}
 
     due_drill, closed_drill = scope.due_drill(), scope.closed_drill()
     return {

@@ -499,6 +499,44 @@ def test_drilldown_urls_carry_the_request_filters_and_the_figures_own(world, led
     assert by_status["draft"]["drilldown"] is None and by_status["closed"]["count"] == 3
 
 
+@pytest.mark.parametrize(
+    "params",
+    [{}, Q3, {"lead_unit": "edu"}, {"supporting_unit": "edu", "status": ["closed", "verified"]}, {"overdue": "false"}],
+)
+def test_a_rankings_drilldowns_are_the_figures_own_urls(world, params):
+    """Scope.group_drilldown writes each figure's URL once around a placeholder for the group's value;
+    every URL is the one `drilldown` writes whole, a request filtering on the group's own parameter
+    (None for the other groups) and a contradicting figure (None for every group) included."""
+    from django.http import QueryDict
+
+    from supervision import stats
+
+    params = {k: (str(getattr(world, v).pk) if v in ("edu", "env") else v) for k, v in params.items()}
+    query = QueryDict(mutable=True)
+    for key, value in params.items():
+        query.setlist(key, value if isinstance(value, list) else [value])
+    scope = stats.stats_scope(user=world.office, params=query, period=stats.period_from(quarter="2026Q3"))
+    figures = [
+        {},
+        scope.due_drill(),
+        scope.closed_drill(),
+        {**scope.closed_current_drill(), "closed_on_time": "extended"},
+        {"overdue": True},
+        {"relapsed": (scope.period.start, scope.period.end)},
+        {**scope.assigned_drill(), "stale": True},
+    ]
+    groups = [{"lead_unit": unit.pk} for unit in (world.edu, world.env)] + [{"supporting_unit": world.env.pk}]
+    groups += [{"category": 1}, {"instruction_kind": ["meeting_decision"]}]
+    checked = 0
+    for _ in range(2):  # the second round reads the templates written in the first
+        for group in groups:
+            for constraints in figures:
+                whole = scope.drilldown(**group, **constraints)
+                assert scope.group_drilldown(group, **constraints) == whole, (group, constraints)
+                checked += whole is not None
+    assert checked > 20
+
+
 # ---------------------------------------------------------------------------------------------
 # Bad input: 400 in the API's error shape, in Chinese
 
