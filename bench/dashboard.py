@@ -21,6 +21,21 @@ loudly. Then it prints the ratio API ÷ hand SQL, the growth of each figure from
 largest database, and the targets (leader, largest database): summary and first page p95 < 150 ms,
 ranking and trend p95 < 300 ms, each p50 within 2× of the hand SQL. A benchmark prints; it does not
 assert.
+
+    .venv/bin/python bench/dashboard.py --databases duban_bench_100k --matrix [--repeat 5] [--workers 2]
+
+`--matrix` (issue 14: p95 < 300 ms for summary, ranking and trend at any filter) times summary, units
+and trend COLD (no shared figures) for both viewers over 22 combinations of the items-list filters and
+the period: none; a county's subtree (the county on most items); a department of it; an issuing leader
+(behind most items); an instruction kind and a category (the most common); an urgency (the most
+common but normal); the current and the previous quarter; a custom period (the 10th five months back
+to the 20th of last month); and combinations of 2–4 of these. The values are picked from the ledger
+at start. Each combination: `--repeat` calls (default 5) after `--warmup` (default 1), each API call
+followed by the hand SQL with the same filters (`Combo.where`; the unit filter also narrows the
+ranking's rows to its subtree) and period (due by the original deadline, due_current, on time and the
+closed-in-period and close-time figures within the period instead of up to today; the trend's months
+from the period's). Prints one table per database and, per endpoint, how many (combination, viewer)
+pairs meet p95 < 300 ms, the worst and the median p95.
 """
 
 from __future__ import annotations
@@ -37,7 +52,10 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from urllib.parse import urlencode
 
 import psycopg
 import requests
@@ -210,6 +228,54 @@ def local_now() -> tuple[datetime.date, datetime.time, datetime.datetime]:
     return now.date(), now.time(), now
 
 
+@dataclass(frozen=True)
+class Combo:
+    """A combination of the items-list filters and the period, as the API gets them (`params`) and as
+    the hand SQL applies them: `where` on the items (alias i), `subtree` the unit filter's path (the
+    unit ranking lists only that subtree's units), and the period: `start`/`end` given (`explicit`),
+    or none (as of today: no start, end = today)."""
+
+    label: str
+    params: tuple[tuple[str, str], ...] = ()
+    where: str = ""
+    subtree: str | None = None
+    start: datetime.date | None = None
+    end: datetime.date | None = None
+    explicit: bool = False
+
+    def period(self, today: datetime.date) -> tuple[datetime.date | None, datetime.date | None]:
+        return (self.start, self.end) if self.explicit else (None, today)
+
+
+NO_FILTER = Combo("none")
+
+
+def scoped(viewer: Viewer, combo: Combo | None, alias: str = "i") -> str:
+    """The viewer's items narrowed by the combination's filters (the request's ItemFilterSet)."""
+    where = viewer.scope_sql(alias)
+    return f"{where} AND {combo.where}" if combo and combo.where else where
+
+
+def local_midnight(day: datetime.date) -> str:
+    return datetime.datetime.combine(day, datetime.time.min, TZ).isoformat()
+
+
+def date_in(column: str, start: datetime.date | None, end: datetime.date | None) -> str:
+    """A date column within [start, end] (scope.date_range_q); no bound: not null."""
+    parts = [f"{column} >= '{start}'"] if start else []
+    if end:
+        parts.append(f"{column} <= '{end}'")
+    return " AND ".join(parts) if parts else f"{column} IS NOT NULL"
+
+
+def local_date_in(column: str, start: datetime.date | None, end: datetime.date | None) -> str:
+    """A timestamp column read as a local date within [start, end]."""
+    parts = [f"{column} >= '{local_midnight(start)}'"] if start else []
+    if end:
+        parts.append(f"{column} < '{local_midnight(end + datetime.timedelta(days=1))}'")
+    return " AND ".join(parts) if parts else f"{column} IS NOT NULL"
+
+
 def light_sql(today: datetime.date, time_now: datetime.time) -> str:
     return (
         f"CASE WHEN i.status IN {OPEN} AND i.deadline IS NOT NULL THEN CASE "
@@ -218,16 +284,18 @@ def light_sql(today: datetime.date, time_now: datetime.time) -> str:
     )
 
 
-def hand_summary(conn, viewer: Viewer) -> dict:
+def hand_summary(conn, viewer: Viewer, combo: Combo | None = None) -> dict:
     today, time_now, _now = local_now()
-    tomorrow = datetime.datetime.combine(today + datetime.timedelta(days=1), datetime.time.min, TZ)
-    # Due by the ORIGINAL deadline; the current-deadline figures beside it (issue 14).
-    due = f"i.status IN {COUNTED} AND i.original_deadline <= '{today}'"
-    due_current = f"i.status IN {COUNTED} AND i.deadline <= '{today}'"
+    start, end = (combo or NO_FILTER).period(today)
+    # Due by the ORIGINAL deadline within the period; the current-deadline figures beside it (issue 14).
+    due = f"i.status IN {COUNTED} AND {date_in('i.original_deadline', start, end)}"
+    due_current = f"i.status IN {COUNTED} AND {date_in('i.deadline', start, end)}"
     closed_on = "(i.closed_at AT TIME ZONE 'Asia/Shanghai')::date"
+    # Closed in the period: the current closure, or one a failed return visit undid later.
+    closed_in_period = local_date_in("i.closed_at", start, end)
     undone = (
         "EXISTS (SELECT 1 FROM supervision_returnvisit v WHERE v.item_id = i.id AND v.result = 'failed' "
-        "AND v.reopened_closure_at < %(tomorrow)s)"
+        f"AND {local_date_in('v.reopened_closure_at', start, end)})"
     )
     rows = conn.execute(
         f"""
@@ -236,12 +304,11 @@ def hand_summary(conn, viewer: Viewer) -> dict:
                count(*) FILTER (WHERE {due} AND i.status IN {DONE}),
                count(*) FILTER (WHERE {due} AND i.status IN {DONE} AND {closed_on} <= i.original_deadline),
                count(*) FILTER (WHERE {due_current} AND i.status IN {DONE} AND {closed_on} <= i.deadline),
-               count(*) FILTER (WHERE i.closed_at < %(tomorrow)s OR {undone}),
+               count(*) FILTER (WHERE ({closed_in_period}) OR {undone}),
                count(*) FILTER (WHERE i.reopen_count > 0)
-        FROM supervision_item i WHERE {viewer.scope_sql()}
+        FROM supervision_item i WHERE {scoped(viewer, combo)}
         GROUP BY 1, 2
-        """,
-        {"tomorrow": tomorrow},
+        """
     ).fetchall()
     # Average working days to close: workdays in (assigned, closed] = index(closed) - index(assigned),
     # with index(d) = the number of working days up to d on the stored calendar.
@@ -257,9 +324,9 @@ def hand_summary(conn, viewer: Viewer) -> dict:
         FROM supervision_item i
         JOIN days da ON da.d = (i.assigned_at AT TIME ZONE 'Asia/Shanghai')::date
         JOIN days dc ON dc.d = {closed_on}
-        WHERE {viewer.scope_sql()} AND i.closed_at < %(tomorrow)s AND i.assigned_at IS NOT NULL
+        WHERE {scoped(viewer, combo)} AND {closed_in_period} AND i.assigned_at IS NOT NULL
         """,
-        {"today": today, "tomorrow": tomorrow},
+        {"today": max(today, end or today)},
     ).fetchone()[0]
     out = {"by_status": {}, "by_light": {}}
     keys = ("total", "due", "closed", "on_time_original", "on_time_extended", "closed_in_period", "reopened")
@@ -293,10 +360,17 @@ def api_summary(data: dict) -> dict:
     }
 
 
-def hand_units(conn, viewer: Viewer) -> dict:
+def hand_units(conn, viewer: Viewer, combo: Combo | None = None) -> dict:
     today, time_now, _now = local_now()
-    due = f"i.status IN {COUNTED} AND i.original_deadline <= '{today}'"
-    due_current = f"i.status IN {COUNTED} AND i.deadline <= '{today}'"
+    start, end = (combo or NO_FILTER).period(today)
+    due = f"i.status IN {COUNTED} AND {date_in('i.original_deadline', start, end)}"
+    due_current = f"i.status IN {COUNTED} AND {date_in('i.deadline', start, end)}"
+    # With a unit filter the ranking lists that unit's subtree only.
+    subtree = (
+        f" AND a.unit_id IN (SELECT su.id FROM accounts_unit su WHERE starts_with(su.path, '{combo.subtree}'))"
+        if combo and combo.subtree
+        else ""
+    )
     closed_on = "(i.closed_at AT TIME ZONE 'Asia/Shanghai')::date"
     overdue = f"i.status IN {OPEN} AND (i.deadline < '{today}' OR (i.deadline = '{today}' AND i.deadline_time < '{time_now}'))"
     rows = conn.execute(
@@ -308,7 +382,7 @@ def hand_units(conn, viewer: Viewer) -> dict:
                count(*) FILTER (WHERE {due_current} AND i.status IN {DONE} AND {closed_on} <= i.deadline),
                count(*) FILTER (WHERE {overdue})
         FROM supervision_itemassignment a JOIN supervision_item i ON i.id = a.item_id
-        WHERE {viewer.scope_sql()}
+        WHERE {scoped(viewer, combo)}{subtree}
         GROUP BY 1, 2
         """
     ).fetchall()
@@ -336,16 +410,32 @@ def trend_months(today: datetime.date, n: int = 12) -> list[datetime.date]:
     return months
 
 
-def hand_trend(conn, viewer: Viewer) -> dict:
+def combo_trend_months(combo: Combo | None, today: datetime.date) -> list[datetime.date]:
+    """The months the trend covers (stats/trend.py): the period's months when it has a start,
+    otherwise 12 months up to the period's end (or this month)."""
+    if combo is None or not combo.explicit:
+        return trend_months(today)
+    if combo.start is None:
+        return trend_months(combo.end)
+    months, month = [], combo.start.replace(day=1)
+    while month <= (combo.end or today).replace(day=1):
+        months.append(month)
+        month = (month + datetime.timedelta(days=32)).replace(day=1)
+    return months
+
+
+def hand_trend(conn, viewer: Viewer, combo: Combo | None = None) -> dict:
     today, time_now, _now = local_now()
-    months = trend_months(today)
+    months = combo_trend_months(combo, today)
+    this_month = today.replace(day=1)
+    scope = scoped(viewer, combo)
     start = datetime.datetime.combine(months[0], datetime.time.min, TZ)
     end = datetime.datetime.combine((months[-1] + datetime.timedelta(days=32)).replace(day=1), datetime.time.min, TZ)
     per_month = {}
     per_month["created_at"] = dict(
         conn.execute(
             "SELECT date_trunc('month', i.created_at AT TIME ZONE 'Asia/Shanghai')::date, count(*) FROM supervision_item i "
-            f"WHERE {viewer.scope_sql()} AND i.created_at >= %s AND i.created_at < %s GROUP BY 1",
+            f"WHERE {scope} AND i.created_at >= %s AND i.created_at < %s GROUP BY 1",
             [start, end],
         ).fetchall()
     )
@@ -355,18 +445,18 @@ def hand_trend(conn, viewer: Viewer) -> dict:
             f"""
             SELECT m, count(DISTINCT id) FROM (
                 SELECT i.id, date_trunc('month', i.closed_at AT TIME ZONE 'Asia/Shanghai')::date AS m
-                FROM supervision_item i WHERE {viewer.scope_sql()} AND i.closed_at >= %(s)s AND i.closed_at < %(e)s
+                FROM supervision_item i WHERE {scope} AND i.closed_at >= %(s)s AND i.closed_at < %(e)s
                 UNION ALL
                 SELECT i.id, date_trunc('month', v.reopened_closure_at AT TIME ZONE 'Asia/Shanghai')::date
                 FROM supervision_returnvisit v JOIN supervision_item i ON i.id = v.item_id
-                WHERE {viewer.scope_sql()} AND v.result = 'failed' AND v.reopened_closure_at >= %(s)s AND v.reopened_closure_at < %(e)s
+                WHERE {scope} AND v.result = 'failed' AND v.reopened_closure_at >= %(s)s AND v.reopened_closure_at < %(e)s
             ) closures GROUP BY m
             """,
             {"s": start, "e": end},
         ).fetchall()
     )
     filters = []
-    for month in months[:-1]:
+    for month in (m for m in months if m < this_month):
         last = (month + datetime.timedelta(days=32)).replace(day=1) - datetime.timedelta(days=1)
         next_day = datetime.datetime.combine(last + datetime.timedelta(days=1), datetime.time.min, TZ)
         nd = next_day.isoformat()
@@ -380,11 +470,14 @@ def hand_trend(conn, viewer: Viewer) -> dict:
             f"AND NOT EXISTS (SELECT 1 FROM supervision_returnvisit v WHERE v.item_id = i.id AND v.result = 'failed' "
             f"AND v.reopened_closure_at < '{nd}' AND v.created_at >= '{nd}'))"
         )
-    filters.append(
-        f"count(*) FILTER (WHERE i.status IN {OPEN} AND (i.deadline < '{today}' OR (i.deadline = '{today}' "
-        f"AND i.deadline_time < '{time_now}')))"
-    )
-    overdue = conn.execute(f"SELECT {', '.join(filters)} FROM supervision_item i WHERE {viewer.scope_sql()}").fetchone()
+    if this_month in months:  # the current month: overdue now (the light rule)
+        filters.append(
+            f"count(*) FILTER (WHERE i.status IN {OPEN} AND (i.deadline < '{today}' OR (i.deadline = '{today}' "
+            f"AND i.deadline_time < '{time_now}')))"
+        )
+    overdue = conn.execute(f"SELECT {', '.join(filters)} FROM supervision_item i WHERE {scope}").fetchone() if filters else ()
+    # Later months have no overdue figure yet (null).
+    overdue = list(overdue) + [None] * (len(months) - len(filters))
     return {
         f"{m:%Y-%m}": (per_month["created_at"].get(m, 0), per_month["closed_at"].get(m, 0), overdue[i])
         for i, m in enumerate(months)
@@ -519,13 +612,259 @@ def measure(db: str, *, repeat: int, warmup: int, workers: int, endpoints: list[
     return results
 
 
+# ---------------------------------------------------------------------------------------------
+# The filter matrix (issue 14: p95 < 300 ms for summary, ranking and trend at any filter)
+
+
+MATRIX_ENDPOINTS = ("summary", "units", "trend")
+MATRIX_TARGET_MS = 300
+
+
+def quarter_of(day: datetime.date) -> tuple[str, datetime.date, datetime.date]:
+    q = (day.month - 1) // 3 + 1
+    first = datetime.date(day.year, 3 * q - 2, 1)
+    last = (datetime.date(day.year + (q == 4), 1 if q == 4 else 3 * q + 1, 1)) - datetime.timedelta(days=1)
+    return f"{day.year}Q{q}", first, last
+
+
+def matrix_combos(conn) -> tuple[list[Combo], list[str]]:
+    """The filter combinations, with values picked from the ledger so that they select real rows;
+    and a description of the values picked."""
+    county = conn.execute(
+        """
+        SELECT c.id, c.name, c.path, t.n FROM (
+            SELECT left(u.path, 14) AS p, count(DISTINCT a.item_id) AS n
+            FROM supervision_itemassignment a JOIN accounts_unit u ON u.id = a.unit_id
+            WHERE length(u.path) >= 14 GROUP BY 1
+        ) t JOIN accounts_unit c ON c.path = t.p
+        WHERE c.kind = 'township' ORDER BY t.n DESC, c.id LIMIT 1
+        """
+    ).fetchone()
+    department = conn.execute(
+        "SELECT u.id, u.name, u.path, count(*) FROM supervision_itemassignment a JOIN accounts_unit u ON u.id = a.unit_id "
+        "WHERE u.path LIKE %s AND length(u.path) = 21 GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1 LIMIT 1",
+        [county[2] + "%"],
+    ).fetchone()
+    leader = conn.execute(
+        "SELECT s.issuing_leader_id, coalesce(nullif(u.full_name, ''), u.username), count(*) FROM supervision_item i "
+        "JOIN supervision_instruction s ON s.id = i.instruction_id JOIN accounts_user u ON u.id = s.issuing_leader_id "
+        "GROUP BY 1, 2 ORDER BY 3 DESC, 1 LIMIT 1"
+    ).fetchone()
+    kind = conn.execute(
+        "SELECT s.kind, count(*) FROM supervision_item i JOIN supervision_instruction s ON s.id = i.instruction_id "
+        "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1"
+    ).fetchone()
+    category = conn.execute(
+        "SELECT c.id, c.name, count(*) FROM supervision_item i JOIN supervision_category c ON c.id = i.category_id "
+        "GROUP BY 1, 2 ORDER BY 3 DESC, 1 LIMIT 1"
+    ).fetchone()
+    # The most common urgency but the ordinary one: a filter that narrows.
+    urgency = conn.execute(
+        "SELECT urgency, count(*) FROM supervision_item WHERE urgency <> 'normal' GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1"
+    ).fetchone()
+    today = local_now()[0]
+    current_q, current_first, current_last = quarter_of(today)
+    past_q, past_first, past_last = quarter_of(current_first - datetime.timedelta(days=1))
+    # A custom period whose ends are not month ends: the 10th five months back to the 20th of last month.
+    month = today.replace(day=1)
+    for _ in range(5):
+        month = (month - datetime.timedelta(days=1)).replace(day=1)
+    custom_start = month.replace(day=10)
+    custom_end = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=20)
+
+    def unit_filter(unit) -> dict:
+        return {
+            "params": (("unit", str(unit[0])),),
+            "where": (
+                "EXISTS (SELECT 1 FROM supervision_itemassignment fa JOIN accounts_unit fu ON fu.id = fa.unit_id "
+                f"WHERE fa.item_id = i.id AND starts_with(fu.path, '{unit[2]}'))"
+            ),
+            "subtree": unit[2],
+        }
+
+    def instruction(condition: str) -> str:
+        return f"EXISTS (SELECT 1 FROM supervision_instruction fs WHERE fs.id = i.instruction_id AND fs.{condition})"
+
+    def period(start, end) -> dict:
+        return {"start": start, "end": end, "explicit": True}
+
+    parts = {
+        "county": unit_filter(county),
+        "dept": unit_filter(department),
+        "leader": {
+            "params": (("issuing_leader", str(leader[0])),),
+            "where": instruction(f"issuing_leader_id = {int(leader[0])}"),
+        },
+        "kind": {"params": (("instruction_kind", kind[0]),), "where": instruction(f"kind = '{kind[0]}'")},
+        "category": {"params": (("category", str(category[0])),), "where": f"i.category_id = {int(category[0])}"},
+        "urgency": {"params": (("urgency", urgency[0]),), "where": f"i.urgency = '{urgency[0]}'"},
+        current_q: {"params": (("quarter", current_q),), **period(current_first, current_last)},
+        past_q: {"params": (("quarter", past_q),), **period(past_first, past_last)},
+        "custom period": {
+            "params": (("period_start", custom_start.isoformat()), ("period_end", custom_end.isoformat())),
+            **period(custom_start, custom_end),
+        },
+    }
+    plan = [
+        [],
+        ["county"],
+        ["dept"],
+        ["leader"],
+        ["kind"],
+        ["category"],
+        ["urgency"],
+        [current_q],
+        [past_q],
+        ["custom period"],
+        ["county", "category"],
+        ["leader", current_q],
+        ["kind", "urgency", past_q],
+        ["county", "leader", "category", past_q],
+        ["dept", current_q],
+        ["category", "custom period"],
+        ["kind", "urgency"],
+        ["county", "kind"],
+        ["leader", "urgency", "custom period"],
+        ["county", "urgency", current_q],
+        ["leader", "category"],
+        ["dept", "kind", "custom period"],
+    ]
+    combos = []
+    for names in plan:
+        fields: dict = {"params": (), "where": [], "subtree": None}
+        for name in names:
+            part = parts[name]
+            fields["params"] += part["params"]
+            if part.get("where"):
+                fields["where"].append(part["where"])
+            for key in ("subtree", "start", "end", "explicit"):
+                if key in part:
+                    fields[key] = part[key]
+        fields["where"] = " AND ".join(fields["where"])
+        combos.append(Combo("+".join(names) or "none", **fields))
+    described = [
+        f"county = {county[1]} (unit={county[0]}, {county[3]:,} items in its subtree, the most of any county)",
+        f"dept = {department[1]} (unit={department[0]}, the department of that county on most items, {department[3]:,})",
+        f"leader = {leader[1]} (issuing_leader={leader[0]}, behind the most items, {leader[2]:,})",
+        f"kind = {kind[0]} (instruction_kind, the most common, {kind[1]:,} items)",
+        f"category = {category[1]} (category={category[0]}, the most common, {category[2]:,} items)",
+        f"urgency = {urgency[0]} (the most common but normal, {urgency[1]:,} items)",
+        f"{current_q} = the current quarter ({current_first} to {current_last}); {past_q} = the previous one",
+        f"custom period = period_start={custom_start}&period_end={custom_end}",
+    ]
+    return combos, described
+
+
+def measure_matrix(db: str, *, repeat: int, warmup: int, workers: int, endpoints: list[str]) -> list[dict]:
+    """Every combination × viewer × endpoint, cold (no shared figures), each API call followed by its
+    hand SQL with the same filters and period."""
+    conn = psycopg.connect(pg_url(db), autocommit=True, options="-c jit=off")
+    items = conn.execute("SELECT count(*) FROM supervision_item").fetchone()[0]
+    people = viewers(conn)
+    combos, described = matrix_combos(conn)
+    print(f"{db}: {items:,} items; {len(combos)} filter combinations:", flush=True)
+    for line in described:
+        print(f"  {line}", flush=True)
+    port = free_port()
+    results = []
+    server = start_gunicorn(db, workers, port, stats_cache=0)
+    try:
+        session = requests.Session()
+        for combo in combos:
+            for viewer in people:
+                selected = conn.execute(f"SELECT count(*) FROM supervision_item i WHERE {scoped(viewer, combo)}").fetchone()[0]
+                for name in endpoints:
+                    query = urlencode(combo.params)
+                    url = f"http://127.0.0.1:{port}{ENDPOINTS[name]}" + (f"?{query}" if query else "")
+                    api_times, api_data, hand_times, hand_data = time_pair(
+                        session, url, viewer.token, conn, partial(HAND[name], combo=combo), viewer, repeat, warmup
+                    )
+                    problems = diff(FROM_API[name](api_data), hand_data)
+                    result = {
+                        "db": db,
+                        "items": items,
+                        "combo": combo.label,
+                        "query": query,
+                        "viewer": viewer.label,
+                        "who": viewer.username,
+                        "unit": viewer.unit_name,
+                        "selected": selected,
+                        "endpoint": name,
+                        "api": api_times,
+                        "hand": hand_times,
+                        "problems": problems,
+                    }
+                    results.append(result)
+                    a50, h50 = statistics.median(api_times), statistics.median(hand_times)
+                    print(
+                        f"  {combo.label:<34} {viewer.label:<17} {name:<8} API p50 {ms(a50):>7} p95 {ms(p95(api_times)):>7}"
+                        f"   hand p50 {ms(h50):>7} p95 {ms(p95(hand_times)):>7}   "
+                        + ("MISMATCH" if problems else "same numbers"),
+                        flush=True,
+                    )
+                    for problem in problems[:10]:
+                        print(f"    !!! MISMATCH {name} ({viewer.label}, {combo.label}: ?{query}): {problem}", flush=True)
+    finally:
+        stop(server)
+        conn.close()
+    return results
+
+
+def report_matrix(results: list[dict], endpoints: list[str]) -> None:
+    for db in dict.fromkeys(r["db"] for r in results):
+        rows = [r for r in results if r["db"] == db]
+        print()
+        print(f"{db}: {rows[0]['items']:,} items, cold (no shared figures), ms")
+        print(
+            f"{'filters':<34} {'viewer':<17} {'selected':>8} {'endpoint':<8} {'API p50':>8} {'API p95':>8} "
+            f"{'SQL p50':>8} {'SQL p95':>8} {'p50 ×':>6}  numbers"
+        )
+        for r in rows:
+            a50, h50 = statistics.median(r["api"]), statistics.median(r["hand"])
+            print(
+                f"{r['combo']:<34} {r['viewer']:<17} {r['selected']:>8,} {r['endpoint']:<8} {ms(a50):>8} {ms(p95(r['api'])):>8} "
+                f"{ms(h50):>8} {ms(p95(r['hand'])):>8} {a50 / h50:>6.2f}  {'MISMATCH' if r['problems'] else 'same'}"
+            )
+        print()
+        for name in endpoints:
+            of = [r for r in rows if r["endpoint"] == name]
+            if not of:
+                continue
+            p95s = [ms(p95(r["api"])) for r in of]
+            worst = max(of, key=lambda r: p95(r["api"]))
+            passing = sum(1 for v in p95s if v < MATRIX_TARGET_MS)
+            ratios = [statistics.median(r["api"]) / statistics.median(r["hand"]) for r in of]
+            print(
+                f"  {name:<8} p95 < {MATRIX_TARGET_MS} ms in {passing} of {len(of)} (filters, viewer); "
+                f"worst p95 {ms(p95(worst['api']))} ms ({worst['combo']}, {worst['viewer']}); "
+                f"median p95 {statistics.median(p95s):.1f} ms; median p50 ratio API ÷ SQL ×{statistics.median(ratios):.2f}"
+                + (f"; {sum(1 for r in of if r['problems'])} MISMATCH" if any(r["problems"] for r in of) else "")
+            )
+    mismatches = [r for r in results if r["problems"]]
+    print()
+    if mismatches:
+        print("!!! MISMATCHES between the API and the hand SQL:")
+        for r in mismatches:
+            print(
+                f"!!!   {r['db']} {r['viewer']} {r['endpoint']} ?{r['query']}: {len(r['problems'])} difference(s), "
+                f"e.g. {r['problems'][0]}"
+            )
+    else:
+        print("every figure the API returned equals the hand SQL's")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--databases", default="duban_bench_100k,duban_bench_1m")
-    parser.add_argument("--repeat", type=int, default=30)
-    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--repeat", type=int, help="timed calls per figure (default 30; 5 with --matrix)")
+    parser.add_argument("--warmup", type=int, help="untimed calls first (default 3; 1 with --matrix)")
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
     parser.add_argument("--json", help="also write the raw timings here")
+    parser.add_argument(
+        "--matrix",
+        action="store_true",
+        help="summary, units and trend, cold, over a matrix of filter and period combinations, for both viewers",
+    )
     parser.add_argument("--endpoints", default=",".join(ENDPOINTS), help="a comma-separated subset of: " + ", ".join(ENDPOINTS))
     parser.add_argument(
         "--stats-cache",
@@ -534,10 +873,37 @@ def main() -> None:
         help="seconds figures are shared through Redis (supervision/stats_cache.py); 0 (default) measures the cold cost",
     )
     args = parser.parse_args()
+    if args.repeat is None:
+        args.repeat = 5 if args.matrix else 30
+    if args.warmup is None:
+        args.warmup = 1 if args.matrix else 3
+    if args.matrix and args.endpoints == ",".join(ENDPOINTS):
+        args.endpoints = ",".join(MATRIX_ENDPOINTS)
     endpoints = [name.strip() for name in args.endpoints.split(",")]
-    if unknown := set(endpoints) - set(ENDPOINTS):
-        parser.error(f"unknown endpoints: {', '.join(sorted(unknown))}")
+    if unknown := set(endpoints) - set(MATRIX_ENDPOINTS if args.matrix else ENDPOINTS):
+        parser.error(f"unknown endpoints{' for --matrix' if args.matrix else ''}: {', '.join(sorted(unknown))}")
+    if args.matrix and args.stats_cache:
+        parser.error("--matrix measures the cold figures: no --stats-cache")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so the server is stopped on the way out
+
+    if args.matrix:
+        started = time.time()
+        print(
+            f"filter matrix: gunicorn {args.workers} sync workers, config.settings.production; {args.repeat} timed calls "
+            f"after {args.warmup} warm-up call(s); stats cache: off (cold); load average before: "
+            + ", ".join(f"{x:.2f}" for x in os.getloadavg()),
+            flush=True,
+        )
+        results = []
+        for db in args.databases.split(","):
+            results.extend(
+                measure_matrix(db.strip(), repeat=args.repeat, warmup=args.warmup, workers=args.workers, endpoints=endpoints)
+            )
+        report_matrix(results, endpoints)
+        print(f"load average after: {', '.join(f'{x:.2f}' for x in os.getloadavg())}; run time {time.time() - started:.0f} s")
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, default=str))
+        return
 
     print(
         f"gunicorn {args.workers} sync workers, config.settings.production; {args.repeat} timed calls after {args.warmup} "
