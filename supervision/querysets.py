@@ -106,8 +106,17 @@ class ItemQuerySet(models.QuerySet):
 
     def in_unit_subtree(self, unit) -> ItemQuerySet:
         """Items where the unit or one of its sub-units is lead or supporting."""
+        Unit = apps.get_model("accounts", "Unit")
+        return self.assigned_to_any(Unit.objects.filter(path__startswith=unit.path).values_list("pk", flat=True))
+
+    def assigned_to_any(self, unit_ids) -> ItemQuerySet:
+        """Items where one of these units is lead or supporting. The ids are read first and given to
+        the query as values: joined to the units by path, PostgreSQL estimated every subtree at the
+        average unit's size, and for a county with 18% of a million items it fetched the items one
+        by one through the key (1.2 s) where, knowing the ids, it hashes them over one scan (0.5 s);
+        for a small unit it still walks the assignments' index."""
         ItemAssignment = _model("ItemAssignment")
-        return self.filter(Exists(ItemAssignment.objects.filter(item=OuterRef("pk"), unit__path__startswith=unit.path)))
+        return self.filter(Exists(ItemAssignment.objects.filter(item=OuterRef("pk"), unit_id__in=list(unit_ids))))
 
     def for_list(self) -> ItemQuerySet:
         """Everything a list row shows, in a constant number of queries whatever the page size.
