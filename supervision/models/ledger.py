@@ -50,7 +50,16 @@ class Category(models.Model):
         return self.name
 
 
-class Instruction(models.Model):
+class Versioned:
+    """A record whose `version` moves with every change: its ETag, which a client sends back as
+    If-Match so that a stale write is refused (412) instead of overwriting someone else's."""
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.pk}-{self.version}"'
+
+
+class Instruction(Versioned, models.Model):
     """A source document (批示件 / 交办件): a leader's instruction, a meeting decision, a task from above…"""
 
     title = models.CharField(_("标题"), max_length=200)
@@ -85,7 +94,7 @@ class Instruction(models.Model):
         return self.title
 
 
-class Item(models.Model):
+class Item(Versioned, models.Model):
     """A ledger item (督办事项): one responsible lead unit, a named owner and a deadline."""
 
     code = models.CharField(_("台账编号"), max_length=20, unique=True, editable=False)
@@ -180,10 +189,6 @@ class Item(models.Model):
     def is_overdue(self) -> bool:
         """Derived, never stored: open and past its (possibly extended) deadline."""
         return self.light == Light.OVERDUE
-
-    @property
-    def etag(self) -> str:
-        return f'"{self.pk}-{self.version}"'
 
 
 class ItemAssignment(models.Model):

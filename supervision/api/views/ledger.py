@@ -67,7 +67,7 @@ class InstructionViewSet(LeaderCommentsMixin, mixins.ListModelMixin, mixins.Retr
 
     def retrieve(self, request, *args, **kwargs):
         instruction = self.get_object()
-        return Response(s.InstructionSerializer(instruction).data, headers={"ETag": f'"{instruction.pk}-{instruction.version}"'})
+        return Response(s.InstructionSerializer(instruction).data, headers={"ETag": instruction.etag})
 
     @extend_schema(request=s.InstructionInput, responses={201: s.InstructionSerializer})
     def create(self, request):
@@ -88,9 +88,7 @@ class InstructionViewSet(LeaderCommentsMixin, mixins.ListModelMixin, mixins.Retr
 
     def _render(self, instruction, code=status.HTTP_200_OK):
         instruction = self.get_queryset().get(pk=instruction.pk)
-        return Response(
-            s.InstructionSerializer(instruction).data, status=code, headers={"ETag": f'"{instruction.pk}-{instruction.version}"'}
-        )
+        return Response(s.InstructionSerializer(instruction).data, status=code, headers={"ETag": instruction.etag})
 
 
 class ItemViewSet(LeaderCommentsMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
