@@ -104,11 +104,6 @@ class ItemQuerySet(models.QuerySet):
     def not_overdue(self, now: datetime.datetime | None = None) -> ItemQuerySet:
         return self.exclude(light_q(Light.OVERDUE, now))
 
-    def in_unit_subtree(self, unit) -> ItemQuerySet:
-        """Items where the unit or one of its sub-units is lead or supporting."""
-        Unit = apps.get_model("accounts", "Unit")
-        return self.assigned_to_any(Unit.objects.filter(path__startswith=unit.path).values_list("pk", flat=True))
-
     def assigned_to_any(self, unit_ids) -> ItemQuerySet:
         """Items where one of these units is lead or supporting. The ids are read first and given to
         the query as values: joined to the units by path, PostgreSQL estimated every subtree at the
