@@ -40,7 +40,8 @@ ledger, one at a time, and one `candidates_many` call for a batch of `--batch` s
 the units (an import), each next to the baseline doing the same per item.
 
 Prints p50/p95/max per variant and pass, the ratio to the baseline, candidate counts, how many pool
-rows were parsed and compared, and the machine's load average. A benchmark prints; it does not assert."""
+items the SQL scoring hands over (`read`) and how many of those are parsed and compared before the
+best are known (`compared`), and the machine's load average. A benchmark prints; it does not assert."""
 
 from __future__ import annotations
 
@@ -404,7 +405,7 @@ def main() -> None:
     from django.utils import timezone
 
     from accounts.models import Unit, User
-    from supervision.matching import duplicate_threshold, signature
+    from supervision.matching import compare, duplicate_threshold, signature
     from supervision.models import Item, ItemSignature
     from supervision.services import candidate_pool, duplicates, signatures
     from supervision.services.candidate_pool import LIVE_STATUSES
@@ -462,16 +463,25 @@ def main() -> None:
         pools[unit.pk] = len(rows)
         for lk in lookups:
             if lk.unit.pk == unit.pk:
-                # What the service reads (on PostgreSQL: the rows the GIN index hands over) and how
-                # many of those pass the bound and are parsed and compared.
-                wanted = candidate_pool.wanted_chars(lk.signature, threshold) if candidate_pool.narrowing() else None
-                if wanted is None:
-                    read = [(pk, u, chars, None, None) for pk, u, chars in rows]
+                # What the service reads (on PostgreSQL: the items the SQL scoring hands over, best
+                # bound first) and how many of those it parses and compares before the best are known.
+                if candidate_pool.narrowing():
+                    read = candidate_pool.scored_rows(lk.signature, unit.pk, now, threshold)
+                    parsed = signatures.signatures_parsed(pk for pk, _bound in read)
+                    scores: list[float] = []
+                    compared[lk] = 0
+                    for pk, bound in read:
+                        if len(scores) >= baseline.shown and bound < scores[baseline.shown - 1]:
+                            break
+                        compared[lk] += 1
+                        match = compare(lk.signature, parsed[pk], threshold=threshold)
+                        if match.duplicate:
+                            scores = sorted([*scores, match.score], reverse=True)
                 else:
-                    read = candidate_pool.narrowed_rows({unit.pk: wanted}, now)
-                reach = candidate_pool.may_match(lk.signature, threshold)
+                    reach = candidate_pool.may_match(lk.signature, threshold)
+                    read = rows
+                    compared[lk] = sum(1 for row in rows if reach(row[2] or ""))
                 fetched[lk] = len(read)
-                compared[lk] = sum(1 for row in read if reach(row[2] or "", row[3], row[4]))
     connection.close()
 
     passes = (("cold-ish", True), ("warm", False))

@@ -1541,10 +1541,11 @@ def main() -> None:
                 "supervision_referral",
             ):
                 cur.execute(f"SELECT setval(pg_get_serial_sequence('{tbl}', 'id'), GREATEST(1, (SELECT max(id) FROM {tbl})))")
-            # The duplicate pool's indexed columns (keys, pool_until; a placeholder signature per item
-            # without one), which the triggers switched off above keep in production: the migration's SQL.
+            # The duplicate pool (pool_until, a placeholder signature per item without one, the
+            # characters' index), which the triggers switched off above keep in production: the
+            # migration's SQL.
             t = time.perf_counter()
-            cur.execute(importlib.import_module("supervision.migrations.0026_pool_indexes").BACKFILL)
+            cur.execute(importlib.import_module("supervision.migrations.0029_pool_chars_backfill").BACKFILL)
             print(f"duplicate pool columns: {time.perf_counter() - t:.1f} s", flush=True)
             conn.execute("SET session_replication_role = DEFAULT")
             broken = check_integrity(cur)

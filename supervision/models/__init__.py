@@ -21,7 +21,7 @@ from supervision.models.burden import BurdenAlert, BurdenLimit, SupervisionActiv
 from supervision.models.calendar import WEEKDAY_NAMES, CalendarDay
 from supervision.models.comments import CommentRead, LeaderComment
 from supervision.models.counters import AssignmentSheet, YearlyCounter
-from supervision.models.dedup import DuplicateSuspicion, ItemLink, ItemSignature
+from supervision.models.dedup import DuplicateSuspicion, ItemLink, ItemSignature, PoolChar
 from supervision.models.exchange import (
     ExportApproval,
     ExportJob,
@@ -58,6 +58,7 @@ __all__ = [
     "DuplicateSuspicion",
     "ItemLink",
     "ItemSignature",
+    "PoolChar",
     "SupervisionActivity",
     "CalendarDay",
     "Category",

@@ -39,6 +39,29 @@ class ItemSignature(models.Model):
         indexes = [models.Index(fields=["lead_unit", "item"], name="signature_unit_item")]
 
 
+class PoolChar(models.Model):
+    """One character of an item in its lead unit's duplicate pool, with the share of the item's title
+    (and of its title and text) that the character carries: an inverted index the duplicate lookup
+    reads on PostgreSQL (services/candidate_pool.py, migrations 0028-0029). Never written by the services:
+    triggers on ItemSignature keep it, so no service, QuerySet.update or import leaves it stale.
+
+    `key` is the lead unit << 29 | pool bucket << 21 | code point; the bucket is 0 while the item is
+    live, else 1 + the month it left (closed) modulo 255; code point 0 marks an item whose signature
+    is not computed yet. Items out of the pool (cancelled, linked to a lead) have no rows."""
+
+    pk = models.CompositePrimaryKey("item", "key")
+    item = models.ForeignKey("supervision.Item", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    key = models.BigIntegerField()
+    title_share = models.FloatField()
+    body_share = models.FloatField()
+
+    class Meta:
+        verbose_name = _("重复检索索引")
+        verbose_name_plural = _("重复检索索引")
+        # The lookup reads a key's rows with their shares from the index alone (an index-only scan).
+        indexes = [models.Index(fields=["key"], include=["item", "title_share", "body_share"], name="poolchar_key")]
+
+
 class DuplicateSuspicion(models.Model):
     """疑似重复: `item` may be the same matter as `candidate` (an item already on the ledger).
 

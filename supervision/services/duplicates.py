@@ -6,8 +6,8 @@ matter by several items.
 - `duplicate_candidates(...)` looks, among the items the caller may see, at the same lead unit's
   open items (drafts, running, suspended) and those closed within DUBAN_DUPLICATE_CLOSED_WINDOW_DAYS,
   and returns the ones the detector (supervision.matching) takes for the same matter, best first,
-  with a score and reasons in Chinese. On PostgreSQL a GIN index hands over only the pool rows that
-  share one of the new item's heaviest characters (migration 0026); SQLite reads the whole pool.
+  with a score and reasons in Chinese. On PostgreSQL the pool is scored in SQL from an index of its
+  items' characters (migration 0029) and compared best bound first; SQLite reads the whole pool.
 - Registration (`item_register`) shows them before saving: PossibleDuplicate (409) unless the office
   confirms the new item is another matter; that answer is remembered as a dismissed pair.
 - OA intake and Excel import accept the row and raise 疑似重复 (`suspicions_raise`) for the office to
@@ -71,7 +71,8 @@ class Candidate:
         }
 
 
-_NARROW_AT_MOST = 4  # saved items per candidates_many call read through the index (intake, one item)
+_NARROW_AT_MOST = 4  # saved items per candidates_many call scored in SQL (intake, one item)
+_PARSE_CHUNK = 64  # signatures parsed at a time while the best candidates are sought
 
 
 def _best(matches: list[tuple[float, int, list[str]]], limit: int | None, items: dict[int, Item]) -> list[Candidate]:
@@ -80,6 +81,32 @@ def _best(matches: list[tuple[float, int, list[str]]], limit: int | None, items:
         Candidate(item=items[pk], score=score, reasons=reasons)
         for score, pk, reasons in matches[: limit or settings.DUBAN_DUPLICATE_MAX_CANDIDATES]
     ]
+
+
+def _scored_matches(
+    *, user: User, new: Signature, unit_id: int, now, threshold: float, limit: int | None, excluded: set[int]
+) -> list[tuple[float, int, list[str]]]:
+    """The best `limit` duplicates of `new` in the unit's pool, visible to `user` (PostgreSQL). The
+    pool is scored in SQL (an upper bound of each item's score, best first); signatures are parsed
+    and compared in that order until no item left can beat the `limit`-th match found, so the
+    result is the one comparing every item would give."""
+    scored = [(pk, bound) for pk, bound in pool.scored_rows(new, unit_id, now, threshold) if pk not in excluded]
+    keep = pool.visible_in_pool(user, [unit_id], [pk for pk, _bound in scored], now) if scored else set()
+    scored = [(pk, bound) for pk, bound in scored if pk in keep]
+    wanted = limit or settings.DUBAN_DUPLICATE_MAX_CANDIDATES
+    matches: list[tuple[float, int, list[str]]] = []
+    for at in range(0, len(scored), _PARSE_CHUNK):
+        chunk = scored[at : at + _PARSE_CHUNK]
+        parsed = signatures_parsed(pk for pk, _bound in chunk)
+        for pk, bound in chunk:
+            if len(matches) >= wanted and bound < matches[wanted - 1][0]:
+                return matches  # sorted by bound: no item left can enter the best `wanted`
+            other = parsed.get(pk)
+            match = compare(new, other, threshold=threshold) if other is not None else None
+            if match is not None and match.duplicate:
+                matches.append((match.score, pk, match.reasons))
+                matches.sort(key=lambda m: (-m[0], m[1]))
+    return matches
 
 
 def lookup(
@@ -91,21 +118,18 @@ def lookup(
     threshold = duplicate_threshold()
     excluded = set(exclude_item_ids)
     now = timezone.now()
-    wanted = pool.wanted_chars(new, threshold) if pool.narrowing() else None
-    if wanted is None:
-        rows = [(pk, unit, chars, None, None) for pk, unit, chars in pool.pool_rows(user, [lead_unit.pk], now)]
+    if pool.narrowing():
+        matches = _scored_matches(
+            user=user, new=new, unit_id=lead_unit.pk, now=now, threshold=threshold, limit=limit, excluded=excluded
+        )
     else:
-        rows = pool.narrowed_rows({lead_unit.pk: wanted}, now)
-    reach = pool.may_match(new, threshold)
-    hopeful = [row[0] for row in rows if row[0] not in excluded and reach(row[2] or "", row[3], row[4])]
-    matches = []
-    for pk, other in signatures_parsed(hopeful).items():
-        match = compare(new, other, threshold=threshold)
-        if match.duplicate:
-            matches.append((match.score, pk, match.reasons))
-    if wanted is not None and matches:
-        keep = pool.visible_in_pool(user, [lead_unit.pk], [pk for _s, pk, _r in matches], now)
-        matches = [m for m in matches if m[1] in keep]
+        reach = pool.may_match(new, threshold)
+        hopeful = [pk for pk, _unit, chars in pool.pool_rows(user, [lead_unit.pk], now) if pk not in excluded and reach(chars)]
+        matches = []
+        for pk, other in signatures_parsed(hopeful).items():
+            match = compare(new, other, threshold=threshold)
+            if match.duplicate:
+                matches.append((match.score, pk, match.reasons))
     items = Item.objects.select_related("lead_unit").in_bulk([pk for _s, pk, _r in matches]) if matches else {}
     return _best(matches, limit, items)
 
@@ -119,10 +143,10 @@ def candidates_many(
     fresh: bool = False,
 ) -> dict[int, list[Candidate]]:
     """Candidates for items already saved (an intake or an import), in a fixed number of queries
-    however many items: each unit's pool is read once. Pairs already raised or decided (in either
-    order) and items linked to one of them are left out; so is every item of `items` itself.
-    `signatures`: the items' own, when the caller has just computed them; `fresh`: the items were
-    created in this transaction, so no pair or link can name them yet."""
+    however many items: each unit's pool is read once (a few items: each is scored in SQL). Pairs
+    already raised or decided (in either order) and items linked to one of them are left out; so is
+    every item of `items` itself. `signatures`: the items' own, when the caller has just computed
+    them; `fresh`: the items were created in this transaction, so no pair or link can name them yet."""
     threshold = duplicate_threshold()
     units = {item.lead_unit_id for item in items if item.lead_unit_id}
     if not units:
@@ -130,23 +154,6 @@ def candidates_many(
     new_ids = [item.pk for item in items if item.lead_unit_id]
     own = signatures if signatures is not None else signatures_parsed(new_ids)
     now = timezone.now()
-    # A batch (an import) reads each unit's pool whole: the union of many items' characters asks the
-    # index for most of the pool anyway, and one query with thousands of keys took minutes at the 1M
-    # ledger's largest units (48 items: 164 s, against 7 s for the whole pools; bench/README.md).
-    narrow = pool.narrowing() and len(new_ids) <= _NARROW_AT_MOST
-    wanted: dict[int, set[str]] | None = {} if narrow else None
-    for item in items:
-        if wanted is None or not item.lead_unit_id or item.pk not in own:
-            continue
-        chars = pool.wanted_chars(own[item.pk], threshold)
-        if chars is None:
-            wanted = None
-        else:
-            wanted.setdefault(item.lead_unit_id, set()).update(chars)
-    if wanted is None:
-        rows = [(pk, unit, chars, None, None) for pk, unit, chars in pool.pool_rows(user, units, now)]
-    else:
-        rows = pool.narrowed_rows(wanted, now) if wanted else []
     known: dict[int, set[int]] = {pk: {pk} for pk in new_ids}
     pairs: list[tuple[int, int]] = []
     if not fresh:
@@ -161,28 +168,40 @@ def candidates_many(
     for a, b in pairs:
         known.get(a, set()).add(b)
         known.get(b, set()).add(a)
-    by_unit: dict[int, list[tuple[int, str, str | None, str | None]]] = {}
-    for pk, unit, chars, cum_title, cum_body in rows:
-        by_unit.setdefault(unit, []).append((pk, chars or "", cum_title, cum_body))
-    pairs_to_compare: list[tuple[int, int]] = []
-    for item in items:
-        new = own.get(item.pk)
-        if new is None:
-            continue
-        reach = pool.may_match(new, threshold)
-        for pk, chars, cum_title, cum_body in by_unit.get(item.lead_unit_id, []):
-            if pk not in known[item.pk] and reach(chars, cum_title, cum_body):
-                pairs_to_compare.append((item.pk, pk))
-    others = signatures_parsed(pk for _new, pk in pairs_to_compare)
     found: dict[int, list[tuple[float, int, list[str]]]] = {}
-    for new_pk, pk in pairs_to_compare:
-        match = compare(own[new_pk], others[pk], threshold=threshold)
-        if match.duplicate:
-            found.setdefault(new_pk, []).append((match.score, pk, match.reasons))
-    if wanted is not None and found:
-        keep = pool.visible_in_pool(user, units, {pk for matches in found.values() for _s, pk, _r in matches}, now)
-        found = {new_pk: [m for m in matches if m[1] in keep] for new_pk, matches in found.items()}
-        found = {new_pk: matches for new_pk, matches in found.items() if matches}
+    # A batch (an import) reads each unit's pool whole: a query per item would cost more than one
+    # read of the pools (bench/README.md); a few items (intake) are scored in SQL one by one.
+    if pool.narrowing() and len(new_ids) <= _NARROW_AT_MOST:
+        for item in items:
+            if item.lead_unit_id and item.pk in own:
+                found[item.pk] = _scored_matches(
+                    user=user,
+                    new=own[item.pk],
+                    unit_id=item.lead_unit_id,
+                    now=now,
+                    threshold=threshold,
+                    limit=limit,
+                    excluded=known[item.pk],
+                )
+    else:
+        by_unit: dict[int, list[tuple[int, str]]] = {}
+        for pk, unit, chars in pool.pool_rows(user, units, now):
+            by_unit.setdefault(unit, []).append((pk, chars or ""))
+        pairs_to_compare: list[tuple[int, int]] = []
+        for item in items:
+            new = own.get(item.pk)
+            if new is None:
+                continue
+            reach = pool.may_match(new, threshold)
+            pairs_to_compare += [
+                (item.pk, pk) for pk, chars in by_unit.get(item.lead_unit_id, []) if pk not in known[item.pk] and reach(chars)
+            ]
+        others = signatures_parsed(pk for _new, pk in pairs_to_compare)
+        for new_pk, pk in pairs_to_compare:
+            match = compare(own[new_pk], others[pk], threshold=threshold)
+            if match.duplicate:
+                found.setdefault(new_pk, []).append((match.score, pk, match.reasons))
+    found = {new_pk: matches for new_pk, matches in found.items() if matches}
     ids = {pk for matches in found.values() for _s, pk, _r in matches}
     rows_by_id = Item.objects.select_related("lead_unit").in_bulk(list(ids)) if ids else {}
     return {new_pk: _best(matches, limit, rows_by_id) for new_pk, matches in found.items()}

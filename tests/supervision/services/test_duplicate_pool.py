@@ -1,6 +1,6 @@
-"""The duplicate lookup narrowed in SQL (issue 15, migration 0026): on PostgreSQL the pool is read
-through a GIN index over each signature's characters tagged with its lead unit, and its membership
-(`pool_until`) is kept by triggers. It must find exactly what the Python path over the whole pool
+"""The duplicate lookup scored in SQL (issue 15, migrations 0026 and 0029): on PostgreSQL the pool is
+scored from an index of its items' characters with their weights, tagged with the lead unit, and its
+membership (`pool_until`) is kept by triggers. It must find exactly what the Python path over the whole pool
 finds, and never show an item the caller cannot see."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.choices import Classification
 from supervision.choices import ItemStatus
-from supervision.matching import duplicate_threshold, signature
+from supervision.matching import compare, duplicate_threshold, signature
 from supervision.models import Item, ItemLink, ItemSignature
 from supervision.services import candidate_pool, duplicates, signatures
 from tests.factories import make_instruction, make_item
@@ -133,9 +133,9 @@ def test_an_item_the_user_cannot_see_is_never_a_candidate(world):
     )
     draft = make_item(office=w.office, lead_unit=w.env, owner=w.env_handler, title=title, requirement=requirement)
     new = signature(signatures.matter_of(title=title, requirement=requirement, lead_unit=w.env))
-    wanted = candidate_pool.wanted_chars(new, duplicate_threshold())
+    scored = candidate_pool.scored_rows(new, w.env.pk, timezone.now(), duplicate_threshold())
     # The index hands both over: only the visibility rule keeps them out.
-    assert {secret.pk, draft.pk} <= {row[0] for row in candidate_pool.narrowed_rows({w.env.pk: wanted}, timezone.now())}
+    assert {secret.pk, draft.pk} <= {pk for pk, _bound in scored}
 
     def found(user):
         return {
@@ -182,3 +182,104 @@ def test_the_triggers_status_lists_are_the_services():
     migration = importlib.import_module("supervision.migrations.0026_pool_indexes")
     assert set(re.findall(r"'(\w+)'", migration.LIVE)) == {str(s) for s in candidate_pool.LIVE_STATUSES}
     assert set(re.findall(r"'(\w+)'", migration.DONE)) == {str(s) for s in DONE_STATUSES}
+
+
+LIVE = datetime.datetime(9999, 1, 1, tzinfo=datetime.UTC)  # 'infinity', which Python cannot hold
+
+
+def stored_chars(item_id: int) -> dict[int, tuple[float, float]]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT key, title_share, body_share FROM supervision_poolchar WHERE item_id = %s", [item_id])
+        return {key: (title, body) for key, title, body in cursor.fetchall()}
+
+
+def test_the_index_holds_each_pool_items_characters_with_their_shares(ledger):
+    """Migration 0029's triggers keep, for every item in a pool, one row per character with the share
+    of its title and of its title and text that the character carries (computed here from the parsed
+    signature); items out of the pool have none; a placeholder has the one key the lookup asks for."""
+    checked = placeholders = 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT item_id, lead_unit_id, CASE WHEN pool_until = 'infinity' THEN %s ELSE pool_until END, chars"
+            " FROM supervision_itemsignature",
+            [LIVE],
+        )
+        rows = cursor.fetchall()
+    for item_id, unit_id, until, chars in rows:
+        stored = stored_chars(item_id)
+        if until is None or unit_id is None:
+            assert stored == {}, item_id
+            continue
+        live = until == LIVE
+        bucket = 0 if live else 1 + (until.year * 12 + until.month - 1) % 255
+        base = unit_id << 29 | bucket << 21
+        if not chars:
+            assert stored == {base: (0.0, 0.0)}
+            placeholders += 1
+            continue
+        parsed = signatures.signatures_parsed([item_id])[item_id]
+        expected = {
+            base | ord(ch): (
+                parsed.title_chars.get(ch, 0.0) / parsed.title_weight,
+                parsed.body_chars.get(ch, 0.0) / parsed.body_weight,
+            )
+            for ch in set(parsed.title_chars) | set(parsed.body_chars)
+        }
+        assert stored.keys() == expected.keys(), item_id
+        for key, (title, body) in expected.items():
+            assert stored[key] == pytest.approx((title, body), abs=1e-12)
+        checked += 1
+    assert checked > 30
+    # The item moved to another unit by a bulk update follows it; the deleted signature came back as
+    # a placeholder until a lookup computed it.
+    w, _rng = ledger
+    moved = Item.objects.filter(lead_unit=w.edu).order_by("pk").first()
+    assert all(key >> 29 == w.edu.pk for key in stored_chars(moved.pk))
+
+
+def test_sql_scores_are_the_detectors_similarities(ledger):
+    """What `scored_rows` returns per item is the detector's own similarity (the larger mean of the
+    two coverages, title or title and text), plus the instruction bonus and the rounding: an upper
+    bound met exactly when no unit, slot or conflict factor applies. Every item it leaves out scores
+    below the threshold."""
+    w, rng = ledger
+    threshold = duplicate_threshold()
+    now = timezone.now()
+    seen = 0
+    for _ in range(25):
+        unit = rng.choice([w.env, w.edu])
+        title, requirement = matter(rng)
+        new = signature(signatures.matter_of(title=title, requirement=requirement, lead_unit=unit))
+        # The pool first: it computes the one signature the fixture deleted (a placeholder is bounded by 1).
+        pool = [pk for pk, _unit, _chars in candidate_pool.pool_rows(w.office, [unit.pk], now)]
+        scored = dict(candidate_pool.scored_rows(new, unit.pk, now, threshold))
+        for pk, other in signatures.signatures_parsed(pool).items():
+            match = compare(new, other, threshold=threshold)
+            if pk not in scored:
+                assert not match.duplicate, (title, pk)
+                continue
+            similarity = max(match.title_similarity, match.body_similarity if (new.has_text or other.has_text) else 0)
+            bonus = 0.05 if new.instruction_ref else 0.0
+            assert scored[pk] >= match.score
+            assert scored[pk] - bonus - 0.0005 == pytest.approx(similarity, abs=0.0006)
+            seen += 1
+    assert seen > 30
+
+
+def test_the_best_candidates_are_those_comparing_every_item_gives(ledger, monkeypatch):
+    """The lookup stops comparing once no item left can beat the best `limit` found: the first n of
+    a long list are the short list, and the same as the pool compared whole."""
+    w, rng = ledger
+    queries = [(rng.choice([w.env, w.edu]), *matter(rng)) for _ in range(25)]
+
+    def lists(limit):
+        return [
+            shown(duplicates.duplicate_candidates(user=w.office, title=t, requirement=r, lead_unit=u, limit=limit))
+            for u, t, r in queries
+        ]
+
+    long, short = lists(100), lists(1)
+    assert [found[:1] for found in long] == short
+    assert sum(len(found) > 1 for found in long) > 3  # the short list did leave candidates out
+    python_path(monkeypatch)
+    assert lists(1) == short
