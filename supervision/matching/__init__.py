@@ -5,7 +5,16 @@ and stores `Signature.to_json()`; a lookup then `compare`s a new item's signatur
 unit's open items and shows the candidates, with `Match.reasons`, to a person who decides.
 """
 
-from supervision.matching.score import DEFAULT_THRESHOLD, Match, MatterText, Signature, compare, duplicate_threshold, signature
+from supervision.matching.score import (
+    DEFAULT_THRESHOLD,
+    Match,
+    MatterText,
+    Signature,
+    compare,
+    conflicting,
+    duplicate_threshold,
+    signature,
+)
 from supervision.matching.units import unit_key
 
 __all__ = [
@@ -14,6 +23,7 @@ __all__ = [
     "MatterText",
     "Signature",
     "compare",
+    "conflicting",
     "duplicate_threshold",
     "signature",
     "unit_key",

@@ -10,6 +10,7 @@ about any particular county.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from supervision.matching.text import CN_NUMBER, HAN, cn_to_int, known_word, word_starts
 
@@ -234,9 +235,8 @@ def same_name(a: str, b: str) -> bool:
     return a == b or (len(a) >= 2 and len(b) >= 2 and (a.endswith(b) or b.endswith(a)))
 
 
-def conflicts(a: dict[str, frozenset[str]], b: dict[str, frozenset[str]]) -> list[tuple[str, list[str], list[str]]]:
-    """Kinds that both name and in which they share nothing: (kind, a's values, b's values)."""
-    out = []
+def _conflicting_kinds(a: dict[str, frozenset[str]], b: dict[str, frozenset[str]]) -> Iterator[str]:
+    """Kinds that both name and in which they share nothing, one by one."""
     for kind in a.keys() & b.keys():
         va, vb = a[kind], b[kind]
         if va & vb:
@@ -249,8 +249,17 @@ def conflicts(a: dict[str, frozenset[str]], b: dict[str, frozenset[str]]) -> lis
             heads_a = {v[0] for v in va}
             if not heads_a & {v[0] for v in vb}:
                 continue
-        out.append((kind, sorted(va), sorted(vb)))
-    return out
+        yield kind
+
+
+def conflicts(a: dict[str, frozenset[str]], b: dict[str, frozenset[str]]) -> list[tuple[str, list[str], list[str]]]:
+    """Kinds that both name and in which they share nothing: (kind, a's values, b's values)."""
+    return [(kind, sorted(a[kind]), sorted(b[kind])) for kind in _conflicting_kinds(a, b)]
+
+
+def any_conflict(a: dict[str, frozenset[str]], b: dict[str, frozenset[str]], *, besides: str) -> bool:
+    """Whether `conflicts(a, b)` names a kind other than `besides`, stopping at the first."""
+    return any(kind != besides for kind in _conflicting_kinds(a, b))
 
 
 def shared(a: dict[str, frozenset[str]], b: dict[str, frozenset[str]]) -> list[tuple[str, list[str]]]:

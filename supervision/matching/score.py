@@ -244,6 +244,14 @@ def _unit_relation(a: Signature, b: Signature) -> str:
     return "different"
 
 
+def conflicting(a: Signature, b: Signature) -> bool:
+    """Whether a conflict alone tells the two matters apart: both name a place, object, phase, batch
+    or number and share none (the text's years aside, which count only for near-equal titles). Then
+    `compare(a, b).duplicate` is False whatever the score; this costs a fifth of `compare`, which
+    matters when a batch of one template's titles (「第12项重点工作」) is checked pair by pair."""
+    return entities.any_conflict(a.entities, b.entities, besides=entities.TEXT_YEAR)
+
+
 def compare(a: Signature, b: Signature, threshold: float | None = None) -> Match:
     """Whether two items are the same matter at the same unit, with a score and reasons.
 

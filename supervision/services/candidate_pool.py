@@ -39,13 +39,16 @@ def may_match(new: Signature, limit: float) -> Callable[[str], bool]:
     from the shared characters, the other's is at most 1. Built once per new item, run over every
     row of a pool read whole (SQLite): one set intersection per row."""
     need = _need(limit) - 1.0
-    sides = [(weights, total) for weights, total in ((new.title_chars, new.title_weight), (new.body_chars, new.body_weight))]
-    keys = frozenset(new.title_chars) | frozenset(new.body_chars)
+    # Per side: its characters, and the weight the shared ones must reach.
+    sides = [
+        (frozenset(weights), weights.__getitem__, need * total)
+        for weights, total in ((new.title_chars, new.title_weight), (new.body_chars, new.body_weight))
+        if total
+    ]
 
     def test(chars: str) -> bool:
-        common = keys.intersection(chars)
-        for weights, total in sides:
-            if total and sum(weights[ch] for ch in common if ch in weights) / total >= need:
+        for keys, weight, enough in sides:
+            if sum(map(weight, keys.intersection(chars))) >= enough:
                 return True
         return need <= 0.0
 

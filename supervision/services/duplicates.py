@@ -30,7 +30,7 @@ from accounts.models import Unit, User
 from supervision.audit import PendingEvent, audit_record, audit_record_many
 from supervision.choices import SuspicionStatus
 from supervision.errors import NotVisible, TransitionNotAllowed
-from supervision.matching import Signature, compare, duplicate_threshold, signature
+from supervision.matching import Match, Signature, compare, conflicting, duplicate_threshold, signature
 from supervision.models import DuplicateSuspicion, Instruction, Item, ItemLink
 from supervision.services import candidate_pool as pool
 from supervision.services.guards import require_office
@@ -83,6 +83,15 @@ def _best(matches: list[tuple[float, int, list[str]]], limit: int | None, items:
     ]
 
 
+def _duplicate(new: Signature, other: Signature | None, threshold: float) -> Match | None:
+    """The comparison when the detector takes the two for one matter, else None. A conflict decides
+    before any score (`conflicting`, a fifth of the cost of `compare`)."""
+    if other is None or conflicting(new, other):
+        return None
+    match = compare(new, other, threshold=threshold)
+    return match if match.duplicate else None
+
+
 def _scored_matches(
     *, user: User, new: Signature, unit_id: int, now, threshold: float, limit: int | None, excluded: set[int]
 ) -> list[tuple[float, int, list[str]]]:
@@ -101,9 +110,8 @@ def _scored_matches(
         for pk, bound in chunk:
             if len(matches) >= wanted and bound < matches[wanted - 1][0]:
                 return matches  # sorted by bound: no item left can enter the best `wanted`
-            other = parsed.get(pk)
-            match = compare(new, other, threshold=threshold) if other is not None else None
-            if match is not None and match.duplicate:
+            match = _duplicate(new, parsed.get(pk), threshold)
+            if match is not None:
                 matches.append((match.score, pk, match.reasons))
                 matches.sort(key=lambda m: (-m[0], m[1]))
     return matches
@@ -127,8 +135,8 @@ def lookup(
         hopeful = [pk for pk, _unit, chars in pool.pool_rows(user, [lead_unit.pk], now) if pk not in excluded and reach(chars)]
         matches = []
         for pk, other in signatures_parsed(hopeful).items():
-            match = compare(new, other, threshold=threshold)
-            if match.duplicate:
+            match = _duplicate(new, other, threshold)
+            if match is not None:
                 matches.append((match.score, pk, match.reasons))
     items = Item.objects.select_related("lead_unit").in_bulk([pk for _s, pk, _r in matches]) if matches else {}
     return _best(matches, limit, items)
@@ -198,8 +206,8 @@ def candidates_many(
             ]
         others = signatures_parsed(pk for _new, pk in pairs_to_compare)
         for new_pk, pk in pairs_to_compare:
-            match = compare(own[new_pk], others[pk], threshold=threshold)
-            if match.duplicate:
+            match = _duplicate(own[new_pk], others.get(pk), threshold)
+            if match is not None:
                 found.setdefault(new_pk, []).append((match.score, pk, match.reasons))
     found = {new_pk: matches for new_pk, matches in found.items() if matches}
     ids = {pk for matches in found.values() for _s, pk, _r in matches}
