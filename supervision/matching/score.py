@@ -23,6 +23,9 @@ from supervision.matching.slots import frame, frame_words, slot_swap
 from supervision.matching.text import normalise, word_weight, words
 from supervision.matching.units import strip_unit_names, unit_key
 
+# Raising it needs a data migration that recomputes the stored signatures (services.signatures_refresh):
+# a stale one is recomputed when it is parsed, but PostgreSQL's pool index (migration 0029) scores
+# items from the stored weights before any is parsed.
 SIGNATURE_VERSION = 1
 _BRACKETS = str.maketrans(
     {"〔": "[", "〕": "]", "［": "[", "］": "]", "(": "[", ")": "]", "（": "[", "）": "]", "【": "[", "】": "]"}
