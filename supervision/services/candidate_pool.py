@@ -127,7 +127,7 @@ WHERE placeholder OR t >= %(need)s OR b >= %(need)s
 def scored_rows(new: Signature, unit_id: int, now: datetime.datetime, limit: float) -> list[tuple[int, float]]:
     """(item id, upper bound of its score) of the items in the unit's pool whose similarity to `new`
     may reach `limit`, scored in SQL from the characters' index (an index-only scan), best bound
-    first. Items whose signature was not computed yet are computed here and bounded by 1. Not
+    first. Items whose signature was not computed yet are bounded by 1 (the caller's parse computes it). Not
     filtered by visibility nor by the exact pool rule: the caller decides on what it keeps
     (`visible_in_pool`)."""
     cutoff = now - datetime.timedelta(days=settings.DUBAN_DUPLICATE_CLOSED_WINDOW_DAYS)
@@ -148,9 +148,8 @@ def scored_rows(new: Signature, unit_id: int, now: datetime.datetime, limit: flo
     # The score is the larger mean (times a unit factor of at most 1), plus the bonus of a shared
     # instruction, rounded to 3 decimals: at most this.
     bonus = SAME_INSTRUCTION_BONUS if new.instruction_ref else 0.0
-    missing = [pk for pk, _sum, placeholder in rows if placeholder]
-    if missing:
-        signatures_refresh(item_ids=missing)
+    # An item whose signature is not computed yet comes first: parsing it computes it
+    # (`signatures_parsed`), and nothing can score above 1 plus the bonus.
     scored = [(pk, 1.0 + bonus if placeholder else total / 2 + bonus + 0.0005 + 1e-6) for pk, total, placeholder in rows]
     scored.sort(key=lambda row: (-row[1], row[0]))
     return scored

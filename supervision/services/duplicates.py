@@ -17,6 +17,7 @@ matter by several items.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -93,7 +94,7 @@ def _duplicate(new: Signature, other: Signature | None, threshold: float) -> Mat
 
 
 def _scored_matches(
-    *, user: User, new: Signature, unit_id: int, now, threshold: float, limit: int | None, excluded: set[int]
+    *, user: User, new: Signature, unit_id: int, now: datetime.datetime, threshold: float, limit: int | None, excluded: set[int]
 ) -> list[tuple[float, int, list[str]]]:
     """The best `limit` duplicates of `new` in the unit's pool, visible to `user` (PostgreSQL). The
     pool is scored in SQL (an upper bound of each item's score, best first); signatures are parsed
