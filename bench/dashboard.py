@@ -182,6 +182,11 @@ def start_gunicorn(db: str, workers: int, port: int, stats_cache: int = 0) -> su
         [
             str(ROOT / ".venv/bin/gunicorn"),
             "config.wsgi:application",
+            # The production settings' hooks (each worker reads the figure columns as it starts).
+            "--config",
+            str(ROOT / "config/gunicorn.py"),
+            "--access-logfile",
+            "/dev/null",
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
@@ -201,6 +206,9 @@ def start_gunicorn(db: str, workers: int, port: int, stats_cache: int = 0) -> su
     while time.time() < deadline:
         try:
             requests.get(f"http://127.0.0.1:{port}/api/v1/stats/summary/", timeout=10)  # 401 without a token: up
+            # The other workers may still be reading the figure columns (seconds at 1M items): let
+            # every worker be up before timing, as in a deployment that has been running.
+            time.sleep(3 + 2 * workers)
             return proc
         except requests.RequestException:
             time.sleep(0.5)

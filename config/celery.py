@@ -48,6 +48,8 @@ app.conf.beat_schedule = {
     # nothing unless they are stale (a minute old, or half a minute after a write). expires: a run
     # that waited behind a long one is dropped rather than run twice in a row.
     "warm-dashboards": {"task": "tasks.stats.warm_dashboards", "schedule": 20.0, "options": {"expires": 20}},
+    # The figure columns (supervision/stats/columns.py) recounted against the ledger: drift is logged.
+    "check-figure-columns": {"task": "tasks.stats.check_figure_columns", "schedule": crontab(hour=2, minute=47)},
     # 减负: the office hears once per unit, week and measure when a unit passes its weekly limit.
     "check-burden-limits": {"task": "tasks.burden.check_burden_limits", "schedule": crontab(minute=41)},
     # A broken audit chain must be noticed the same day, not when someone next looks.

@@ -14,3 +14,11 @@ worker_class = "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 300))
 graceful_timeout = 30
 accesslog = "-"
+
+
+def post_worker_init(worker):
+    """Each worker reads the figures' columns as it starts (supervision/stats/columns.py: a few
+    seconds at a million items), so no leader's first request waits for it."""
+    from supervision.stats import columns
+
+    columns.warm()

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from django.db import connections
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
-from accounts.models import Unit
+from accounts.models import Unit, User
 from supervision.choices import (
     DONE_STATUSES,
     OPEN_STATUSES,
@@ -22,6 +22,8 @@ from supervision.choices import (
 )
 from supervision.conditions import LocalDate, closed_on_time_q, failed_visits, relapsed_q, undone_closures
 from supervision.lights import running_light_q
+from supervision.models import Category
+from supervision.stats import columns
 from supervision.stats.scope import COUNTED_STATUSES, RUNNING_LIGHTS, Date, Period, Scope, rate
 from supervision.workcalendar import workdays_in_range
 
@@ -32,6 +34,24 @@ def _average_workdays_to_close(scope: Scope) -> float | None:
     with GROUPING SETS ((assigned date), (closed date)) gives at most a few thousand rows (rather than
     one row per (assigned, closed) pair, hundreds of thousands at province scale); then one query for
     the calendar exceptions. The inner query is the scope's own, so visibility is unchanged."""
+    if scope.columns is not None:
+        per_assigned, per_closed = columns.close_days(scope.columns, scope)
+    else:
+        per_assigned, per_closed = _close_days_sql(scope)
+    total = sum(n for _day, n in per_closed)
+    if not total:
+        return None
+    days = [day for day, _n in per_assigned + per_closed]
+    workdays = workdays_in_range(min(days), max(days))  # sorted; one query
+
+    def index(day: Date) -> int:  # working days up to `day`; workdays_between(a, b) = index(b) - index(a)
+        return bisect.bisect_right(workdays, day)
+
+    worked = sum(index(day) * n for day, n in per_closed) - sum(index(day) * n for day, n in per_assigned)
+    return round(worked / total, 2)
+
+
+def _close_days_sql(scope: Scope) -> tuple[list, list]:
     closed = scope.items.filter(scope.closed_now_in_period_q(), assigned_at__isnull=False)
     inner = closed.annotate(assigned_on=LocalDate("assigned_at"), closed_on=LocalDate("closed_at")).values(
         "assigned_on", "closed_on"
@@ -52,17 +72,7 @@ def _average_workdays_to_close(scope: Scope) -> float | None:
         per_assigned, per_closed = (
             list(inner.values_list(side).annotate(n=Count("pk")).order_by()) for side in ("assigned_on", "closed_on")
         )
-    total = sum(n for _day, n in per_closed)
-    if not total:
-        return None
-    days = [day for day, _n in per_assigned + per_closed]
-    workdays = workdays_in_range(min(days), max(days))  # sorted; one query
-
-    def index(day: Date) -> int:  # working days up to `day`; workdays_between(a, b) = index(b) - index(a)
-        return bisect.bisect_right(workdays, day)
-
-    worked = sum(index(day) * n for day, n in per_closed) - sum(index(day) * n for day, n in per_assigned)
-    return round(worked / total, 2)
+    return per_assigned, per_closed
 
 
 def _return_visit_counts(scope: Scope) -> dict[str, int]:
@@ -91,33 +101,37 @@ def summary(scope: Scope) -> dict:
     in_period, in_period_current = scope.in_period_q(), scope.in_period_current_q()
     assigned = scope.assigned_q()
     with_deadline = Q(deadline__isnull=False)
-    rows = list(
-        items.values("status")
-        .annotate(
-            n=Count("pk"),
-            in_period=Count("pk", filter=in_period),
-            in_period_current=Count("pk", filter=in_period_current),
-            on_time_original=Count("pk", filter=in_period & closed_on_time_q("original", statuses=False)),
-            on_time_extended=Count("pk", filter=in_period_current & closed_on_time_q("extended", statuses=False)),
-            with_deadline=Count("pk", filter=with_deadline),
-            overdue_original=Count("pk", filter=Q(original_deadline__lt=scope.today)),
-            closed_now_in_period=Count("pk", filter=scope.closed_now_in_period_q()),
-            reopened=Count("pk", filter=Q(reopen_count__gt=0)),
-            assigned=Count("pk", filter=assigned),
-            stale=Count("pk", filter=assigned & scope.stale_q()),
-            **{
-                f"light_{light.value}": Count("pk", filter=with_deadline & running_light_q(light, now))
-                for light in RUNNING_LIGHTS
-            },
+    rows = (
+        columns.summary_rows(scope.columns, scope)
+        if scope.columns is not None
+        else list(
+            items.values("status")
+            .annotate(
+                n=Count("pk"),
+                in_period=Count("pk", filter=in_period),
+                in_period_current=Count("pk", filter=in_period_current),
+                on_time_original=Count("pk", filter=in_period & closed_on_time_q("original", statuses=False)),
+                on_time_extended=Count("pk", filter=in_period_current & closed_on_time_q("extended", statuses=False)),
+                with_deadline=Count("pk", filter=with_deadline),
+                overdue_original=Count("pk", filter=Q(original_deadline__lt=scope.today)),
+                closed_now_in_period=Count("pk", filter=scope.closed_now_in_period_q()),
+                reopened=Count("pk", filter=Q(reopen_count__gt=0)),
+                assigned=Count("pk", filter=assigned),
+                stale=Count("pk", filter=assigned & scope.stale_q()),
+                **{
+                    f"light_{light.value}": Count("pk", filter=with_deadline & running_light_q(light, now))
+                    for light in RUNNING_LIGHTS
+                },
+            )
+            .order_by()
         )
-        .order_by()
     )
 
     def total(key: str, statuses: Sequence[str] | None = None) -> int:
         return sum(row[key] for row in rows if statuses is None or row["status"] in statuses)
 
     by_status = {row["status"]: row["n"] for row in rows}
-    visits = _return_visit_counts(scope)
+    visits = columns.return_visit_counts(scope.columns, scope) if scope.columns is not None else _return_visit_counts(scope)
     counts = {
         "total": total("n"),
         "due": total("in_period", COUNTED_STATUSES),
@@ -199,23 +213,7 @@ def period_out(period: Period) -> dict:
 ORDERS = ("implementation_rate", "on_time_rate", "overdue", "due", "name")
 
 
-GROUP_COUNTS = tuple(
-    f"n_{key}"
-    for key in (
-        "total",
-        "due",
-        "closed",
-        "on_time_original",
-        "due_current",
-        "on_time_extended",
-        "overdue",
-        "assigned",
-        "completed",
-        "in_progress",
-        "stale",
-        "relapsed",
-    )
-)
+GROUP_COUNTS = tuple(f"n_{key}" for key in columns.GROUPED_KEYS)
 
 
 def _grouped(scope: Scope, qs: QuerySet, **groups) -> list[dict]:
@@ -334,12 +332,18 @@ def by_unit(scope: Scope, *, order: str = "implementation_rate") -> list[dict]:
     by Item.lead_unit (the definition; the service keeps the LEAD assignment equal to it), no join.
     As supporting: one GROUP BY over the SUPPORTING assignments joined to the items. Then the names."""
     subtree = _subtree_path(scope)
-    grouped = {
-        AssignmentRole.LEAD: _grouped(scope, scope.items.filter(lead_unit__isnull=False), g_unit=F("lead_unit_id")),
-        AssignmentRole.SUPPORTING: _grouped(
-            scope, scope.items.filter(assignments__role=AssignmentRole.SUPPORTING), g_unit=F("assignments__unit_id")
-        ),
-    }
+    if scope.columns is not None:
+        grouped = {
+            role: [{"g_unit": unit_id, **n} for unit_id, n in columns.grouped(scope.columns, scope, by).items()]
+            for role, by in ((AssignmentRole.LEAD, "lead_unit"), (AssignmentRole.SUPPORTING, "supporting_unit"))
+        }
+    else:
+        grouped = {
+            AssignmentRole.LEAD: _grouped(scope, scope.items.filter(lead_unit__isnull=False), g_unit=F("lead_unit_id")),
+            AssignmentRole.SUPPORTING: _grouped(
+                scope, scope.items.filter(assignments__role=AssignmentRole.SUPPORTING), g_unit=F("assignments__unit_id")
+            ),
+        }
     rows: dict[int, dict] = {}
     for role, group_rows in grouped.items():
         for row in group_rows:
@@ -363,13 +367,23 @@ def by_unit(scope: Scope, *, order: str = "implementation_rate") -> list[dict]:
 
 def by_leader(scope: Scope, *, order: str = "implementation_rate") -> list[dict]:
     """Per issuing leader (instruction.issuing_leader); leaders outside the system form one group."""
-    grouped = _grouped(
-        scope,
-        scope.items,
-        g_leader=F("instruction__issuing_leader_id"),
-        g_full_name=F("instruction__issuing_leader__full_name"),
-        g_username=F("instruction__issuing_leader__username"),
-    )
+    if scope.columns is not None:
+        counts = columns.grouped(scope.columns, scope, "leader")
+        people = {
+            pk: (full, user) for pk, full, user in User.objects.filter(pk__in=counts).values_list("pk", "full_name", "username")
+        }
+        grouped = [
+            {"g_leader": pk, "g_full_name": people.get(pk, ("", ""))[0], "g_username": people.get(pk, ("", ""))[1], **n}
+            for pk, n in counts.items()
+        ]
+    else:
+        grouped = _grouped(
+            scope,
+            scope.items,
+            g_leader=F("instruction__issuing_leader_id"),
+            g_full_name=F("instruction__issuing_leader__full_name"),
+            g_username=F("instruction__issuing_leader__username"),
+        )
     results = []
     for row in grouped:
         leader_id = row["g_leader"]
@@ -386,7 +400,10 @@ def by_leader(scope: Scope, *, order: str = "implementation_rate") -> list[dict]
 
 def by_kind(scope: Scope, *, order: str = "implementation_rate") -> list[dict]:
     """Per instruction kind (来源类型), every kind listed (zeros included)."""
-    grouped = {row["g_kind"]: row for row in _grouped(scope, scope.items, g_kind=F("instruction__kind"))}
+    if scope.columns is not None:
+        grouped = columns.grouped(scope.columns, scope, "kind")
+    else:
+        grouped = {row["g_kind"]: row for row in _grouped(scope, scope.items, g_kind=F("instruction__kind"))}
     results = [
         {
             "kind": kind.value,
@@ -401,7 +418,12 @@ def by_kind(scope: Scope, *, order: str = "implementation_rate") -> list[dict]:
 
 def by_category(scope: Scope, *, order: str = "implementation_rate") -> list[dict]:
     """Per category; items without a category form one group."""
-    grouped = _grouped(scope, scope.items, g_category=F("category_id"), g_name=F("category__name"))
+    if scope.columns is not None:
+        counts = columns.grouped(scope.columns, scope, "category")
+        names = dict(Category.objects.filter(pk__in=counts).values_list("pk", "name"))
+        grouped = [{"g_category": pk, "g_name": names.get(pk), **n} for pk, n in counts.items()]
+    else:
+        grouped = _grouped(scope, scope.items, g_category=F("category_id"), g_name=F("category__name"))
     results = []
     for row in grouped:
         category_id = row["g_category"]

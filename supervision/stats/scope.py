@@ -24,6 +24,7 @@ from supervision.conditions import stale_q
 from supervision.errors import InvalidInput
 from supervision.filtersets import ItemFilterSet
 from supervision.models import FigureRules, Item
+from supervision.stats import columns
 
 Date = datetime.date
 
@@ -142,7 +143,8 @@ def query_pair(key: str, value: str) -> str:
 class Scope:
     """The items a statistics request counts, and the list URL behind any figure."""
 
-    def __init__(self, filterset: ItemFilterSet, period: Period, now: datetime.datetime):
+    def __init__(self, filterset: ItemFilterSet, period: Period, now: datetime.datetime, user: User | None = None):
+        self.user = user
         self.period = period
         self.now = now
         self.today = timezone.localdate(now)
@@ -164,6 +166,20 @@ class Scope:
         self._items_url = reverse("item-list")
         self._stale: Q | None = None
         self._group_templates: dict[tuple, tuple[str, ...] | None] = {}
+        self._columns: columns.Selection | None | bool = False
+
+    @property
+    def raw_filters(self) -> tuple[str, ...]:
+        """The list filters the request gives (query keys: `deadline_after`, `status`, …)."""
+        return tuple(self._raw)
+
+    @property
+    def columns(self) -> columns.Selection | None:
+        """The scope over this process's figure columns (stats/columns.py), or None where the figures
+        are counted in SQL; the columns are brought up to date once per scope."""
+        if self._columns is False:
+            self._columns = columns.selection(self, self.user)
+        return self._columns
 
     # The figure conditions ------------------------------------------------------------------
 
@@ -276,4 +292,4 @@ def stats_scope(
     filterset = filterset or item_filterset(user=user, params=params)
     if not filterset.is_valid():
         raise InvalidInput(fields={k: list(v) for k, v in filterset.errors.items()})
-    return Scope(filterset, period, now or timezone.now())
+    return Scope(filterset, period, now or timezone.now(), user=user)

@@ -15,6 +15,7 @@ from supervision.conditions import LocalDate
 from supervision.errors import InvalidInput
 from supervision.lights import light_q
 from supervision.models import Item, ReturnVisit
+from supervision.stats import columns
 from supervision.stats.scope import COUNTED_STATUSES, MAX_TREND_MONTHS, Date, Period, Scope, as_local_date, local_start
 
 
@@ -84,6 +85,10 @@ def _overdue_at_month_ends(scope: Scope, months: Sequence[Date]) -> dict[str, in
     past = {f"m{i}": month_last_day(month) for i, month in enumerate(months) if month < this_month}
     current = [f"m{i}" for i, month in enumerate(months) if month == this_month]
     counts: dict[str, int] = {}
+    if scope.columns is not None:
+        counts = dict(zip(past, columns.overdue_at_month_ends(scope.columns, list(past.values())), strict=True))
+        counts.update(dict.fromkeys(current, columns.overdue_now(scope.columns, scope.now)))
+        return counts
     if past:
         first_day, last_day = min(past.values()), max(past.values())
         first_next = local_start(first_day + datetime.timedelta(days=1))
@@ -160,8 +165,13 @@ def trend(scope: Scope, months: Sequence[Date]) -> list[dict]:
         )
         return {as_local_date(month): n for month, n in rows}
 
-    created, closed = per_month("created_at"), per_month("closed_at")
-    for month, extra in _undone_closures_per_month(items, window_start, window_end).items():
+    if scope.columns is not None:
+        created, closed = (columns.per_month(scope.columns, column, first, last) for column in ("created_day", "closed_day"))
+        undone = columns.undone_closures_per_month(scope.columns, first, last)
+    else:
+        created, closed = per_month("created_at"), per_month("closed_at")
+        undone = _undone_closures_per_month(items, window_start, window_end)
+    for month, extra in undone.items():
         closed[month] = closed.get(month, 0) + extra
     this_month = today.replace(day=1)
     overdue = _overdue_at_month_ends(scope, months)

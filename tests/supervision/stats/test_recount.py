@@ -17,6 +17,7 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings as django_settings
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -39,6 +40,7 @@ from supervision.choices import (
 )
 from supervision.conditions import CYCLE_DAYS
 from supervision.models import DeadlineSpan, FigureRules, Item, ItemAssignment, ReturnVisit
+from supervision.stats import columns
 from supervision.stats.scope import COUNTED_STATUSES
 from supervision.workcalendar import workdays_between
 from tests.conftest import build_world
@@ -189,8 +191,13 @@ def _built(django_db_setup, django_db_blocker, tmp_path_factory):
         yield SimpleNamespace(world=w, ledger=L, media_root=media_root)
 
 
-@pytest.fixture
-def world(_built, db, settings, monkeypatch):
+@pytest.fixture(params=["sql", "columns"])
+def world(_built, db, settings, monkeypatch, request):
+    """Each test twice: the figures counted in SQL, and from the column store (stats/columns.py),
+    loaded afresh from this module's ledger (built in a transaction never committed)."""
+    settings.STATS_COLUMNS = "always" if request.param == "columns" else False
+    columns.forget()
+    request.addfinalizer(columns.forget)
     settings.MEDIA_ROOT = _built.media_root
     monkeypatch.setattr(timezone, "now", lambda: NOW)
     return reread(_built.world)
@@ -455,6 +462,7 @@ def test_every_figure_equals_a_recount_over_the_random_ledger(world, ledger, cas
     params.update(filters)
     scope = stats.stats_scope(user=user, params=params, period=period, now=NOW)
     recount = Recount(scope)
+    assert (scope.columns is not None) == (django_settings.STATS_COLUMNS == "always"), where
 
     # Summary
     body, want = stats.summary(scope), recount.summary()
