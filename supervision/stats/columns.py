@@ -27,7 +27,6 @@ from __future__ import annotations
 import datetime
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
@@ -301,22 +300,50 @@ def _micros_of(moment: datetime.datetime) -> int:
     return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
-@dataclass
 class Selection:
-    """The items of one scope (a boolean mask over the ledger's items) and its period."""
+    """The items of one scope: all the ledger's items with a mask over them or, once a scope is
+    narrowed to a part of the ledger (`narrowed`), only that part, gathered into arrays of its own,
+    so a small scope costs little however large the ledger."""
 
-    ledger: Ledger
-    mask: np.ndarray
+    def __init__(self, ledger: Ledger, index: np.ndarray | None = None):
+        self.ledger = ledger
+        self.index = index  # positions in the ledger of the items held; None: all of them
+        self.mask = np.ones(len(ledger.items["id"]) if index is None else len(index), dtype=bool)
+        self._columns: dict[str, np.ndarray] = {}
+        self._children: dict[str, tuple[dict[str, np.ndarray], np.ndarray]] = {}
 
-    @property
-    def items(self) -> dict[str, np.ndarray]:
-        return self.ledger.items
+    def narrowed(self, mask: np.ndarray) -> Selection:
+        """The items of this selection that `mask` keeps; gathered apart when they are few."""
+        if self.index is None and mask.sum() > len(mask) // 2:
+            selection = Selection(self.ledger)
+            selection.mask = mask
+            return selection
+        kept = np.flatnonzero(mask)
+        return Selection(self.ledger, kept if self.index is None else self.index[kept])
 
     def col(self, name: str) -> np.ndarray:
-        return self.ledger.items[name]
+        if self.index is None:
+            return self.ledger.items[name]
+        if name not in self._columns:
+            self._columns[name] = self.ledger.items[name][self.index]
+        return self._columns[name]
 
     def has(self, name: str) -> np.ndarray:
-        return self.ledger.items[name] != NULL
+        return self.col(name) != NULL
+
+    def child(self, name: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """A child table's rows of the items held ("assignments", "spans", "visits"), and the
+        position of each row's item in this selection."""
+        if self.index is None:
+            return self.ledger.children[name], self.ledger.child_pos[name]
+        if name not in self._children:
+            position = np.full(len(self.ledger.items["id"]), -1, dtype=np.int32)
+            position[self.index] = np.arange(len(self.index), dtype=np.int32)
+            of_row = position[self.ledger.child_pos[name]]
+            held = of_row >= 0
+            rows = {column: values[held] for column, values in self.ledger.children[name].items()}
+            self._children[name] = (rows, of_row[held])
+        return self._children[name]
 
     def status_in(self, statuses: Sequence) -> np.ndarray:
         return np.isin(self.col("status"), _codes(statuses, STATUSES))
@@ -333,12 +360,12 @@ class Selection:
 
     def assigned_units(self, unit_ids: Sequence[int], role: str | None = None) -> np.ndarray:
         """Items where one of these units is assigned (as `role`, or either)."""
-        child = self.ledger.children["assignments"]
+        child, positions = self.child("assignments")
         rows = np.isin(child["unit"], np.asarray(list(unit_ids), dtype=np.int64))
         if role is not None:
             rows &= child["role"] == ROLES.index(role) + 1
         found = np.zeros(len(self.mask), dtype=bool)
-        found[self.ledger.child_pos["assignments"][rows]] = True
+        found[positions[rows]] = True
         return found
 
     # The conditions of conditions.py and lights.py, over the columns --------------------------
@@ -390,15 +417,14 @@ def selection(scope, user: User | None) -> Selection | None:
     ledger = ledger_for(scope.items.db)
     if ledger is None:
         return None
-    sel = Selection(ledger, np.ones(len(ledger.items["id"]), dtype=bool))
+    sel = Selection(ledger)
     mask = sel.col("classification") <= user.clearance
     if not user.reads_as_office:
         mask &= ~sel.status_in(BEFORE_ASSIGNMENT_STATUSES)
         if not user.has_role(_leader_role()):
             mask &= sel.assigned_units([user.scope_unit_id]) if user.scope_unit_id else False
     mask &= _filtered(sel, scope.cleaned)
-    sel.mask = mask
-    return sel
+    return sel.narrowed(mask)
 
 
 def _referral_roles():
@@ -514,13 +540,13 @@ def _running_lights():
 
 def _items_with_visit(sel: Selection, rows: np.ndarray) -> np.ndarray:
     found = np.zeros(len(sel.mask), dtype=bool)
-    found[sel.ledger.child_pos["visits"][rows]] = True
+    found[sel.child("visits")[1][rows]] = True
     return found
 
 
 def relapsed(sel: Selection, start: datetime.date | None, end: datetime.date | None) -> np.ndarray:
     """conditions.relapsed_q: a failed return visit dated within [start, end]."""
-    visited = sel.ledger.children["visits"]["visited_on"]
+    visited = sel.child("visits")[0]["visited_on"]
     rows = np.ones(len(visited), dtype=bool)
     if start is not None:
         rows &= visited >= day_number(start)
@@ -531,7 +557,7 @@ def relapsed(sel: Selection, start: datetime.date | None, end: datetime.date | N
 
 def _undone_in(sel: Selection, start: datetime.date | None, end: datetime.date | None) -> np.ndarray:
     """A failed return visit undid a closure made on a local date within [start, end]."""
-    day = sel.ledger.children["visits"]["reopened_closure_day"]
+    day = sel.child("visits")[0]["reopened_closure_day"]
     rows = day != NULL
     if start is not None:
         rows &= day >= day_number(start)
@@ -620,9 +646,9 @@ def grouped(sel: Selection, scope, by: str) -> dict[int | str | None, dict[str, 
     "leader", "category" or "kind". Only groups with an item in scope, as a GROUP BY gives."""
     bits = group_bits(sel, scope)
     if by == "supporting_unit":
-        child = sel.ledger.children["assignments"]
+        child, positions = sel.child("assignments")
         rows = child["role"] == ROLES.index(AssignmentRole.SUPPORTING) + 1
-        bits, keys = bits[sel.ledger.child_pos["assignments"][rows]], child["unit"][rows]
+        bits, keys = bits[positions[rows]], child["unit"][rows]
     else:
         column = {"lead_unit": "lead_unit", "leader": "leader", "category": "category", "kind": "kind"}[by]
         keys = sel.col(column)
@@ -651,8 +677,7 @@ def per_month(sel: Selection, column: str, first: datetime.date, last: datetime.
 def undone_closures_per_month(sel: Selection, first: datetime.date, last: datetime.date) -> dict[datetime.date, int]:
     """`trend._undone_closures_per_month`: per month, items in scope a failed return visit reopened of
     a closure made that month, unless their current closure is in the same month."""
-    visits = sel.ledger.children["visits"]
-    positions = sel.ledger.child_pos["visits"]
+    visits, positions = sel.child("visits")
     day = visits["reopened_closure_day"]
     rows = (day != NULL) & (day >= day_number(first)) & (day <= day_number(last)) & sel.mask[positions]
     month = day[rows].astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
@@ -678,7 +703,7 @@ def overdue_at_month_ends(sel: Selection, month_ends: Sequence[datetime.date]) -
     ends = np.array([day_number(d) for d in month_ends], dtype=np.int64)
     order = np.argsort(ends)
     sorted_ends = ends[order]
-    spans, positions = sel.ledger.children["spans"], sel.ledger.child_pos["spans"]
+    spans, positions = sel.child("spans")
     counted = sel.mask & sel.status_in(_counted_statuses()) & sel.has("assigned_day")
     rows = counted[positions]
     pos = positions[rows]
@@ -690,7 +715,7 @@ def overdue_at_month_ends(sel: Selection, month_ends: Sequence[datetime.date]) -
     high = np.minimum(np.where(until == NULL, big, until), np.where(closed == NULL, big, closed))
     total = _runs(sorted_ends, low, high)
     # Closed at D by a closure a failed visit undid later: reopened_closure_day <= D < visit's day.
-    visits, visit_pos = sel.ledger.children["visits"], sel.ledger.child_pos["visits"]
+    visits, visit_pos = sel.child("visits")
     vrows = (visits["reopened_closure_day"] != NULL) & counted[visit_pos]
     if vrows.any():
         # Pair each such visit with its item's spans (few items: a failed visit's).

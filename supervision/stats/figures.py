@@ -193,13 +193,18 @@ def summary(scope: Scope) -> dict:
 
 def progress_figures(scope: Scope, n: Mapping, fig=None) -> dict:
     """办结率, 在办率, 停滞率 over the items assigned in the period (`n`: assigned, completed,
-    in_progress, stale), each count with its drill-down (`fig`: how a group writes one)."""
-    fig = fig or scope.figure
+    in_progress, stale), each count with its drill-down (`fig(figure, count, **constraints)`: how a
+    group writes one)."""
+    if fig is None:
+
+        def fig(_figure: str, count: int, **constraints) -> dict:
+            return scope.figure(count, **constraints)
+
     return {
-        "assigned": fig(n["assigned"], **scope.assigned_drill()),
-        "completed": fig(n["completed"], **scope.assigned_drill(DONE_STATUSES)),
-        "in_progress": fig(n["in_progress"], **scope.assigned_drill(WORKING_STATUSES)),
-        "stale": fig(n["stale"], **scope.assigned_drill(REPORTING_STATUSES), stale=True),
+        "assigned": fig("assigned", n["assigned"], **scope.assigned_drill()),
+        "completed": fig("completed", n["completed"], **scope.assigned_drill(DONE_STATUSES)),
+        "in_progress": fig("in_progress", n["in_progress"], **scope.assigned_drill(WORKING_STATUSES)),
+        "stale": fig("stale", n["stale"], **scope.assigned_drill(REPORTING_STATUSES), stale=True),
         "completion_rate": rate(n["completed"], n["assigned"]),
         "in_progress_rate": rate(n["in_progress"], n["assigned"]),
         "stale_rate": rate(n["stale"], n["in_progress"]),
@@ -279,24 +284,30 @@ def _group_figures(scope: Scope, row: Mapping | None, group: Mapping | None) -> 
     row = row or {}
     n = {key[2:]: row.get(key, 0) for key in GROUP_COUNTS}
 
-    def fig(count: int, **constraints) -> dict:
+    def fig(figure: str, count: int, **constraints) -> dict:
         if group is None:
             return {"count": count, "drilldown": None}
-        return {"count": count, "drilldown": scope.group_drilldown(group, **constraints)}
+        # Every group of a ranking asks for the same figures with the same constraints: the figure's
+        # name keys its URL's template (Scope.group_drilldown).
+        return {"count": count, "drilldown": scope.group_drilldown(group, figure=figure, **constraints)}
 
     due_drill, closed_drill = scope.due_drill(), scope.closed_drill()
     return {
-        "total": fig(n["total"]),
-        "due": fig(n["due"], **due_drill),
-        "closed": fig(n["closed"], **closed_drill),
-        "closed_on_time_original": fig(n["on_time_original"], **closed_drill, closed_on_time="original"),
-        "due_current": fig(n["due_current"], **scope.due_current_drill()),
-        "closed_on_time_extended": fig(n["on_time_extended"], **scope.closed_current_drill(), closed_on_time="extended"),
-        "overdue": fig(n["overdue"], overdue=True),
+        "total": fig("total", n["total"]),
+        "due": fig("due", n["due"], **due_drill),
+        "closed": fig("closed", n["closed"], **closed_drill),
+        "closed_on_time_original": fig(
+            "closed_on_time_original", n["on_time_original"], **closed_drill, closed_on_time="original"
+        ),
+        "due_current": fig("due_current", n["due_current"], **scope.due_current_drill()),
+        "closed_on_time_extended": fig(
+            "closed_on_time_extended", n["on_time_extended"], **scope.closed_current_drill(), closed_on_time="extended"
+        ),
+        "overdue": fig("overdue", n["overdue"], overdue=True),
         "implementation_rate": rate(n["closed"], n["due"]),
         "on_time_rate_original": rate(n["on_time_original"], n["due"]),
         "on_time_rate_extended": rate(n["on_time_extended"], n["due_current"]),
-        "relapsed": fig(n["relapsed"], relapsed=(scope.period.start, scope.period.end)),
+        "relapsed": fig("relapsed", n["relapsed"], relapsed=(scope.period.start, scope.period.end)),
         **progress_figures(scope, n, fig),
     }
 

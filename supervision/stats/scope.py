@@ -255,19 +255,24 @@ class Scope:
         query = "&".join(query_pair(key, str(value)) for key, values in params.items() for value in values)
         return f"{self._items_url}?{query}" if query else self._items_url
 
-    def group_drilldown(self, group: Mapping, **constraints) -> str | None:
+    def group_drilldown(self, group: Mapping, figure: str | None = None, **constraints) -> str | None:
         """`drilldown(**group, **constraints)` for one group of a ranking (`group`: the one filter
         that selects it, e.g. {"lead_unit": 7}). A ranking asks for each figure of hundreds of
         groups, ten thousand URLs that differ only in the group's value, and writing each from
         scratch was most of the ranking's time once the counts were read; so each figure's URL is
         written once around a placeholder for the value. Groups whose filter the request sets
-        itself (the URL may then be None) and multiple-choice ones are written whole."""
+        itself (the URL may then be None) and multiple-choice ones are written whole. `figure`, when
+        given, names the figure: the caller asks for it with the same constraints in every group, so
+        the name alone keys its template."""
         if len(group) != 1:
             return self.drilldown(**group, **constraints)
         ((name, value),) = group.items()
         if name in MULTI_PARAMS or name in RANGE_PARAMS or name in constraints or self.cleaned.get(name) not in (None, ""):
             return self.drilldown(**group, **constraints)
-        key = (name, tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in constraints.items()))
+        if figure is not None:
+            key = (name, figure)
+        else:
+            key = (name, tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in constraints.items()))
         if key not in self._group_templates:
             url = self.drilldown(**{name: _GROUP_PLACEHOLDER}, **constraints)
             self._group_templates[key] = None if url is None else tuple(url.split(query_pair(name, _GROUP_PLACEHOLDER)))

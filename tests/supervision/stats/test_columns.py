@@ -62,6 +62,7 @@ def test_every_kind_of_write_reaches_the_columns(world, settings):
         (w.office, {"instruction_kind": InstructionKind.MEETING_DECISION}),
         (w.edu_handler, {"quarter": f"{timezone.localdate().year}Q{(timezone.localdate().month - 1) // 3 + 1}"}),
         (w.town_handler, {}),
+        (w.leader, {"lead_unit": str(w.edu.pk), "urgency": "normal"}),
     ]
     first = make_item(ItemStatus.IN_PROGRESS, office=w.office, lead_unit=w.edu, owner=w.edu_handler, supporting_units=[w.town])
     make_item(ItemStatus.ASSIGNED, office=w.office, lead_unit=w.town, owner=w.town_handler)
@@ -173,3 +174,25 @@ def test_the_beat_schedule_runs_the_nightly_check():
     entry = app.conf.beat_schedule["check-figure-columns"]
     assert entry["task"] == "tasks.stats.check_figure_columns"
     assert (entry["schedule"].hour, entry["schedule"].minute) == ({2}, {47})
+
+
+def test_a_small_scope_is_counted_over_its_own_items(world, settings):
+    """A scope of a part of the ledger is gathered into arrays of its own (its cost follows its size,
+    not the ledger's); the whole ledger is counted in place."""
+    settings.STATS_COLUMNS = "always"
+    for unit, owner in ((world.edu, world.edu_handler), (world.town, world.town_handler), (world.town, world.town_handler)):
+        make_item(ItemStatus.IN_PROGRESS, office=world.office, lead_unit=unit, owner=owner)
+
+    def selection(params):
+        query = QueryDict(mutable=True)
+        query.update(params)
+        period = stats.period_from(today=timezone.localdate())
+        return stats.stats_scope(user=world.leader, params=query, period=period).columns
+
+    whole = selection({})
+    assert whole.index is None and whole.mask.sum() == 3
+    part = selection({"lead_unit": str(world.edu.pk)})
+    assert part.index is not None and len(part.index) == 1
+    assert part.col("lead_unit").tolist() == [world.edu.pk]
+    assignments, positions = part.child("assignments")
+    assert set(assignments["unit"].tolist()) == {world.edu.pk} and positions.tolist() == [0]
