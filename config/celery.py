@@ -44,10 +44,6 @@ app.conf.beat_schedule = {
     },
     # Background export files (they may hold classified rows) are deleted 24 h after they were written.
     "purge-export-files": {"task": "tasks.exports.purge_export_files", "schedule": crontab(minute=23)},
-    # The leaders' dashboard figures, kept computed in office hours; a run finds them fresh and does
-    # nothing unless they are stale (a minute old, or half a minute after a write). expires: a run
-    # that waited behind a long one is dropped rather than run twice in a row.
-    "warm-dashboards": {"task": "tasks.stats.warm_dashboards", "schedule": 20.0, "options": {"expires": 20}},
     # The figure columns (supervision/stats/columns.py) recounted against the ledger: drift is logged.
     "check-figure-columns": {"task": "tasks.stats.check_figure_columns", "schedule": crontab(hour=2, minute=47)},
     # 减负: the office hears once per unit, week and measure when a unit passes its weekly limit.

@@ -64,6 +64,9 @@ OPEN_STATUSES = (
     ItemStatus.PENDING_REVIEW,
 )
 DONE_STATUSES = (ItemStatus.CLOSED, ItemStatus.VERIFIED)
+# Statuses that take part in the figures' "due": everything but drafts and items awaiting the
+# 督查室主任 (not yet in the ledger) and cancelled ones.
+COUNTED_STATUSES = tuple(s for s in ItemStatus if s not in (ItemStatus.DRAFT, ItemStatus.AWAITING_APPROVAL, ItemStatus.CANCELLED))
 # Not yet handed to the units: only the office sees these.
 BEFORE_ASSIGNMENT_STATUSES = (ItemStatus.DRAFT, ItemStatus.AWAITING_APPROVAL)
 # 在办: signed for and being worked on (assigned but not yet signed for is not "in progress").

@@ -39,6 +39,9 @@ def _now_parts(now: datetime.datetime | None) -> tuple[datetime.date, datetime.t
 
 RUNNING_Q = Q(status__in=OPEN_STATUSES, deadline__isnull=False)
 
+# The lights of a running item (open, with a deadline), worst first.
+RUNNING_LIGHTS = (Light.OVERDUE, Light.RED, Light.YELLOW, Light.GREEN)
+
 
 def _past_due_q(today: datetime.date, time_now: datetime.time) -> Q:
     # Written as a range on the deadline (`<= today`) and a refinement, so the partial index on open

@@ -1,21 +1,12 @@
-"""The leaders' dashboard figures: kept computed (supervision/stats/presenter.py: dashboards_warm),
-and the figure columns checked against the ledger each night (supervision/stats/columns.py)."""
+"""The figure columns checked against the ledger each night (supervision/stats/columns.py)."""
 
 import logging
 
 from celery import shared_task
 
 from supervision.stats import columns
-from supervision.stats.presenter import dashboards_warm
 
 logger = logging.getLogger(__name__)
-
-
-# No acks_late: a lost run is made good by the next one 20 s later. Safe to run twice at once: each
-# figure is computed by one process at a time (the stats cache's single flight), the other reads it.
-@shared_task(name="tasks.stats.warm_dashboards", soft_time_limit=120, time_limit=150)
-def warm_dashboards() -> int:
-    return dashboards_warm()
 
 
 # Read-only and safe to repeat: a run compares, it writes nothing. The worker process keeps its

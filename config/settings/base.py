@@ -301,13 +301,6 @@ DUBAN_IMPORT_JOB_QUOTA = env.int("DUBAN_IMPORT_JOB_QUOTA", default=10)
 # Dashboard figures are shared between viewers of the same scope for this long at most (the lights
 # move with the clock; see supervision/stats/cache.py). 0 turns sharing off.
 DUBAN_STATS_CACHE_SECONDS = env.int("DUBAN_STATS_CACHE_SECONDS", default=60)
-# Between these local hours a beat task keeps the whole-ledger viewers' dashboard figures computed
-# (supervision/stats/presenter.py: dashboards_warm), so no leader waits for a full count. 0-24: always;
-# equal hours: never.
-DUBAN_STATS_WARM_FROM_HOUR = env.int("DUBAN_STATS_WARM_FROM_HOUR", default=7)
-DUBAN_STATS_WARM_UNTIL_HOUR = env.int("DUBAN_STATS_WARM_UNTIL_HOUR", default=22)
-# … for the viewers who signed in within this many hours (each scope costs ~3 s of a core per minute at 1M items).
-DUBAN_STATS_WARM_SIGNED_IN_HOURS = env.int("DUBAN_STATS_WARM_SIGNED_IN_HOURS", default=48)
 # After a ledger write, shared figures computed before it are served at most this long (seconds)
 # after they were computed; supervision/stats/cache.py says why. 0: a write is seen at once.
 DUBAN_STATS_MAX_LAG_SECONDS = env.int("DUBAN_STATS_MAX_LAG_SECONDS", default=30)

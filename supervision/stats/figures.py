@@ -11,6 +11,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
 from accounts.models import Unit, User
 from supervision.choices import (
+    COUNTED_STATUSES,
     DONE_STATUSES,
     OPEN_STATUSES,
     REPORTING_STATUSES,
@@ -21,10 +22,10 @@ from supervision.choices import (
     Light,
 )
 from supervision.conditions import LocalDate, closed_on_time_q, failed_visits, relapsed_q, undone_closures
-from supervision.lights import running_light_q
+from supervision.lights import RUNNING_LIGHTS, running_light_q
 from supervision.models import Category
 from supervision.stats import columns
-from supervision.stats.scope import COUNTED_STATUSES, RUNNING_LIGHTS, Date, Period, Scope, rate
+from supervision.stats.scope import Date, Period, Scope, rate
 from supervision.workcalendar import workdays_in_range
 
 

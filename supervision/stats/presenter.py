@@ -10,8 +10,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
-from django.conf import settings
-from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Page, Paginator
 from django.http import QueryDict
 from django.urls import reverse
@@ -23,7 +21,6 @@ from supervision import selectors, stats
 from supervision.choices import Light
 from supervision.errors import InvalidInput
 from supervision.filtersets import ItemFilterSet
-from supervision.stats import cache as stats_cache
 from supervision.stats.assessment import unit_scores
 from supervision.stats.burden import burden_panel
 from supervision.stats.cache import cached
@@ -312,41 +309,3 @@ def dashboard(*, user: User, params: Mapping) -> dict:
         "workbook_url": workbook,
         "burden": burden_panel(user=user, today=scope.today),
     }
-
-
-# ---------------------------------------------------------------------------------------------
-# Keeping the leaders' figures computed
-
-
-def dashboards_warm(*, now: datetime.datetime | None = None) -> int:
-    """Compute the shared figures of every whole-ledger viewer's dashboard as it opens (no filters),
-    so that a leader who opens it after a quiet spell does not wait for a full count of the ledger
-    (1-3 s at a million items): shared figures live two minutes at most, and leaders open the page
-    a few times a day. `cached` recomputes only what is stale, so a run between two writes costs a
-    few cache reads. Only whole-ledger scopes: there are a handful (one per clearance, the office
-    apart for its drafts) and theirs are the expensive figures; units' scopes are hundreds, each a
-    fraction of the cost. Each scope costs ~3 s of a core per refresh at a million items, so only the
-    scopes of viewers who signed in within DUBAN_STATS_WARM_SIGNED_IN_HOURS are kept, from
-    DUBAN_STATS_WARM_FROM_HOUR to DUBAN_STATS_WARM_UNTIL_HOUR local time, and only when figures are
-    shared between processes. Returns the number of scopes kept."""
-    local = timezone.localtime(now or timezone.now())
-    if not stats_cache.shared() or not settings.DUBAN_STATS_WARM_FROM_HOUR <= local.hour < settings.DUBAN_STATS_WARM_UNTIL_HOUR:
-        return 0
-    signed_in_since = local - datetime.timedelta(hours=settings.DUBAN_STATS_WARM_SIGNED_IN_HOURS)
-    viewers = (
-        User.objects.filter(is_active=True, role_assignments__role__in=User.WHOLE_LEDGER_ROLES, last_login__gte=signed_in_since)
-        .distinct()
-        .order_by("pk")
-        .prefetch_related("role_assignments")
-    )
-    seen = set()
-    for viewer in viewers:
-        scope, data = parse(user=viewer, params=QueryDict())
-        try:
-            same_items = repr(scope.items.query.sql_with_params())
-        except EmptyResultSet:
-            continue  # sees nothing: nothing worth keeping
-        if same_items not in seen:
-            seen.add(same_items)
-            _figures(scope, data)
-    return len(seen)

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from supervision.choices import DONE_STATUSES, ItemStatus, Light
+from supervision.choices import COUNTED_STATUSES, DONE_STATUSES
 from supervision.conditions import stale_q
 from supervision.errors import InvalidInput
 from supervision.filtersets import ItemFilterSet
@@ -27,14 +27,6 @@ from supervision.models import FigureRules, Item
 from supervision.stats import columns
 
 Date = datetime.date
-
-
-# Statuses that take part in "due": everything but drafts and items awaiting the 督查室主任 (not
-# yet in the ledger) and cancelled ones.
-COUNTED_STATUSES = tuple(s for s in ItemStatus if s not in (ItemStatus.DRAFT, ItemStatus.AWAITING_APPROVAL, ItemStatus.CANCELLED))
-
-
-RUNNING_LIGHTS = (Light.OVERDUE, Light.RED, Light.YELLOW, Light.GREEN)
 
 
 MAX_TREND_MONTHS = 60

@@ -13,9 +13,9 @@ from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Ou
 from django.db.models.functions import Coalesce
 
 from accounts.models import Unit
-from supervision.choices import AssignmentRole, RequestKind, RequestStatus
+from supervision.choices import COUNTED_STATUSES, AssignmentRole, RequestKind, RequestStatus
 from supervision.models import ItemAssignment, ItemRequest, ProgressReport
-from supervision.stats.scope import COUNTED_STATUSES, Scope
+from supervision.stats.scope import Scope
 
 STAGES = ("sign", "first_report", "unit_endorsement", "office_review")
 

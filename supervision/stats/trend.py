@@ -10,13 +10,13 @@ from django.db.models import Count, DateField, Exists, OuterRef, Q
 from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext as _
 
-from supervision.choices import Light, ReturnVisitResult
+from supervision.choices import COUNTED_STATUSES, Light, ReturnVisitResult
 from supervision.conditions import LocalDate
 from supervision.errors import InvalidInput
 from supervision.lights import light_q
 from supervision.models import Item, ReturnVisit
 from supervision.stats import columns
-from supervision.stats.scope import COUNTED_STATUSES, MAX_TREND_MONTHS, Date, Period, Scope, as_local_date, local_start
+from supervision.stats.scope import MAX_TREND_MONTHS, Date, Period, Scope, as_local_date, local_start
 
 
 def _month_add(month: Date, n: int) -> Date:

@@ -13,14 +13,11 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from accounts.choices import Classification, Role
-from accounts.models import User
 from supervision import stats
 from supervision.choices import ItemStatus
 from supervision.stats import cache as stats_cache
-from supervision.stats import presenter as web_selectors
 from tests.api_helpers import client_for
 from tests.factories import UserFactory, make_item
 
@@ -195,104 +192,3 @@ def test_while_one_request_recomputes_the_others_get_the_previous_figures(world,
     _fresh, fresh_at = results["fresh"]
     assert fresh_at > previous_at
     assert stats_cache.cached(scope, must_not_compute)[1] == fresh_at and called == []
-
-
-# ---------------------------------------------------------------------------------------------
-# Keeping the whole-ledger viewers' figures computed (web.selectors.dashboards_warm, beat task)
-
-
-def today_at(hour: int) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(timezone.localdate(), datetime.time(hour)))
-
-
-AT_TEN = today_at(10)  # today: the beat test runs the task at the real time
-
-
-def dashboard_queries(user) -> int:
-    """Item queries of the three dashboard figures, through the API, as the page asks for them."""
-    api = client_for(user)
-    with CaptureQueriesContext(connection) as queries:
-        for path in (SUMMARY, "/api/v1/stats/units/", "/api/v1/stats/trend/"):
-            assert api.get(path).status_code == 200
-    return len(item_queries(queries))
-
-
-@pytest.fixture
-def signed_in(world):
-    """Every whole-ledger viewer signed in yesterday, but the low-cleared leader four days ago."""
-    whole_ledger = User.objects.filter(role_assignments__role__in=User.WHOLE_LEDGER_ROLES)
-    whole_ledger.update(last_login=AT_TEN - datetime.timedelta(days=1))
-    return UserFactory(
-        username="leader_away",
-        unit=world.party_office,
-        roles=[Role.LEADER],
-        clearance=Classification.INTERNAL,
-        last_login=AT_TEN - datetime.timedelta(days=4),
-    )
-
-
-def test_warming_computes_each_whole_ledger_scope_once_and_leaders_then_count_nothing(world, signed_in):
-    make_item(ItemStatus.IN_PROGRESS, office=world.office, lead_unit=world.edu, owner=world.edu_handler)
-    second_leader = UserFactory(
-        username="leader2",
-        unit=world.party_office,
-        roles=[Role.LEADER],
-        clearance=Classification.CONFIDENTIAL,
-        last_login=AT_TEN - datetime.timedelta(hours=2),
-    )
-    # One scope per clearance, the office (and administrators) apart because they see drafts; not the
-    # scope of a viewer who has not signed in for days.
-    recent = User.objects.filter(
-        is_active=True, role_assignments__role__in=User.WHOLE_LEDGER_ROLES, last_login__gte=AT_TEN - datetime.timedelta(days=2)
-    ).distinct()
-    expected = {(u.clearance, u.is_office) for u in recent}
-    assert len(expected) >= 3 and (Classification.INTERNAL, False) not in expected
-
-    with CaptureQueriesContext(connection) as warming:
-        assert web_selectors.dashboards_warm(now=AT_TEN) == len(expected)
-    assert len(item_queries(warming)) > 0
-    assert dashboard_queries(world.leader) == 0
-    assert dashboard_queries(second_leader) == 0  # the same scope: warmed once, for both
-    assert dashboard_queries(world.office) == 0 and dashboard_queries(world.office_low) == 0
-    assert dashboard_queries(world.edu_handler) > 0  # units' scopes are not kept
-    assert dashboard_queries(signed_in) > 0  # nor the scope of a viewer away for days
-    # A second run finds everything fresh and counts nothing.
-    with CaptureQueriesContext(connection) as again:
-        assert web_selectors.dashboards_warm(now=AT_TEN) == len(expected)
-    assert [sql for sql in item_queries(again) if "COUNT" in sql.upper()] == []
-
-
-def test_warming_recomputes_stale_figures_and_leaders_see_the_write(world, signed_in, django_capture_on_commit_callbacks, clock):
-    make_item(ItemStatus.IN_PROGRESS, office=world.office, lead_unit=world.edu, owner=world.edu_handler)
-    web_selectors.dashboards_warm(now=AT_TEN)
-    with django_capture_on_commit_callbacks(execute=True):
-        make_item(ItemStatus.IN_PROGRESS, office=world.office, lead_unit=world.env, owner=world.env_handler)
-    clock.now += 31  # past the lag after a write: the next run recomputes
-    web_selectors.dashboards_warm(now=AT_TEN)
-    figures, queries = summary_of(world.leader)
-    assert queries == 0 and figures["total"]["count"] == 2
-
-
-def test_no_warming_outside_its_hours_or_without_figures_shared_between_processes(world, signed_in, settings):
-    make_item(ItemStatus.IN_PROGRESS, office=world.office, lead_unit=world.edu, owner=world.edu_handler)
-    at_night = today_at(3)
-    assert web_selectors.dashboards_warm(now=at_night) == 0
-    settings.DUBAN_STATS_CACHE_SECONDS = 0
-    assert web_selectors.dashboards_warm(now=AT_TEN) == 0
-    settings.DUBAN_STATS_CACHE_SECONDS = 60
-    # The embedded default's cache is each process's own memory: a worker's figures would help no one.
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    assert web_selectors.dashboards_warm(now=AT_TEN) == 0
-    settings.DUBAN_STATS_WARM_FROM_HOUR, settings.DUBAN_STATS_WARM_UNTIL_HOUR = 0, 24
-    assert web_selectors.dashboards_warm(now=at_night) == 0
-
-
-def test_the_beat_schedule_runs_the_warming_task(world, signed_in, settings):
-    from config.celery import app
-
-    entry = app.conf.beat_schedule["warm-dashboards"]
-    assert entry["task"] in app.tasks and entry["schedule"] < settings.DUBAN_STATS_CACHE_SECONDS
-    make_item(ItemStatus.IN_PROGRESS, office=world.office, lead_unit=world.edu, owner=world.edu_handler)
-    settings.DUBAN_STATS_WARM_FROM_HOUR, settings.DUBAN_STATS_WARM_UNTIL_HOUR = 0, 24
-    assert app.tasks[entry["task"]].apply().get() >= 3
-    assert dashboard_queries(world.leader) == 0

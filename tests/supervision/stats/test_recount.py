@@ -25,6 +25,7 @@ from accounts.choices import Classification, Role
 from accounts.models import Unit
 from supervision import services, stats
 from supervision.choices import (
+    COUNTED_STATUSES,
     DONE_STATUSES,
     OPEN_STATUSES,
     REPORTING_STATUSES,
@@ -41,7 +42,6 @@ from supervision.choices import (
 from supervision.conditions import CYCLE_DAYS
 from supervision.models import DeadlineSpan, FigureRules, Item, ItemAssignment, ReturnVisit
 from supervision.stats import columns
-from supervision.stats.scope import COUNTED_STATUSES
 from supervision.workcalendar import workdays_between
 from tests.conftest import build_world
 from tests.factories import CategoryFactory, UserFactory, advance_item, endorsed, make_instruction, make_item, unit_actor
