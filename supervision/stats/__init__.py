@@ -1,7 +1,10 @@
 """Statistics over the ledger (DOMAIN.md rule 15: honest rates, by unit, by leader, by source,
 per quarter). Pure reads: every figure is counted over `Item.objects.visible_to(user)` narrowed by
 the items list's own `ItemFilterSet`, so nothing above the viewer's clearance or outside their
-scope is counted, and every count links to the items list that shows exactly those items.
+scope is counted, and every count links to the items list that shows exactly those items. On
+PostgreSQL the counts come from the columns each process keeps (stats/columns/), in SQL where those
+cannot answer: the same definitions, the same numbers (tests/supervision/stats/test_recount.py
+runs every case both ways).
 
 Definitions (the API schema and the README repeat them in Chinese, from `figures.DEFINITIONS`)
 ----------------------------------------------------------------------------------------------
