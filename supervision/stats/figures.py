@@ -192,20 +192,14 @@ def summary(scope: Scope) -> dict:
     }
 
 
-def progress_figures(scope: Scope, n: Mapping, fig=None) -> dict:
+def progress_figures(scope: Scope, n: Mapping) -> dict:
     """办结率, 在办率, 停滞率 over the items assigned in the period (`n`: assigned, completed,
-    in_progress, stale), each count with its drill-down (`fig(figure, count, **constraints)`: how a
-    group writes one)."""
-    if fig is None:
-
-        def fig(_figure: str, count: int, **constraints) -> dict:
-            return scope.figure(count, **constraints)
-
+    in_progress, stale), each count with its drill-down."""
     return {
-        "assigned": fig("assigned", n["assigned"], **scope.assigned_drill()),
-        "completed": fig("completed", n["completed"], **scope.assigned_drill(DONE_STATUSES)),
-        "in_progress": fig("in_progress", n["in_progress"], **scope.assigned_drill(WORKING_STATUSES)),
-        "stale": fig("stale", n["stale"], **scope.assigned_drill(REPORTING_STATUSES), stale=True),
+        "assigned": scope.figure(n["assigned"], **scope.assigned_drill()),
+        "completed": scope.figure(n["completed"], **scope.assigned_drill(DONE_STATUSES)),
+        "in_progress": scope.figure(n["in_progress"], **scope.assigned_drill(WORKING_STATUSES)),
+        "stale": scope.figure(n["stale"], **scope.assigned_drill(REPORTING_STATUSES), stale=True),
         "completion_rate": rate(n["completed"], n["assigned"]),
         "in_progress_rate": rate(n["in_progress"], n["assigned"]),
         "stale_rate": rate(n["stale"], n["in_progress"]),
@@ -280,36 +274,74 @@ def _grouped(scope: Scope, qs: QuerySet, **groups) -> list[dict]:
     return list(merged.values())
 
 
+def _group_constraints(scope: Scope) -> dict[str, dict]:
+    """Each figure of a ranking's group with the constraints of its drill-down (the group's own
+    filter comes on top), the same for every group of the scope."""
+    period = (scope.period.start, scope.period.end)
+    due_drill, closed_drill = scope.due_drill(), scope.closed_drill()
+    return {
+        "total": {},
+        "due": due_drill,
+        "closed": closed_drill,
+        "closed_on_time_original": {**closed_drill, "closed_on_time": "original"},
+        "due_current": scope.due_current_drill(),
+        "closed_on_time_extended": {**scope.closed_current_drill(), "closed_on_time": "extended"},
+        "overdue": {"overdue": True},
+        "relapsed": {"relapsed": period},
+        "assigned": scope.assigned_drill(),
+        "completed": scope.assigned_drill(DONE_STATUSES),
+        "in_progress": scope.assigned_drill(WORKING_STATUSES),
+        "stale": {**scope.assigned_drill(REPORTING_STATUSES), "stale": True},
+    }
+
+
+# Each figure of a group and the count it shows (GROUP_COUNTS without the "n_").
+_GROUP_FIGURE_COUNTS = {
+    "total": "total",
+    "due": "due",
+    "closed": "closed",
+    "closed_on_time_original": "on_time_original",
+    "due_current": "due_current",
+    "closed_on_time_extended": "on_time_extended",
+    "overdue": "overdue",
+    "relapsed": "relapsed",
+    "assigned": "assigned",
+    "completed": "completed",
+    "in_progress": "in_progress",
+    "stale": "stale",
+}
+
+
 def _group_figures(scope: Scope, row: Mapping | None, group: Mapping | None) -> dict:
     """The figures of one group; `group` holds the list filters that select it (None: none can)."""
     row = row or {}
     n = {key[2:]: row.get(key, 0) for key in GROUP_COUNTS}
-
-    def fig(figure: str, count: int, **constraints) -> dict:
-        if group is None:
-            return {"count": count, "drilldown": None}
-        # Every group of a ranking asks for the same figures with the same constraints: the figure's
-        # name keys its URL's template (Scope.group_drilldown).
-        return {"count": count, "drilldown": scope.group_drilldown(group, figure=figure, **constraints)}
-
-    due_drill, closed_drill = scope.due_drill(), scope.closed_drill()
+    if group is None:
+        links = dict.fromkeys(_GROUP_FIGURE_COUNTS)
+    else:
+        if "group_constraints" not in scope.memo:
+            scope.memo["group_constraints"] = _group_constraints(scope)
+        links = scope.group_links(group, scope.memo["group_constraints"])
+    figures = {figure: {"count": n[count], "drilldown": links[figure]} for figure, count in _GROUP_FIGURE_COUNTS.items()}
     return {
-        "total": fig("total", n["total"]),
-        "due": fig("due", n["due"], **due_drill),
-        "closed": fig("closed", n["closed"], **closed_drill),
-        "closed_on_time_original": fig(
-            "closed_on_time_original", n["on_time_original"], **closed_drill, closed_on_time="original"
-        ),
-        "due_current": fig("due_current", n["due_current"], **scope.due_current_drill()),
-        "closed_on_time_extended": fig(
-            "closed_on_time_extended", n["on_time_extended"], **scope.closed_current_drill(), closed_on_time="extended"
-        ),
-        "overdue": fig("overdue", n["overdue"], overdue=True),
+        "total": figures["total"],
+        "due": figures["due"],
+        "closed": figures["closed"],
+        "closed_on_time_original": figures["closed_on_time_original"],
+        "due_current": figures["due_current"],
+        "closed_on_time_extended": figures["closed_on_time_extended"],
+        "overdue": figures["overdue"],
         "implementation_rate": rate(n["closed"], n["due"]),
         "on_time_rate_original": rate(n["on_time_original"], n["due"]),
         "on_time_rate_extended": rate(n["on_time_extended"], n["due_current"]),
-        "relapsed": fig("relapsed", n["relapsed"], relapsed=(scope.period.start, scope.period.end)),
-        **progress_figures(scope, n, fig),
+        "relapsed": figures["relapsed"],
+        "assigned": figures["assigned"],
+        "completed": figures["completed"],
+        "in_progress": figures["in_progress"],
+        "stale": figures["stale"],
+        "completion_rate": rate(n["completed"], n["assigned"]),
+        "in_progress_rate": rate(n["in_progress"], n["assigned"]),
+        "stale_rate": rate(n["stale"], n["in_progress"]),
     }
 
 

@@ -159,6 +159,7 @@ class Scope:
         self._stale: Q | None = None
         self._group_templates: dict[tuple, tuple[str, ...] | None] = {}
         self._columns: columns.Selection | None | bool = False
+        self.memo: dict[str, object] = {}  # what the figures work out once per scope
 
     @property
     def raw_filters(self) -> tuple[str, ...]:
@@ -247,24 +248,19 @@ class Scope:
         query = "&".join(query_pair(key, str(value)) for key, values in params.items() for value in values)
         return f"{self._items_url}?{query}" if query else self._items_url
 
-    def group_drilldown(self, group: Mapping, figure: str | None = None, **constraints) -> str | None:
+    def group_drilldown(self, group: Mapping, **constraints) -> str | None:
         """`drilldown(**group, **constraints)` for one group of a ranking (`group`: the one filter
         that selects it, e.g. {"lead_unit": 7}). A ranking asks for each figure of hundreds of
         groups, ten thousand URLs that differ only in the group's value, and writing each from
         scratch was most of the ranking's time once the counts were read; so each figure's URL is
         written once around a placeholder for the value. Groups whose filter the request sets
-        itself (the URL may then be None) and multiple-choice ones are written whole. `figure`, when
-        given, names the figure: the caller asks for it with the same constraints in every group, so
-        the name alone keys its template."""
+        itself (the URL may then be None) and multiple-choice ones are written whole."""
         if len(group) != 1:
             return self.drilldown(**group, **constraints)
         ((name, value),) = group.items()
         if name in MULTI_PARAMS or name in RANGE_PARAMS or name in constraints or self.cleaned.get(name) not in (None, ""):
             return self.drilldown(**group, **constraints)
-        if figure is not None:
-            key = (name, figure)
-        else:
-            key = (name, tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in constraints.items()))
+        key = (name, tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in constraints.items()))
         if key not in self._group_templates:
             url = self.drilldown(**{name: _GROUP_PLACEHOLDER}, **constraints)
             self._group_templates[key] = None if url is None else tuple(url.split(query_pair(name, _GROUP_PLACEHOLDER)))
@@ -273,6 +269,31 @@ class Scope:
             return None  # a constraint contradicts the request's filters, whatever the group
         head, tail = template
         return f"{head}{query_pair(name, param(value))}{tail}"
+
+    def group_links(self, group: Mapping, figures: Mapping[str, Mapping]) -> dict[str, str | None]:
+        """`group_drilldown` for several figures of one group at once (`figures`: each figure's
+        constraints, the same for every group of a ranking): the group's own part of the URL is
+        written once for all of them."""
+        if len(group) != 1:
+            return {figure: self.group_drilldown(group, **constraints) for figure, constraints in figures.items()}
+        ((name, value),) = group.items()
+        pair = None
+        links = {}
+        for figure, constraints in figures.items():
+            if name in MULTI_PARAMS or name in RANGE_PARAMS or name in constraints or self.cleaned.get(name) not in (None, ""):
+                links[figure] = self.drilldown(**group, **constraints)
+                continue
+            key = (name, figure)
+            if key not in self._group_templates:
+                url = self.drilldown(**{name: _GROUP_PLACEHOLDER}, **constraints)
+                self._group_templates[key] = None if url is None else tuple(url.split(query_pair(name, _GROUP_PLACEHOLDER)))
+            template = self._group_templates[key]
+            if template is None:
+                links[figure] = None  # a constraint contradicts the request's filters, whatever the group
+                continue
+            pair = pair or query_pair(name, param(value))
+            links[figure] = f"{template[0]}{pair}{template[1]}"
+        return links
 
     def figure(self, count: int, **constraints) -> dict:
         return {"count": count, "drilldown": self.drilldown(**constraints)}

@@ -266,17 +266,31 @@ def forget() -> None:
         _ledgers.clear()
 
 
+def _child_digest(ledger: Ledger, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per item (by id, ascending), a digest of its rows in a child table: the sum of a hash of each
+    row (so the rows' order does not matter), and the ids it is for."""
+    child = ledger.children[name]
+    digest = np.zeros(len(child["item"]), dtype=np.uint64)
+    for column in sorted(child):
+        digest = digest * np.uint64(1_000_003) + child[column].astype(np.int64).view(np.uint64)
+    digest ^= digest >> np.uint64(29)
+    ids = np.unique(child["item"])
+    order = np.argsort(child["item"], kind="stable")
+    sums = np.add.reduceat(digest[order], np.searchsorted(child["item"][order], ids)) if len(ids) else digest[:0]
+    return ids, sums
+
+
 def _differing(live: Ledger, fresh: Ledger) -> list[int]:
     """Ids of the items whose columns, units, deadline spans or failed visits differ between two reads."""
     ids = set(np.setxor1d(live.items["id"], fresh.items["id"]).tolist())
     common, in_live, in_fresh = np.intersect1d(live.items["id"], fresh.items["id"], return_indices=True)
     for name, column in live.items.items():
         ids.update(common[column[in_live] != fresh.items[name][in_fresh]].tolist())
-    for name, child in live.children.items():
-        rows = [
-            tuple(zip(*(c[name][col].tolist() for col in sorted(c[name])), strict=True)) for c in (live.children, fresh.children)
-        ]
-        ids.update(row[sorted(child).index("item")] for row in set(rows[0]) ^ set(rows[1]))
+    for name in live.children:
+        (live_ids, live_sums), (fresh_ids, fresh_sums) = _child_digest(live, name), _child_digest(fresh, name)
+        ids.update(np.setxor1d(live_ids, fresh_ids).tolist())
+        both, at_live, at_fresh = np.intersect1d(live_ids, fresh_ids, return_indices=True)
+        ids.update(both[live_sums[at_live] != fresh_sums[at_fresh]].tolist())
     return sorted(ids)
 
 

@@ -504,7 +504,7 @@ def test_drilldown_urls_carry_the_request_filters_and_the_figures_own(world, led
     [{}, Q3, {"lead_unit": "edu"}, {"supporting_unit": "edu", "status": ["closed", "verified"]}, {"overdue": "false"}],
 )
 def test_a_rankings_drilldowns_are_the_figures_own_urls(world, params):
-    """Scope.group_drilldown writes each figure's URL once around a placeholder for the group's value;
+    """Scope.group_drilldown (and group_links) write each figure's URL once around a placeholder for the group's value;
     every URL is the one `drilldown` writes whole, a request filtering on the group's own parameter
     (None for the other groups) and a contradicting figure (None for every group) included."""
     from django.http import QueryDict
@@ -534,6 +534,9 @@ def test_a_rankings_drilldowns_are_the_figures_own_urls(world, params):
                 whole = scope.drilldown(**group, **constraints)
                 assert scope.group_drilldown(group, **constraints) == whole, (group, constraints)
                 checked += whole is not None
+            # Scope.group_links: every figure of one group at once, keyed by the figure's name.
+            links = scope.group_links(group, {f"f{index}": constraints for index, constraints in enumerate(figures)})
+            assert links == {f"f{index}": scope.drilldown(**group, **c) for index, c in enumerate(figures)}, group
     assert checked > 20
 
 
