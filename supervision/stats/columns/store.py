@@ -212,17 +212,23 @@ class Ledger:
             self.items[name][positions[known]] = column[known]
         moved = False
         if (~known).any():
-            new = {name: column[~known] for name, column in changed.items()}
+            order = np.argsort(changed["id"][~known])
+            new = {name: column[~known][order] for name, column in changed.items()}
             merged = {name: np.concatenate([self.items[name], new[name]]) for name in self.items}
             # New items usually come after every held one; one committed out of order moves others.
-            moved = len(ids) > 0 and new["id"].min() < ids[-1]
-            order = np.argsort(merged["id"], kind="stable")
-            self.items = {name: column[order] for name, column in merged.items()}
+            moved = len(ids) > 0 and new["id"][0] < ids[-1]
+            if moved:
+                order = np.argsort(merged["id"], kind="stable")
+                merged = {name: column[order] for name, column in merged.items()}
+            self.items = merged
         ids = self.items["id"]
         touched = np.zeros(len(ids), dtype=bool)
         touched[np.searchsorted(ids, changed_ids)] = True
+        touched_at = np.flatnonzero(touched)
         for name, child in self.children.items():
             held = self.child_pos[name] if not moved else np.searchsorted(ids, child["item"]).astype(np.int32)
+            if not moved and _same_rows(child, _rows_of(held, touched_at), fresh[name]):
+                continue  # most writes leave an item's units, deadlines and visits as they were
             keep = ~touched[held]
             kept, kept_pos = {column: values[keep] for column, values in child.items()}, held[keep]
             # The changed items' rows, read afresh, slotted in by position (both sides sorted by it).
@@ -231,6 +237,23 @@ class Ledger:
             at = np.searchsorted(kept_pos, fresh_pos[order], "right")
             self.children[name] = {column: np.insert(kept[column], at, fresh[name][column][order]) for column in kept}
             self.child_pos[name] = np.insert(kept_pos, at, fresh_pos[order])
+
+
+def _rows_of(positions: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """The indices of the rows whose item position is one of `wanted` (`positions` sorted)."""
+    left, right = np.searchsorted(positions, wanted, "left"), np.searchsorted(positions, wanted, "right")
+    count = right - left
+    return np.repeat(left, count) + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count))
+
+
+def _same_rows(child: Mapping[str, np.ndarray], rows: np.ndarray, fresh: Mapping[str, np.ndarray]) -> bool:
+    """Whether the held rows `rows` of a child table are the fresh ones, in any order."""
+    if len(rows) != len(fresh["item"]):
+        return False
+    names = sorted(child)
+    held = np.stack([child[name][rows].astype(np.int64) for name in names])
+    new = np.stack([fresh[name].astype(np.int64) for name in names])
+    return bool(np.array_equal(held[:, np.lexsort(held)], new[:, np.lexsort(new)]))
 
 
 _ledgers: dict[tuple, Ledger] = {}

@@ -104,6 +104,20 @@ def test_every_kind_of_write_reaches_the_columns(world, settings):
     assert_same(w, settings, cases)
     assert ledger.loads == loads, "an update was read by reloading everything"
 
+    # An item committed after one with a higher id (two transactions out of order): the columns
+    # already hold items after it, which move. (A copy of an item, under an id below every other.)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE copied AS SELECT * FROM supervision_item WHERE id = %s;"
+            "UPDATE copied SET id = -1, code = 'X-' || code;"
+            "INSERT INTO supervision_item SELECT * FROM copied;",
+            [first.pk],
+        )
+    ItemAssignment.objects.create(item_id=-1, unit=w.town, role="lead")
+    assert_same(w, settings, cases)
+    assert ledger.items["id"][0] == -1
+    assert ledger.loads == loads
+
     # Items are never deleted (their audit events protect them); a truncation (a test run's flush)
     # is seen, and everything read again.
     with connection.cursor() as cursor:
