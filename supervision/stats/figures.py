@@ -312,6 +312,30 @@ _GROUP_FIGURE_COUNTS = {
 }
 
 
+# A group's figures in the order the API gives them: a count with its drill-down, or (rate, numerator,
+# denominator).
+_GROUP_LAYOUT = (
+    "total",
+    "due",
+    "closed",
+    "closed_on_time_original",
+    "due_current",
+    "closed_on_time_extended",
+    "overdue",
+    ("implementation_rate", "closed", "due"),
+    ("on_time_rate_original", "on_time_original", "due"),
+    ("on_time_rate_extended", "on_time_extended", "due_current"),
+    "relapsed",
+    "assigned",
+    "completed",
+    "in_progress",
+    "stale",
+    ("completion_rate", "completed", "assigned"),
+    ("in_progress_rate", "in_progress", "assigned"),
+    ("stale_rate", "stale", "in_progress"),
+)
+
+
 def _group_figures(scope: Scope, row: Mapping | None, group: Mapping | None) -> dict:
     """The figures of one group; `group` holds the list filters that select it (None: none can)."""
     row = row or {}
@@ -322,27 +346,14 @@ def _group_figures(scope: Scope, row: Mapping | None, group: Mapping | None) -> 
         if "group_constraints" not in scope.memo:
             scope.memo["group_constraints"] = _group_constraints(scope)
         links = scope.group_links(group, scope.memo["group_constraints"])
-    figures = {figure: {"count": n[count], "drilldown": links[figure]} for figure, count in _GROUP_FIGURE_COUNTS.items()}
-    return {
-        "total": figures["total"],
-        "due": figures["due"],
-        "closed": figures["closed"],
-        "closed_on_time_original": figures["closed_on_time_original"],
-        "due_current": figures["due_current"],
-        "closed_on_time_extended": figures["closed_on_time_extended"],
-        "overdue": figures["overdue"],
-        "implementation_rate": rate(n["closed"], n["due"]),
-        "on_time_rate_original": rate(n["on_time_original"], n["due"]),
-        "on_time_rate_extended": rate(n["on_time_extended"], n["due_current"]),
-        "relapsed": figures["relapsed"],
-        "assigned": figures["assigned"],
-        "completed": figures["completed"],
-        "in_progress": figures["in_progress"],
-        "stale": figures["stale"],
-        "completion_rate": rate(n["completed"], n["assigned"]),
-        "in_progress_rate": rate(n["in_progress"], n["assigned"]),
-        "stale_rate": rate(n["stale"], n["in_progress"]),
-    }
+    result: dict = {}
+    for entry in _GROUP_LAYOUT:
+        if isinstance(entry, tuple):
+            name, numerator, denominator = entry
+            result[name] = rate(n[numerator], n[denominator])
+        else:
+            result[entry] = {"count": n[_GROUP_FIGURE_COUNTS[entry]], "drilldown": links[entry]}
+    return result
 
 
 def _sort(rows: list[dict], order: str, figures_of=lambda row: row) -> list[dict]:
