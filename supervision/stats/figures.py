@@ -295,21 +295,8 @@ def _group_constraints(scope: Scope) -> dict[str, dict]:
     }
 
 
-# Each figure of a group and the count it shows (GROUP_COUNTS without the "n_").
-_GROUP_FIGURE_COUNTS = {
-    "total": "total",
-    "due": "due",
-    "closed": "closed",
-    "closed_on_time_original": "on_time_original",
-    "due_current": "due_current",
-    "closed_on_time_extended": "on_time_extended",
-    "overdue": "overdue",
-    "relapsed": "relapsed",
-    "assigned": "assigned",
-    "completed": "completed",
-    "in_progress": "in_progress",
-    "stale": "stale",
-}
+# The count a group's figure shows, where its name is not the count's (GROUP_COUNTS without "n_").
+_COUNT_OF = {"closed_on_time_original": "on_time_original", "closed_on_time_extended": "on_time_extended"}
 
 
 # A group's figures in the order the API gives them: a count with its drill-down, or (rate, numerator,
@@ -341,7 +328,7 @@ def _group_figures(scope: Scope, row: Mapping | None, group: Mapping | None) -> 
     row = row or {}
     n = {key[2:]: row.get(key, 0) for key in GROUP_COUNTS}
     if group is None:
-        links = dict.fromkeys(_GROUP_FIGURE_COUNTS)
+        links = {}
     else:
         if "group_constraints" not in scope.memo:
             scope.memo["group_constraints"] = _group_constraints(scope)
@@ -352,7 +339,7 @@ def _group_figures(scope: Scope, row: Mapping | None, group: Mapping | None) -> 
             name, numerator, denominator = entry
             result[name] = rate(n[numerator], n[denominator])
         else:
-            result[entry] = {"count": n[_GROUP_FIGURE_COUNTS[entry]], "drilldown": links[entry]}
+            result[entry] = {"count": n[_COUNT_OF.get(entry, entry)], "drilldown": links.get(entry)}
     return result
 
 
