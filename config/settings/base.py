@@ -73,6 +73,8 @@ TEMPLATES = [
                 "supervision.web.navigation.navigation",
                 "tasks.web.context.inbox",
             ],
+            # The dashboard's count cell (a tag, not an include: thousands per page).
+            "libraries": {"figures": "supervision.web.figure_tags"},
         },
     },
 ]

@@ -5,13 +5,13 @@ which of them are stale."""
 
 from __future__ import annotations
 
-from django.db.models import Count, Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404, QueryDict
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from supervision.filtersets import ItemFilterSet
-from supervision.models import Instruction
+from supervision.models import Instruction, Item
 from supervision.stats import presenter
 from supervision.stats.cache import cached
 from supervision.stats.figures import summary as summary_figures
@@ -22,7 +22,9 @@ ITEMS_PER_PAGE = 100
 
 def instruction_choices(*, user: User, q: str = "", limit: int = PICKER_LIMIT) -> list[dict]:
     """Visible instructions that have items, newest first, matching `q` in the 文号 or the title."""
-    qs = Instruction.objects.visible_to(user).annotate(n=Count("items")).filter(n__gt=0)
+    # EXISTS, not a count of the items: newest first, PostgreSQL walks the instructions by date and
+    # stops at the limit (a count grouped every instruction with its items: 0.5 s at a million items).
+    qs = Instruction.objects.visible_to(user).filter(Exists(Item.objects.filter(instruction=OuterRef("pk"))))
     q = q.strip()
     if q:
         qs = qs.filter(Q(document_number__icontains=q) | Q(title__icontains=q))
