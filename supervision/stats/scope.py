@@ -168,7 +168,7 @@ class Scope:
 
     @property
     def columns(self) -> columns.Selection | None:
-        """The scope over this process's figure columns (stats/columns.py), or None where the figures
+        """The scope over this process's figure columns (stats/columns/), or None where the figures
         are counted in SQL; the columns are brought up to date once per scope."""
         if self._columns is False:
             self._columns = columns.selection(self, self.user)
@@ -255,27 +255,15 @@ class Scope:
         scratch was most of the ranking's time once the counts were read; so each figure's URL is
         written once around a placeholder for the value. Groups whose filter the request sets
         itself (the URL may then be None) and multiple-choice ones are written whole."""
-        if len(group) != 1:
-            return self.drilldown(**group, **constraints)
-        ((name, value),) = group.items()
-        if name in MULTI_PARAMS or name in RANGE_PARAMS or name in constraints or self.cleaned.get(name) not in (None, ""):
-            return self.drilldown(**group, **constraints)
-        key = (name, tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in constraints.items()))
-        if key not in self._group_templates:
-            url = self.drilldown(**{name: _GROUP_PLACEHOLDER}, **constraints)
-            self._group_templates[key] = None if url is None else tuple(url.split(query_pair(name, _GROUP_PLACEHOLDER)))
-        template = self._group_templates[key]
-        if template is None:
-            return None  # a constraint contradicts the request's filters, whatever the group
-        head, tail = template
-        return f"{head}{query_pair(name, param(value))}{tail}"
+        key = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in constraints.items())
+        return self.group_links(group, {key: constraints})[key]
 
-    def group_links(self, group: Mapping, figures: Mapping[str, Mapping]) -> dict[str, str | None]:
+    def group_links(self, group: Mapping, figures: Mapping[object, Mapping]) -> dict[object, str | None]:
         """`group_drilldown` for several figures of one group at once (`figures`: each figure's
-        constraints, the same for every group of a ranking): the group's own part of the URL is
-        written once for all of them."""
+        constraints, by a name that stands for the same constraints in every group of the scope):
+        the group's own part of the URL is written once for all of them."""
         if len(group) != 1:
-            return {figure: self.group_drilldown(group, **constraints) for figure, constraints in figures.items()}
+            return {figure: self.drilldown(**group, **constraints) for figure, constraints in figures.items()}
         ((name, value),) = group.items()
         pair = None
         links = {}
