@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from django import forms
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Q
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -230,8 +230,7 @@ class ItemFilterSet(FilterSet):
 
     def filter_unit(self, queryset, name, value):
         # The unit's subtree in one query (ItemQuerySet.assigned_to_any says why as ids).
-        path = Unit.objects.filter(pk=value).values("path")[:1]
-        subtree = list(Unit.objects.filter(path__startswith=Subquery(path)).values_list("pk", flat=True))
+        subtree = Unit.objects.subtree_ids(value)
         return queryset.assigned_to_any(subtree) if subtree else queryset.none()
 
     def filter_merged(self, queryset, name, value):

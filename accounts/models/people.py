@@ -16,6 +16,11 @@ class UnitQuerySet(models.QuerySet):
         """The unit and every unit below it, by materialised path (one indexed range scan)."""
         return self.filter(path__startswith=unit.path)
 
+    def subtree_ids(self, unit_id: int) -> list[int]:
+        """The ids of the unit with that id and of every unit below it, in one query (none if no such unit)."""
+        path = self.model.objects.filter(pk=unit_id).values("path")[:1]
+        return list(self.filter(path__startswith=models.Subquery(path)).values_list("pk", flat=True))
+
 
 class Unit(models.Model):
     """A unit (单位) in the tree: party office, supervision office, department, township…

@@ -50,13 +50,17 @@ def _per_status(sel: Selection, conditions: Mapping[str, np.ndarray]) -> list[di
     ]
 
 
-def summary_rows(sel: Selection, scope) -> list[dict]:
-    """What `figures.summary` reads from its status scan, the same keys and numbers."""
+def _conditions(sel: Selection, scope) -> dict[str, np.ndarray]:
+    """Per item, the conditions the figures test, the status left out (the summary adds up the
+    statuses each figure takes, a ranking applies them itself); once per Selection, which the
+    summary and the rankings of one scope share."""
+    if "conditions" in sel.memo:
+        return sel.memo["conditions"]
     start, end = scope.period.start, scope.period.end
     in_period, in_period_current = sel.in_range("original_deadline", start, end), sel.in_range("deadline", start, end)
     with_deadline, assigned = sel.has("deadline"), sel.in_range("assigned_day", start, end)
     original = sel.col("original_deadline")
-    conditions = {
+    conditions = sel.memo["conditions"] = {
         "in_period": in_period,
         "in_period_current": in_period_current,
         "on_time_original": in_period & sel.closed_on_time("original"),
@@ -69,7 +73,12 @@ def summary_rows(sel: Selection, scope) -> list[dict]:
         "stale": assigned & sel.stale(scope.now, FigureRules.current()),
         **{f"light_{light.value}": with_deadline & sel.running_light(light, scope.now) for light in RUNNING_LIGHTS},
     }
-    return _per_status(sel, conditions)
+    return conditions
+
+
+def summary_rows(sel: Selection, scope) -> list[dict]:
+    """What `figures.summary` reads from its status scan, the same keys and numbers."""
+    return _per_status(sel, _conditions(sel, scope))
 
 
 def _items_with_visit(sel: Selection, rows: np.ndarray) -> np.ndarray:
@@ -142,30 +151,26 @@ def group_bits(sel: Selection, scope) -> np.ndarray:
     """Per item, which of a ranking's figures it counts in (`figures._grouped`, the status
     included), as bits (bit i: GROUPED_KEYS[i]; 0 outside the scope); once per Selection, then
     grouped by each ranking."""
-    cached = getattr(sel, "_group_bits", None)
-    if cached is not None:
-        return cached
-    start, end = scope.period.start, scope.period.end
+    if "group_bits" in sel.memo:
+        return sel.memo["group_bits"]
+    c = _conditions(sel, scope)
     counted, done = sel.status_in(COUNTED_STATUSES), sel.status_in(DONE_STATUSES)
-    in_period, in_period_current = sel.in_range("original_deadline", start, end), sel.in_range("deadline", start, end)
-    assigned = sel.in_range("assigned_day", start, end)
     conditions = {
         "total": sel.mask,
-        "due": counted & in_period,
-        "closed": done & in_period,
-        "on_time_original": done & in_period & sel.closed_on_time("original"),
-        "due_current": counted & in_period_current,
-        "on_time_extended": done & in_period_current & sel.closed_on_time("extended"),
-        "overdue": sel.status_in(OPEN_STATUSES) & sel.running_light(Light.OVERDUE, scope.now),
-        "assigned": counted & assigned,
-        "completed": done & assigned,
-        "in_progress": sel.status_in(WORKING_STATUSES) & assigned,
-        "stale": assigned & sel.stale(scope.now, FigureRules.current()),
-        "relapsed": (sel.col("reopen_count") > 0) & relapsed(sel, start, end),
+        "due": counted & c["in_period"],
+        "closed": done & c["in_period"],
+        "on_time_original": done & c["on_time_original"],
+        "due_current": counted & c["in_period_current"],
+        "on_time_extended": done & c["on_time_extended"],
+        "overdue": sel.status_in(OPEN_STATUSES) & c[f"light_{Light.OVERDUE.value}"],
+        "assigned": counted & c["assigned"],
+        "completed": done & c["assigned"],
+        "in_progress": sel.status_in(WORKING_STATUSES) & c["assigned"],
+        "stale": c["stale"],
+        "relapsed": c["reopened"] & relapsed(sel, scope.period.start, scope.period.end),
     }
-    bits = _as_bits([conditions[key] for key in GROUPED_KEYS], sel.mask)
-    sel._group_bits = bits
-    return bits
+    sel.memo["group_bits"] = _as_bits([conditions[key] for key in GROUPED_KEYS], sel.mask)
+    return sel.memo["group_bits"]
 
 
 def grouped(sel: Selection, scope, by: str) -> dict[int | str | None, dict[str, int]]:

@@ -51,6 +51,7 @@ class Selection:
         self.mask = np.ones(len(ledger.items["id"]) if index is None else len(index), dtype=bool)
         self._columns: dict[str, np.ndarray] = {}
         self._children: dict[str, tuple[dict[str, np.ndarray], np.ndarray]] = {}
+        self.memo: dict[str, object] = {}  # what the counts work out once per selection
 
     def narrowed(self, mask: np.ndarray) -> Selection:
         """The items of this selection that `mask` keeps; gathered apart when they are few."""
@@ -176,8 +177,7 @@ def _filtered(sel: Selection, cleaned: Mapping) -> np.ndarray | bool:
     if (value := given("status")) is not None:
         mask &= sel.status_in(value)
     if (value := given("unit")) is not None:
-        path = Unit.objects.filter(pk=value).values_list("path", flat=True).first()
-        subtree = [] if path is None else list(Unit.objects.filter(path__startswith=path).values_list("pk", flat=True))
+        subtree = Unit.objects.subtree_ids(value)
         mask &= sel.assigned_units(subtree) if subtree else False
     for name, column in (
         ("lead_unit", "lead_unit"),

@@ -55,7 +55,11 @@ def _day(column: str, zone: str | None = None) -> str:
 
 
 def _micros(column: str) -> str:
+    """A timestamp (or a time of day) as microseconds since the epoch (since midnight)."""
     return f"(extract(epoch FROM {column}) * 1000000)::bigint"
+
+
+ITEMS = "supervision_item i JOIN supervision_instruction ins ON ins.id = i.instruction_id"
 
 
 def _item_columns(zone: str) -> dict[str, str]:
@@ -73,7 +77,7 @@ def _item_columns(zone: str) -> dict[str, str]:
         "cycle": _code("i.reporting_cycle", CYCLES),
         "original_deadline": _day("i.original_deadline"),
         "deadline": _day("i.deadline"),
-        "deadline_time": "(extract(epoch FROM i.deadline_time) * 1000000)::bigint",
+        "deadline_time": _micros("i.deadline_time"),
         "warning_date": _day("i.warning_date"),
         "closed_day": _day("i.closed_at", zone),
         "assigned_day": _day("i.assigned_at", zone),
@@ -85,35 +89,36 @@ def _item_columns(zone: str) -> dict[str, str]:
     }
 
 
-def _child_queries(zone: str) -> dict[str, tuple[str, dict[str, str]]]:
+def _child_queries(zone: str) -> dict[str, tuple[str, str, dict[str, str]]]:
+    """Per child table the figures read: (table and alias, the rows read, their columns)."""
     return {
         "assignments": (
             "supervision_itemassignment a",
+            "TRUE",
             {"item": "a.item_id", "unit": "a.unit_id", "role": _code("a.role", ROLES)},
         ),
         "spans": (
-            "supervision_deadlinespan s",
+            "supervision_deadlinespan a",
+            "TRUE",
             {
-                "item": "s.item_id",
-                "deadline": _day("s.deadline"),
-                "valid_from_day": _day("s.valid_from", zone),
-                "valid_until_day": _day("s.valid_until", zone),
+                "item": "a.item_id",
+                "deadline": _day("a.deadline"),
+                "valid_from_day": _day("a.valid_from", zone),
+                "valid_until_day": _day("a.valid_until", zone),
             },
         ),
-        "visits": (
-            "supervision_returnvisit v",
+        "visits": (  # failed return visits only
+            "supervision_returnvisit a",
+            "a.result = 'failed'",
             {
-                "item": "v.item_id",
-                "visited_on": _day("v.visited_on"),
-                "reopened_closure_day": _day("v.reopened_closure_at", zone),
-                "created_day": _day("v.created_at", zone),
+                "item": "a.item_id",
+                "visited_on": _day("a.visited_on"),
+                "reopened_closure_day": _day("a.reopened_closure_at", zone),
+                "created_day": _day("a.created_at", zone),
             },
         ),
     }
 
-
-# Child rows the figures read: failed return visits only.
-CHILD_WHERE = {"assignments": "TRUE", "spans": "TRUE", "visits": "v.result = 'failed'"}
 
 WIDE = frozenset({"deadline_time", "assigned_at", "last_report_at"})  # microseconds: int64; the rest fit int32
 
@@ -173,16 +178,11 @@ class Ledger:
 
     def _load(self, cursor, zone: str) -> None:
         self.loads += 1
-        items = _copy(
-            cursor,
-            _item_columns(zone),
-            "supervision_item i JOIN supervision_instruction ins ON ins.id = i.instruction_id",
-            "TRUE",
-        )
+        items = _copy(cursor, _item_columns(zone), ITEMS, "TRUE")
         order = np.argsort(items["id"], kind="stable")
         self.items = {name: column[order] for name, column in items.items()}
-        for name, (source, columns) in _child_queries(zone).items():
-            self.children[name] = _copy(cursor, columns, source, CHILD_WHERE[name])
+        for name, (source, where, columns) in _child_queries(zone).items():
+            self.children[name] = _copy(cursor, columns, source, where)
         self._place_children()
 
     def _place_children(self) -> None:
@@ -195,17 +195,15 @@ class Ledger:
             self.child_pos[name] = positions[order]
 
     def _merge(self, cursor, zone: str) -> None:
-        source = "supervision_item i JOIN supervision_instruction ins ON ins.id = i.instruction_id"
-        changed = _copy(cursor, _item_columns(zone), source, "i.stats_xid >= %s", (self.since,))
+        changed = _copy(cursor, _item_columns(zone), ITEMS, "i.stats_xid >= %s", (self.since,))
         if not len(changed["id"]):
             return
         ids = self.items["id"]
         changed_ids = np.sort(changed["id"])
-        where = "item_id = ANY(%s)"
-        fresh = {}
-        for name, (src, columns) in _child_queries(zone).items():
-            alias = src.split()[1]
-            fresh[name] = _copy(cursor, columns, src, f"{CHILD_WHERE[name]} AND {alias}.{where}", (changed_ids.tolist(),))
+        fresh = {
+            name: _copy(cursor, columns, source, f"{where} AND a.item_id = ANY(%s)", (changed_ids.tolist(),))
+            for name, (source, where, columns) in _child_queries(zone).items()
+        }
         positions = np.searchsorted(ids, changed["id"])
         known = (positions < len(ids)) & (ids[np.minimum(positions, len(ids) - 1)] == changed["id"])
         for name, column in changed.items():
