@@ -45,6 +45,8 @@ ROWS = 8  # supervision.selectors.WORKBENCH_ROWS
 CAP = 1000  # supervision.selectors.COUNT_CAP
 PAGE = 20
 PASSWORD = "duban2026"  # generate_ledger.py's
+# 合并督办: an item linked to a lead owes nothing of its own (selectors/workbench.py).
+NOT_LINKED = "NOT EXISTS (SELECT 1 FROM supervision_itemlink l WHERE l.item_id = i.id AND l.unlinked_at IS NULL)"
 
 
 class Person:
@@ -59,7 +61,7 @@ class Person:
         if self.office:
             return sql
         return (
-            f"{sql} AND {alias}.status <> 'draft' AND EXISTS (SELECT 1 FROM supervision_itemassignment va "
+            f"{sql} AND {alias}.status NOT IN ('draft', 'awaiting_approval') AND EXISTS (SELECT 1 FROM supervision_itemassignment va "
             f"WHERE va.item_id = {alias}.id AND va.unit_id = {int(self.unit_id)})"
         )
 
@@ -104,14 +106,21 @@ def rows_and_count(conn, select: str, where: str, order: str, tables: str = "sup
     return capped_count(conn, tables, where)
 
 
-def cycle_bounds(today: datetime.date) -> dict[str, datetime.date]:
+def cycle_periods(today: datetime.date) -> dict[str, tuple[datetime.date, datetime.date]]:
+    """Each reporting cycle's current period, first and last day (selectors/workbench.py)."""
     monday = today - datetime.timedelta(days=today.weekday())
+    biweekly = monday - datetime.timedelta(days=7 * ((today.isocalendar().week + 1) % 2))
+    month = today.replace(day=1)
     quarter = today.replace(month=3 * ((today.month - 1) // 3) + 1, day=1)
+
+    def last_day(first: datetime.date, days: int) -> datetime.date:
+        return (first + datetime.timedelta(days=days)).replace(day=1) - datetime.timedelta(days=1)
+
     return {
-        "weekly": monday,
-        "biweekly": monday - datetime.timedelta(days=7 * ((today.isocalendar().week + 1) % 2)),
-        "monthly": today.replace(day=1),
-        "quarterly": quarter,
+        "weekly": (monday, monday + datetime.timedelta(days=6)),
+        "biweekly": (biweekly, biweekly + datetime.timedelta(days=13)),
+        "monthly": (month, last_day(month, 32)),
+        "quarterly": (quarter, last_day(quarter, 95)),
     }
 
 
@@ -132,6 +141,26 @@ def hand_unread(conn, p: Person) -> None:
         f"SELECT count(*) FROM tasks_notification n WHERE n.recipient_id = {int(p.user_id)} AND n.read_at IS NULL "
         f"AND (n.item_id IS NULL OR n.item_id IN (SELECT i.id FROM supervision_item i WHERE {p.scope()}))"
     ).fetchone()
+
+
+def hand_comments(conn, p: Person) -> tuple[int, bool]:
+    """批示待阅: comments by others on an item or instruction the person may see, not yet marked read."""
+    instructions = f"w.classification <= {int(p.clearance)}"
+    if not p.office:
+        instructions += f" AND EXISTS (SELECT 1 FROM supervision_item iv WHERE {p.scope('iv')} AND iv.instruction_id = w.id)"
+    where = (
+        f"(c.item_id IN (SELECT iv.id FROM supervision_item iv WHERE {p.scope('iv')}) OR c.instruction_id IN "
+        f"(SELECT w.id FROM supervision_instruction w WHERE {instructions})) AND c.author_id <> {int(p.user_id)} AND NOT EXISTS "
+        f"(SELECT 1 FROM supervision_commentread r WHERE r.comment_id = c.id AND r.user_id = {int(p.user_id)})"
+    )
+    return rows_and_count(
+        conn,
+        "c.id, c.text, c.created_at, c.item_id, c.instruction_id, ci.code, ci.title, w.title, w.document_number, au.full_name",
+        where,
+        "c.created_at DESC, c.id DESC",
+        "supervision_leadercomment c LEFT JOIN supervision_item ci ON ci.id = c.item_id LEFT JOIN supervision_instruction w "
+        "ON w.id = c.instruction_id JOIN accounts_user au ON au.id = c.author_id",
+    )
 
 
 def hand_workbench(conn, p: Person) -> dict[str, tuple[int, bool]]:
@@ -175,20 +204,22 @@ def hand_workbench(conn, p: Person) -> dict[str, tuple[int, bool]]:
             conn,
             item_cols,
             f"i.status IN {WORKING} AND {vis} AND EXISTS (SELECT 1 FROM supervision_itemassignment a WHERE a.item_id = i.id "
-            f"AND a.unit_id = {unit} AND a.acknowledged_at IS NULL)",
+            f"AND a.unit_id = {unit} AND a.acknowledged_at IS NULL) AND {NOT_LINKED}",
             "i.deadline, i.id",
         )
-        owed = " OR ".join(
-            f"(i.reporting_cycle = '{cycle}' AND NOT EXISTS (SELECT 1 FROM supervision_progressreport pr WHERE pr.item_id = i.id "
-            f"AND pr.unit_id = {unit} AND pr.submitted_at >= '{start}'::date))"
-            for cycle, start in cycle_bounds(today).items()
+        periods = cycle_periods(today)
+        since = " ".join(f"WHEN '{c}' THEN '{start} 00:00:00+08:00'::timestamptz" for c, (start, _) in periods.items())
+        period_end = " ".join(f"WHEN '{c}' THEN '{end}'::date" for c, (_, end) in periods.items())
+        owed = (
+            f"i.reporting_cycle IN ({', '.join(repr(c) for c in periods)}) AND NOT EXISTS (SELECT 1 FROM supervision_progressreport pr "
+            f"WHERE pr.item_id = i.id AND pr.unit_id = {unit} AND pr.submitted_at >= CASE i.reporting_cycle {since} END)"
         )
         counts["reports_due"] = rows_and_count(
             conn,
-            item_cols,
-            f"i.status IN {WORKING} AND ({owed}) AND {vis} AND EXISTS (SELECT 1 FROM supervision_itemassignment a "
-            f"WHERE a.item_id = i.id AND a.unit_id = {unit} AND a.acknowledged_at IS NOT NULL)",
-            "i.deadline, i.id",
+            f"{item_cols}, CASE i.reporting_cycle {period_end} END AS period_end",
+            f"i.status IN {WORKING} AND {owed} AND {vis} AND EXISTS (SELECT 1 FROM supervision_itemassignment a "
+            f"WHERE a.item_id = i.id AND a.unit_id = {unit} AND a.acknowledged_at IS NOT NULL) AND {NOT_LINKED}",
+            "period_end, i.deadline, i.id",
         )
         counts["explanations"] = rows_and_count(
             conn,
@@ -199,6 +230,7 @@ def hand_workbench(conn, p: Person) -> dict[str, tuple[int, bool]]:
         )
         rank = f"CASE {light} WHEN 'overdue' THEN 0 WHEN 'red' THEN 1 WHEN 'yellow' THEN 2 WHEN 'green' THEN 3 ELSE 4 END"
         counts["unit_items"] = rows_and_count(conn, item_cols, f"i.status IN {OPEN} AND {vis}", f"{rank}, i.deadline, i.id")
+    counts["comments"] = hand_comments(conn, p)
     hand_unread(conn, p)
     return counts
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
+from django.db import connections
 from django.db.models import QuerySet
 
 # Lists count exactly up to this many entries; beyond, they say "more than COUNT_CAP".
@@ -25,7 +27,15 @@ _MAX_PAGE = 10**6
 def _count_up_to(qs: QuerySet, limit: int) -> int:
     # Without the order (any rows will do) and without the annotations (a list's red/yellow/green
     # CASE would be computed for every row counted): only the primary keys, LIMIT rows at most.
-    return qs.order_by().values("pk")[:limit].count()
+    # Wrapped in COUNT(*) here rather than by QuerySet.count(): that builds and compiles an
+    # aggregate query around the same SQL, ~1.5 ms a list (a 工作台 counts six).
+    try:
+        sql, params = qs.order_by().values("pk")[:limit].query.get_compiler(using=qs.db).as_sql()
+    except EmptyResultSet:  # qs.none(), or a filter on an empty list
+        return 0
+    with connections[qs.db].cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM ({sql}) capped", params)
+        return cursor.fetchone()[0]
 
 
 @dataclass(frozen=True)

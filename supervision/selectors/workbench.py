@@ -9,6 +9,7 @@ import datetime
 from django.db.models import (
     Case,
     DateField,
+    DateTimeField,
     Exists,
     OuterRef,
     Q,
@@ -16,6 +17,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from accounts.choices import Role
@@ -75,25 +77,11 @@ TODO_STATUSES = (ItemStatus.ASSIGNED, ItemStatus.ACKNOWLEDGED, ItemStatus.IN_PRO
 
 
 def _workbench_items(user: User) -> QuerySet[Item]:
+    # Only what an entry shows (code, title, by when, light): no joins to the unit or the owner.
     return (
         Item.objects.visible_to(user)
         .with_light()
-        .select_related("lead_unit", "owner")
-        .only(
-            "pk",
-            "code",
-            "title",
-            "status",
-            "deadline",
-            "deadline_time",
-            "urgency",
-            "reporting_cycle",
-            "closed_at",
-            "classification",
-            "lead_unit__name",
-            "owner__full_name",
-            "owner__username",
-        )
+        .only("pk", "code", "title", "status", "deadline", "deadline_time", "reporting_cycle", "closed_at")
     )
 
 
@@ -122,18 +110,20 @@ def todo_reports_due(*, user: User, today: datetime.date | None = None) -> Query
     if not user.is_unit_user or not user.unit_id:
         return Item.objects.none()
     today = today or timezone.localdate()
-    owed = Q(pk__in=[])
-    ends = []
+    starts, ends = [], []
     for cycle in REPORTED_CYCLES:
         start, end = _cycle_start(cycle, today)
         since = timezone.make_aware(datetime.datetime.combine(start, datetime.time.min))
-        filed = ProgressReport.objects.filter(item=OuterRef("pk"), unit_id=user.unit_id, submitted_at__gte=since)
-        owed |= Q(reporting_cycle=cycle) & ~Exists(filed)
+        starts.append(When(Exact(OuterRef("reporting_cycle"), Value(cycle)), then=Value(since)))
         ends.append(When(reporting_cycle=cycle, then=Value(end)))
+    # One report of the unit since the start of the item's own period (its cycle's) is enough; a
+    # single subquery with the start chosen per row, not one per cycle.
+    period_start = Case(*starts, output_field=DateTimeField())
+    filed = ProgressReport.objects.filter(item=OuterRef("pk"), unit_id=user.unit_id, submitted_at__gte=period_start)
     signed = ItemAssignment.objects.filter(item=OuterRef("pk"), unit_id=user.unit_id, acknowledged_at__isnull=False)
     return (
         _workbench_items(user)
-        .filter(owed, Exists(signed), status__in=TODO_STATUSES)
+        .filter(~Exists(filed), Exists(signed), status__in=TODO_STATUSES, reporting_cycle__in=REPORTED_CYCLES)
         .exclude(_linked_to_a_lead())
         .annotate(period_end=Case(*ends, output_field=DateField()))
         .order_by("period_end", "deadline", "pk")

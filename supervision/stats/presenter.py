@@ -8,17 +8,18 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlencode, urlsplit
 
 from django.core.paginator import Page, Paginator
 from django.http import QueryDict
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from supervision import selectors, stats
-from supervision.choices import Light
+from supervision.choices import ItemStatus, Light
 from supervision.errors import InvalidInput
 from supervision.filtersets import ItemFilterSet
 from supervision.stats.assessment import unit_scores
@@ -116,6 +117,20 @@ def parse(*, user: User, params: Mapping) -> tuple[stats.Scope, dict]:
 # Item lists
 
 
+@lru_cache(maxsize=8)
+def _item_path_parts(script_prefix: str) -> tuple[str, str]:
+    marker = "987654321"
+    head, tail = reverse("web-item", args=[int(marker)]).split(marker)
+    return head, tail
+
+
+def item_path(pk: int) -> str:
+    """The 事项 page of an item: `reverse("web-item")` looked up once per mount point (a list
+    page links every row, twice; reversing each took a fifth of the 台账's Python)."""
+    head, tail = _item_path_parts(get_script_prefix())
+    return f"{head}{pk}{tail}"
+
+
 @dataclass
 class ItemRow:
     id: int
@@ -129,7 +144,11 @@ class ItemRow:
     light: str
     light_label: str
     overdue_days: int | None
-    api_url: str
+    url: str
+
+
+STATUS_LABELS = dict(ItemStatus.choices)
+LIGHT_LABELS = dict(Light.choices)
 
 
 def _rows(items, today: datetime.date) -> list[ItemRow]:
@@ -145,11 +164,11 @@ def _rows(items, today: datetime.date) -> list[ItemRow]:
                 owner=str(item.owner) if item.owner_id else "",
                 deadline=item.deadline,
                 status=item.status,
-                status_label=item.get_status_display(),
+                status_label=STATUS_LABELS.get(item.status, item.status),
                 light=item.light,
-                light_label=str(Light(item.light).label),
+                light_label=LIGHT_LABELS[item.light],
                 overdue_days=(today - item.deadline).days if overdue and item.deadline else None,
-                api_url=reverse("item-detail", args=[item.pk]),
+                url=item_path(item.pk),
             )
         )
     return rows

@@ -17,6 +17,7 @@ from supervision import selectors
 from supervision.choices import ExplanationStatus, Light, ReportingCycle, RequestStatus
 from supervision.querysets import REFERRAL_VIEWER_ROLES
 from supervision.services.guards import is_unit_approver
+from supervision.stats import presenter
 
 LIGHT_LABELS = dict(Light.choices)
 CYCLE_LABELS = dict(ReportingCycle.choices)
@@ -37,6 +38,10 @@ class Entry:
     @property
     def light_label(self) -> str:
         return LIGHT_LABELS.get(self.light, "")
+
+    @property
+    def href(self) -> str:
+        return self.url or presenter.item_path(self.item_id)
 
 
 @dataclass
