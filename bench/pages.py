@@ -19,7 +19,10 @@ query for the rows shown and a count capped as the page's (`SELECT count(*) FROM
 exact up to 1,000, "more than 1,000" beyond; supervision/selectors/counting.py), and for a unit
 user whether they sign for the unit; for the ledger page the filter form's lists (units, people,
 categories, leaders), its capped count, the 20 rows with lead unit, owner and light. The ratio shows what the pages cost over the bare reads. Targets: p95 < 150 ms and p50 ≤ 2× the hand SQL. A benchmark prints; it does not
-assert."""
+assert.
+
+Each person's block ends with the floor: the lightest signed-in page (/inbox/settings/), what any page
+of this stack (HTTP, gunicorn, session, user, roles, the header) costs before its own work."""
 
 from __future__ import annotations
 
@@ -44,6 +47,7 @@ WORKING = "('assigned','acknowledged','in_progress')"
 ROWS = 8  # supervision.selectors.WORKBENCH_ROWS
 CAP = 1000  # supervision.selectors.COUNT_CAP
 PAGE = 20
+FLOOR_PATH = "/inbox/settings/"
 PASSWORD = "duban2026"  # generate_ledger.py's
 # 合并督办: an item linked to a lead owes nothing of its own (selectors/workbench.py).
 NOT_LINKED = "NOT EXISTS (SELECT 1 FROM supervision_itemlink l WHERE l.item_id = i.id AND l.unlinked_at IS NULL)"
@@ -335,6 +339,15 @@ def measure(db: str, repeat: int, warmup: int, workers: int) -> list[dict]:
                         "numbers": expected,
                     }
                 )
+            # The floor: the lightest signed-in page (the person's message settings: session, user,
+            # roles, header, three small reads). What any page of this stack costs before its own work.
+            floor = []
+            for n in range(warmup + repeat):
+                started = time.perf_counter()
+                assert session.get(f"{base}{FLOOR_PATH}").status_code == 200
+                if n >= warmup:
+                    floor.append(time.perf_counter() - started)
+            results[-1]["floor_times"] = floor
     finally:
         stop(server)
         conn.close()
@@ -373,6 +386,11 @@ def main() -> None:
             f"{same:<8} {r['who']}"
         )
         print(f"{'':>12}counts: {shown_counts(r['numbers'])}")
+        if "floor_times" in r:
+            f = r["floor_times"]
+            print(
+                f"{'':>12}floor: {FLOOR_PATH} p50 {ms(statistics.median(f))} ms, p95 {ms(p95(f))} ms (the lightest signed-in page)"
+            )
         if r["problems"]:
             print(f"{'':>12}MISMATCH page vs hand SQL: {r['problems'][0]}")
     print()

@@ -56,6 +56,8 @@ class ItemStatus(models.TextChoices):
     CANCELLED = "cancelled", _("已撤销")
 
 
+ITEM_STATUS_LABELS: dict[str, str] = dict(ItemStatus.choices)
+
 # States in which the responsible units still owe work and the deadline runs.
 OPEN_STATUSES = (
     ItemStatus.ASSIGNED,
@@ -83,6 +85,10 @@ class Light(models.TextChoices):
     YELLOW = "yellow", _("黄灯")
     RED = "red", _("红灯")
     OVERDUE = "overdue", _("超期")
+
+
+# Labels by value, for pages that show many rows (a TextChoices lookup per row costs more).
+LIGHT_LABELS: dict[str, str] = dict(Light.choices)
 
 
 class AssignmentRole(models.TextChoices):
@@ -357,7 +363,7 @@ def action_label(code: str) -> str:
 
 
 # Statuses an audit event may move between (from_status / to_status), for their labels.
-TRANSITION_STATUS_LABELS: dict[str, str] = {**dict(NoticeStatus.choices), **dict(ItemStatus.choices)}
+TRANSITION_STATUS_LABELS: dict[str, str] = {**dict(NoticeStatus.choices), **ITEM_STATUS_LABELS}
 
 
 # Duplicate matters and burden (DOMAIN.md rule 12, 减负).

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from supervision import selectors, stats
-from supervision.choices import ItemStatus, Light
+from supervision.choices import ITEM_STATUS_LABELS, LIGHT_LABELS, Light
 from supervision.errors import InvalidInput
 from supervision.filtersets import ItemFilterSet
 from supervision.stats.assessment import unit_scores
@@ -147,10 +147,6 @@ class ItemRow:
     url: str
 
 
-STATUS_LABELS = dict(ItemStatus.choices)
-LIGHT_LABELS = dict(Light.choices)
-
-
 def _rows(items, today: datetime.date) -> list[ItemRow]:
     rows = []
     for item in items:
@@ -164,7 +160,7 @@ def _rows(items, today: datetime.date) -> list[ItemRow]:
                 owner=str(item.owner) if item.owner_id else "",
                 deadline=item.deadline,
                 status=item.status,
-                status_label=STATUS_LABELS.get(item.status, item.status),
+                status_label=ITEM_STATUS_LABELS.get(item.status, item.status),
                 light=item.light,
                 light_label=LIGHT_LABELS[item.light],
                 overdue_days=(today - item.deadline).days if overdue and item.deadline else None,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from supervision.choices import ACTION_LABELS as AUDIT_ACTION_LABELS
-from supervision.choices import ItemStatus
+from supervision.choices import ITEM_STATUS_LABELS
 
 ACTION_LABELS = {
     "item_created": _("立项"),
@@ -46,8 +46,6 @@ ACTION_LABELS = {
     "ledger_exported": _("导出台账"),
 }
 
-STATUS_LABELS = dict(ItemStatus.choices)
-
 
 def timeline(events) -> list[dict]:
     """One row per event, oldest first, as the chain records them. `events` come from
@@ -63,8 +61,8 @@ def timeline(events) -> list[dict]:
                 "who": (event.actor_name or str(event.actor)) if event.actor_id else _("系统"),
                 "what": ACTION_LABELS.get(event.action) or AUDIT_ACTION_LABELS.get(event.action, event.action),
                 "action": event.action,
-                "from_status": STATUS_LABELS.get(event.from_status, ""),
-                "to_status": STATUS_LABELS.get(event.to_status, ""),
+                "from_status": ITEM_STATUS_LABELS.get(event.from_status, ""),
+                "to_status": ITEM_STATUS_LABELS.get(event.to_status, ""),
                 "comment": event.comment,
             }
         )

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.choices import Classification
 from accounts.models import Unit
 from supervision import selectors, services
-from supervision.choices import ItemStatus, Light
+from supervision.choices import LIGHT_LABELS, ItemStatus
 from supervision.errors import DomainError
 from supervision.filtersets import InstructionFilterSet
 from supervision.web.forms.instructions import (
@@ -312,10 +312,9 @@ def instruction_detail(request: HttpRequest, pk: int) -> HttpResponse:
     instruction = _instruction(request, pk)
     # Only the items this user may see (a unit sees its own, not the other units').
     items = list(selectors.item_list(user=request.user).filter(instruction=instruction).order_by("code"))
-    labels = dict(Light.choices)
     with calendar_preloaded():  # one read of the calendar for every row's rest-day check
         for item in items:
-            item.light_label = labels.get(item.light, "")
+            item.light_label = LIGHT_LABELS.get(item.light, "")
             item.rest_day = rest_day_warning(item.deadline)
     sheet = selectors.assignment_sheet_issued(instruction_id=instruction.pk)
     context = {

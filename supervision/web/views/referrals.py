@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.choices import Role
 from supervision import selectors, services
-from supervision.choices import Light, ReferralDepartment
+from supervision.choices import LIGHT_LABELS, ReferralDepartment
 from supervision.errors import DomainError
 from supervision.querysets import REFERRAL_VIEWER_ROLES
 from supervision.web.forms.referrals import ReferralAcknowledgeForm, ReferralOutcomeForm
@@ -65,7 +65,7 @@ def _may_act(user, case) -> bool:
 
 def _detail(request: HttpRequest, case, *, ack_form=None, outcome_form=None, refusals=(), status=200) -> HttpResponse:
     item = selectors.item_get(user=request.user, pk=case.item_id)
-    item.light_label = dict(Light.choices).get(item.light, "")
+    item.light_label = LIGHT_LABELS.get(item.light, "")
     may_act = _may_act(request.user, case)
     context = {
         "case": case,

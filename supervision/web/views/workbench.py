@@ -14,12 +14,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from supervision import selectors
-from supervision.choices import ExplanationStatus, Light, ReportingCycle, RequestStatus
+from supervision.choices import LIGHT_LABELS, ExplanationStatus, Light, ReportingCycle, RequestStatus
 from supervision.querysets import REFERRAL_VIEWER_ROLES
 from supervision.services.guards import is_unit_approver
 from supervision.stats import presenter
 
-LIGHT_LABELS = dict(Light.choices)
 CYCLE_LABELS = dict(ReportingCycle.choices)
 
 
