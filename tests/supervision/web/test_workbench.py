@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.choices import Role
-from supervision import services
+from supervision import selectors, services
 from supervision.choices import ItemStatus, ReportingCycle, RequestKind
 from supervision.models import Item, OverdueExplanation
 from supervision.selectors import counting
@@ -62,6 +62,36 @@ def test_handler_workbench(world):
     # A report this week clears the cycle's entry.
     services.progress_report_create(actor=world.edu_handler, item=cycle, progress_text="本周进展")
     assert sections(page_client(world.edu_handler).get("/").content.decode())["reports_due"] == 0
+
+
+def test_reports_due_per_cycle_counts_from_the_start_of_its_own_period(world):
+    """本期应反馈: an item owes a report when its unit filed none since the start of the current period
+    of the item's own cycle. On Thursday 2026-11-26 (ISO week 48) the four periods start on four
+    different days; a report a minute before its item's start leaves the item owing, one at the
+    start clears it, whatever the other cycles' starts are."""
+    today = datetime.date(2026, 11, 26)
+    periods = {
+        ReportingCycle.WEEKLY: (datetime.date(2026, 11, 23), datetime.date(2026, 11, 29)),
+        ReportingCycle.BIWEEKLY: (datetime.date(2026, 11, 16), datetime.date(2026, 11, 29)),
+        ReportingCycle.MONTHLY: (datetime.date(2026, 11, 1), datetime.date(2026, 11, 30)),
+        ReportingCycle.QUARTERLY: (datetime.date(2026, 10, 1), datetime.date(2026, 12, 31)),
+    }
+    owing, cleared = {}, set()
+    for cycle, (start, _end) in periods.items():
+        midnight = timezone.make_aware(datetime.datetime.combine(start, datetime.time.min))
+        for filed_at in (midnight - datetime.timedelta(minutes=1), midnight):
+            item = make_item(
+                ItemStatus.ACKNOWLEDGED, office=world.office, lead_unit=world.edu, owner=world.edu_handler, reporting_cycle=cycle
+            )
+            report = services.progress_report_create(actor=world.edu_handler, item=item, progress_text="进展")
+            type(report).objects.filter(pk=report.pk).update(submitted_at=filed_at)
+            if filed_at < midnight:
+                owing[item.pk] = cycle
+            else:
+                cleared.add(item.pk)
+    due = {i.pk: i.period_end for i in selectors.todo_reports_due(user=world.edu_handler, today=today)}
+    assert set(due) & cleared == set()
+    assert {pk: due.get(pk) for pk in owing} == {pk: periods[cycle][1] for pk, cycle in owing.items()}
 
 
 def test_office_leader_and_discipline_workbenches(world):
