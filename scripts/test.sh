@@ -106,4 +106,7 @@ MSG
 fi
 
 echo "==> PostgreSQL: $DATABASE_URL   Redis: $REDIS_URL"
-exec "$PY" -m pytest "$@"
+# On every core (pytest-xdist): each worker has its own test database (pytest-django's _gw0, _gw1 …)
+# and its own Redis database (config/settings/test.py). A file's tests stay on one worker, so the
+# data a module builds once is built once. DUBAN_TEST_WORKERS=0 runs in this one process.
+exec "$PY" -m pytest -n "${DUBAN_TEST_WORKERS:-auto}" --dist loadfile "$@"

@@ -63,19 +63,32 @@ def world(db) -> SimpleNamespace:
 
 
 # The reference data the migrations seed (calendar 2004-2026, warning thresholds, reminder
-# policies). A transactional test's flush empties every table, so tests that run after one (and
-# need the seeded rows) ask for this fixture: it re-runs the same seed functions, which are
-# idempotent. Preferred to serialized_rollback, which collides with the content types a previous
-# transactional test's flush re-created.
+# policies). A transactional test's flush empties every table, and which tests come after one
+# depends on how the run is split over workers (scripts/test.sh runs on every core). So after a
+# flush, the next test that uses the database finds the seeds restored by the same seed functions
+# (idempotent), before any of its fixtures run: outside its transaction and outside a module's
+# (tests/module_data.py), so the restored rows stay. Preferred to serialized_rollback, which
+# collides with the content types a previous transactional test's flush re-created.
 SEED_MIGRATIONS = (
     ("0004_seed_calendar", "forwards"),
     ("0006_seed_warning_thresholds", "seed"),
     ("0008_seed_reminder_policies", "seed"),
 )
+_FLUSHED = pytest.StashKey[bool]()
 
 
-@pytest.fixture
-def reference_data(django_db_blocker):
+def _database_use(item: pytest.Item) -> str:
+    """ "transactional", "db" or "": as pytest-django orders tests (its pytest_collection_modifyitems)."""
+    fixtures = getattr(item, "fixturenames", ())
+    marker = item.get_closest_marker("django_db")
+    if "transactional_db" in fixtures or "live_server" in fixtures:
+        return "transactional"
+    if marker is not None and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")):
+        return "transactional"
+    return "db" if marker is not None or "db" in fixtures else ""
+
+
+def _seed_reference_data() -> None:
     import importlib
 
     from django.apps import apps
@@ -83,8 +96,45 @@ def reference_data(django_db_blocker):
 
     from supervision.models import CalendarDay
 
-    with django_db_blocker.unblock():
-        if not CalendarDay.objects.exists():
-            for name, function in SEED_MIGRATIONS:
-                module = importlib.import_module(f"supervision.migrations.{name}")
-                getattr(module, function)(apps, connection.schema_editor())
+    if not CalendarDay.objects.exists():
+        for name, function in SEED_MIGRATIONS:
+            module = importlib.import_module(f"supervision.migrations.{name}")
+            getattr(module, function)(apps, connection.schema_editor())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item):
+    if item.config.stash.get(_FLUSHED, False) and _database_use(item):
+        from pytest_django.plugin import blocking_manager_key
+
+        with item.config.stash[blocking_manager_key].unblock():
+            _seed_reference_data()
+        item.config.stash[_FLUSHED] = False
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
+    try:
+        return (yield)
+    finally:
+        if _database_use(item) == "transactional":
+            item.config.stash[_FLUSHED] = True
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Each schemathesis operation test (tests/test_schemathesis.py) gets its operation in its node id.
+    Schemathesis 4.32 on pytest 9 gives them all the function's own id, and pytest-xdist's file
+    scheduling (scripts/test.sh) keys the work by node id: all but one operation would silently not
+    run. The name already holds it: "test_api_conforms_to_schema[GET /api/v1/items/]"."""
+    from _pytest.nodeid import NodeId
+    from schemathesis.pytest.plugin import SchemathesisFunction
+
+    for item in items:
+        if isinstance(item, SchemathesisFunction) and "[" in item.name and "[" not in item.nodeid:
+            item._id = NodeId.parse(f"{item.nodeid}[{item.name.partition('[')[2]}")
+    # Any other pair of tests sharing an id would be lost the same way: refuse to run rather than pass.
+    seen: set[str] = set()
+    twins = sorted({item.nodeid for item in items if item.nodeid in seen or seen.add(item.nodeid)})
+    if twins:
+        raise pytest.UsageError(f"tests share a node id, and pytest-xdist would run only one of each: {twins[:5]}")

@@ -19,8 +19,8 @@ from playwright.sync_api import Page, sync_playwright
 
 from tests.e2e.ledger import VIEWER_PASSWORD, build_dashboard_ledger
 
-# live_server needs committed rows (transactional); `reference_data` restores what migrations seed.
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
+# live_server needs committed rows (transactional); tests/conftest.py restores what migrations seed after a flush.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]

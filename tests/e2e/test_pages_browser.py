@@ -31,7 +31,7 @@ from supervision.models import CommentRead, Instruction, Item, ItemRequest, Over
 from tests.e2e.pages import CHROMIUM, CHROMIUM_ARGS, PHONE, Walk, chromium_present, evidence, no_sideways_scroll
 from tests.factories import make_item
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)

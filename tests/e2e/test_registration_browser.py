@@ -28,7 +28,7 @@ from supervision.models import Instruction, Item
 from supervision.workcalendar import add_workdays
 from tests.factories import CategoryFactory, make_instruction, make_item
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]

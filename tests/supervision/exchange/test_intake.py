@@ -380,8 +380,7 @@ def _post_in_threads(key: str, bodies: list[dict]) -> list:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_identical_pushes_racing_make_one_record(world, reference_data):
-    # reference_data: the calendar a previous transactional test's flush emptied (deadline_workdays needs it).
+def test_identical_pushes_racing_make_one_record(world):
 
     oa = issue_key(world)
     body = push_body(world)
@@ -395,7 +394,7 @@ def test_identical_pushes_racing_make_one_record(world, reference_data):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_different_pushes_racing_under_one_id_make_one_record_and_a_conflict(world, reference_data):
+def test_different_pushes_racing_under_one_id_make_one_record_and_a_conflict(world):
     oa = issue_key(world)
 
     results = _post_in_threads(oa.key, [push_body(world), push_body(world, title="同号不同文")])

@@ -434,7 +434,7 @@ def test_assigning_where_the_director_must_approve_says_so(world):
     assert set(Item.objects.values_list("status", flat=True)) == {ItemStatus.AWAITING_APPROVAL}
 
 
-def test_a_date_deadline_on_a_rest_day_is_said_live_and_on_the_instruction_page(world, reference_data):
+def test_a_date_deadline_on_a_rest_day_is_said_live_and_on_the_instruction_page(world):
     office = signed_in(world.office)
     today = timezone.localdate()
     saturday = today + datetime.timedelta(days=(5 - today.weekday()) % 7 + 7)

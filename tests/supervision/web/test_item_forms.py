@@ -304,7 +304,7 @@ def test_referral_form(world, item):
 
 
 @pytest.fixture
-def overdue(world, item, reference_data):
+def overdue(world, item):
     Item.objects.filter(pk=item.pk).update(deadline=TODAY() - datetime.timedelta(days=3))
     services.overdue_explanations_open(item=Item.objects.get(pk=item.pk))
     return OverdueExplanation.objects.get(item=item, unit=world.edu)

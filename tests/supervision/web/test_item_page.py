@@ -64,7 +64,7 @@ def buttons(client, item) -> list[str]:
     return re.findall(r'data-action="(\w+)"', html)
 
 
-def test_buttons_by_role_and_unit(world, reference_data):
+def test_buttons_by_role_and_unit(world):
     item = make_item(
         ItemStatus.ASSIGNED, office=world.office, lead_unit=world.edu, supporting_units=[world.env], owner=world.edu_handler
     )
@@ -79,7 +79,7 @@ def test_buttons_by_role_and_unit(world, reference_data):
     assert hx_get(page_client(world.env_handler), f"/items/{item.pk}/act/extension/").status_code == 403
 
 
-def test_item_page_header_and_timeline_in_chinese(world, reference_data):
+def test_item_page_header_and_timeline_in_chinese(world):
     item = make_item(
         ItemStatus.IN_PROGRESS,
         office=world.office,
@@ -110,7 +110,7 @@ def test_item_page_header_and_timeline_in_chinese(world, reference_data):
     assert "已召开专题会议部署" in html and "已召开专题会议部署" not in env_html
 
 
-def test_item_page_queries_do_not_grow_with_records(world, reference_data):
+def test_item_page_queries_do_not_grow_with_records(world):
     item = make_item(ItemStatus.IN_PROGRESS, office=world.office, lead_unit=world.edu, owner=world.edu_handler)
     client = page_client(world.office)
     client.get(f"/items/{item.pk}/")  # warm the session and content types
@@ -127,7 +127,7 @@ def test_item_page_queries_do_not_grow_with_records(world, reference_data):
     assert count() <= before + 1  # the referrals' list becomes non-empty: at most its prefetch
 
 
-def test_ledger_filters_sorting_and_pages_in_the_url(world, reference_data):
+def test_ledger_filters_sorting_and_pages_in_the_url(world):
     today = timezone.localdate()
     for n in range(5):
         make_item(
@@ -162,7 +162,7 @@ def test_ledger_filters_sorting_and_pages_in_the_url(world, reference_data):
     assert "page=2" not in two
 
 
-def test_ledger_queries_constant_in_page_size(world, reference_data):
+def test_ledger_queries_constant_in_page_size(world):
     for n in range(12):
         make_item(ItemStatus.ASSIGNED, office=world.office, lead_unit=world.edu, owner=world.edu_handler, title=f"事项{n}")
     client = page_client(world.edu_handler)
@@ -183,7 +183,7 @@ def ledger_read(client, params) -> tuple[str, int]:
     return response.content.decode(), len(queries)
 
 
-def test_ledger_total_is_capped_and_exact_on_demand_as_the_api_count(world, reference_data, monkeypatch):
+def test_ledger_total_is_capped_and_exact_on_demand_as_the_api_count(world, monkeypatch):
     """The total is counted up to COUNT_CAP or one row past the page, whichever is further ("超过
     N 件" beyond); "显示确切数目" (?count=exact) counts all, the API's `count`; the same number of
     queries either way."""

@@ -22,7 +22,7 @@ from tests.api_helpers import client_for
 from tests.factories import UserFactory, make_instruction, make_item
 from tests.supervision.web.helpers import hx_post, page_client
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("reference_data")]
+pytestmark = pytest.mark.django_db
 
 
 def sections(html: str) -> dict[str, int]:
@@ -195,7 +195,7 @@ def test_workbench_counts_exactly_up_to_the_cap_and_says_more_beyond(world, monk
     assert exact == at_cap and 'data-section="to_sign" data-count="5">' in html and "data-over" not in html
 
 
-def test_unit_head_workbench_lists_what_waits_for_the_signature(world, reference_data):
+def test_unit_head_workbench_lists_what_waits_for_the_signature(world):
     """Rule 14: the unit's requests and overdue explanations wait for its head (or a named deputy);
     the head's workbench lists them, the handler's and the other unit's do not."""
     item = make_item(ItemStatus.IN_PROGRESS, office=world.office, lead_unit=world.edu, owner=world.edu_handler)
