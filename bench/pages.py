@@ -143,7 +143,7 @@ def hand_request(conn, p: Person) -> None:
 def hand_unread(conn, p: Person) -> None:
     conn.execute(
         f"SELECT count(*) FROM tasks_notification n WHERE n.recipient_id = {int(p.user_id)} AND n.read_at IS NULL "
-        f"AND (n.item_id IS NULL OR n.item_id IN (SELECT i.id FROM supervision_item i WHERE {p.scope()}))"
+        f"AND (n.item_id IS NULL OR EXISTS (SELECT 1 FROM supervision_item i WHERE i.id = n.item_id AND {p.scope()}))"
     ).fetchone()
 
 
@@ -153,8 +153,9 @@ def hand_comments(conn, p: Person) -> tuple[int, bool]:
     if not p.office:
         instructions += f" AND EXISTS (SELECT 1 FROM supervision_item iv WHERE {p.scope('iv')} AND iv.instruction_id = w.id)"
     where = (
-        f"(c.item_id IN (SELECT iv.id FROM supervision_item iv WHERE {p.scope('iv')}) OR c.instruction_id IN "
-        f"(SELECT w.id FROM supervision_instruction w WHERE {instructions})) AND c.author_id <> {int(p.user_id)} AND NOT EXISTS "
+        f"(EXISTS (SELECT 1 FROM supervision_item iv WHERE iv.id = c.item_id AND {p.scope('iv')}) OR EXISTS "
+        f"(SELECT 1 FROM supervision_instruction w WHERE w.id = c.instruction_id AND {instructions})) "
+        f"AND c.author_id <> {int(p.user_id)} AND NOT EXISTS "
         f"(SELECT 1 FROM supervision_commentread r WHERE r.comment_id = c.id AND r.user_id = {int(p.user_id)})"
     )
     return rows_and_count(

@@ -54,6 +54,21 @@ def _is_signed_in(user) -> bool:
     return bool(user is not None and user.is_authenticated and user.is_active)
 
 
+def among(visible: models.QuerySet, ref: str = "item") -> Exists:
+    """The record at `ref` (a foreign key, or an id column) is one of `visible` (a visibility
+    function's queryset), as a correlated EXISTS. Never `ref IN (visible)` where the condition is
+    OR-ed with another (`item IS NULL OR …`): PostgreSQL cannot turn such an IN into a join, so it
+    reads the whole visible set (every item, for office staff) for the rows it filters. At a million
+    items the header's unread count of office staff with 300 unread messages took 5 s that way, and
+    0.6 ms as an EXISTS, which looks each row's item up by its key (bench/unread_count.py)."""
+    return Exists(visible.filter(pk=OuterRef(ref)))
+
+
+def item_absent_or_visible(user: User, ref: str = "item") -> Q:
+    """Records whose item may be empty (a message, an intake row): no item, or one the user may see."""
+    return Q(**{f"{ref}__isnull": True}) | Q(among(_model("Item").objects.visible_to(user), ref))
+
+
 class ItemQuerySet(models.QuerySet):
     def visible_to(self, user: User) -> ItemQuerySet:
         """Items the user may know exist.
@@ -278,13 +293,13 @@ def audit_events_visible_to(user: User, qs: models.QuerySet | None = None) -> mo
     qs = _model("AuditEvent").objects.all() if qs is None else qs
     if not _is_signed_in(user):
         return qs.none()
-    on_items = Q(item__in=_model("Item").objects.visible_to(user).values("pk"))
+    on_items = Q(among(_model("Item").objects.visible_to(user)))
     if not (user.reads_whole_ledger or any(user.has_role(r) for r in REFERRAL_VIEWER_ROLES)):
         for object_type, rule in _NARROWER_RECORDS.items():
-            on_items &= ~Q(object_type=object_type) | Q(object_id__in=rule(user).values("pk"))
+            on_items &= ~Q(object_type=object_type) | Q(among(rule(user), "object_id"))
     unattached = Q(item__isnull=True) & (
-        Q(object_type="instruction", object_id__in=Instruction.objects.visible_to(user).values("pk"))
-        | Q(object_type="notice", object_id__in=notices_visible_to(user).values("pk"))
+        (Q(object_type="instruction") & Q(among(Instruction.objects.visible_to(user), "object_id")))
+        | (Q(object_type="notice") & Q(among(notices_visible_to(user), "object_id")))
     )
     if user.reads_as_office:
         unattached |= Q(item__isnull=True) & ~Q(object_type__in=("instruction", "notice"))
@@ -338,7 +353,7 @@ def comments_visible_to(user: User, qs: models.QuerySet | None = None) -> models
     qs = LeaderComment.objects.all() if qs is None else qs
     if not _is_signed_in(user):
         return qs.none()
-    return qs.filter(Q(item__in=Item.objects.visible_to(user)) | Q(instruction__in=Instruction.objects.visible_to(user)))
+    return qs.filter(Q(among(Item.objects.visible_to(user))) | Q(among(Instruction.objects.visible_to(user), "instruction")))
 
 
 def suspicions_visible_to(user: User, qs: models.QuerySet | None = None) -> models.QuerySet:

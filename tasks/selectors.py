@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from accounts.choices import Role
 from accounts.models import IntegrationClient, User
 from supervision.models import Item
+from supervision.querysets import item_absent_or_visible
 from tasks.models import Delivery, Notification, WebhookDelivery, WebhookSubscription
 
 
@@ -15,8 +16,7 @@ def _own_visible(user: User) -> QuerySet[Notification]:
     them (a lowered clearance or a unit change must not leave a title readable in the inbox)."""
     if not user.is_authenticated:
         return Notification.objects.none()
-    visible = Q(item__isnull=True) | Q(item__in=Item.objects.visible_to(user).values("pk"))
-    return Notification.objects.filter(visible, recipient_id=user.pk)
+    return Notification.objects.filter(item_absent_or_visible(user), recipient_id=user.pk)
 
 
 def inbox_list(*, user: User) -> QuerySet[Notification]:
@@ -33,7 +33,7 @@ def delivery_list(*, user: User) -> QuerySet[Delivery]:
     operator may not see is hidden too, through the ledger's one visibility rule."""
     if not user.is_authenticated or not user.is_office:
         return Delivery.objects.none()
-    visible = Q(notification__item__isnull=True) | Q(notification__item__in=Item.objects.visible_to(user).values("pk"))
+    visible = item_absent_or_visible(user, "notification__item")
     # Newest change first: for ?status=dead that is the newest failure (index delivery_dead_letter).
     return (
         Delivery.objects.filter(visible)

@@ -4,7 +4,8 @@
 from django.contrib import admin
 from django.db.models import Q
 
-from supervision.models import Instruction, IntakeItem, IntakeRecord, Item
+from supervision.models import Instruction, IntakeItem, IntakeRecord
+from supervision.querysets import among, item_absent_or_visible
 
 
 class IntakeItemInline(admin.TabularInline):
@@ -15,7 +16,7 @@ class IntakeItemInline(admin.TabularInline):
     can_delete = False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(Q(item__isnull=True) | Q(item__in=Item.objects.visible_to(request.user)))
+        return super().get_queryset(request).filter(item_absent_or_visible(request.user))
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -34,7 +35,7 @@ class IntakeRecordAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         # A record names its instruction (title, document number): only within the user's clearance.
         visible = Instruction.objects.visible_to(request.user)
-        return super().get_queryset(request).filter(Q(instruction__isnull=True) | Q(instruction__in=visible))
+        return super().get_queryset(request).filter(Q(instruction__isnull=True) | Q(among(visible, "instruction")))
 
     def has_add_permission(self, request):
         return False

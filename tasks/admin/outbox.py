@@ -6,12 +6,11 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from supervision.admin.base import ReadOnlyAdminMixin
 from supervision.errors import DomainError
-from supervision.models import Item
+from supervision.querysets import item_absent_or_visible
 from tasks import selectors
 from tasks.choices import WebhookEventType
 from tasks.models import Delivery, Notification, WebhookDelivery, WebhookSubscription
@@ -36,8 +35,7 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         # Notifications about items above the operator's clearance stay hidden, as in the API.
-        visible = Q(item__isnull=True) | Q(item__in=Item.objects.visible_to(request.user).values("pk"))
-        return super().get_queryset(request).filter(visible)
+        return super().get_queryset(request).filter(item_absent_or_visible(request.user))
 
 
 @admin.register(Delivery)

@@ -19,15 +19,15 @@ from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from supervision.errors import InvalidInput, NotVisible
-from supervision.models import Item
 from supervision.outbox import Message
+from supervision.querysets import item_absent_or_visible
 from tasks.choices import Channel, DeliveryMode, DeliveryStatus
 from tasks.models import Delivery, Notification
 from tasks.outbox.base import Outbox
@@ -260,8 +260,9 @@ def notification_mark_read(*, user: User, notification: Notification) -> Notific
 def notification_mark_all_read(*, user: User) -> int:
     """Mark every unread message of the user read; returns how many changed. Messages about items
     the user may no longer see are left alone (and not counted), as the inbox hides them."""
-    visible = Q(item__isnull=True) | Q(item__in=Item.objects.visible_to(user).values("pk"))
-    return Notification.objects.filter(visible, recipient=user, read_at__isnull=True).update(read_at=timezone.now())
+    return Notification.objects.filter(item_absent_or_visible(user), recipient=user, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
 
 
 # ---------------------------------------------------------------------------------------------
