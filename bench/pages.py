@@ -21,6 +21,9 @@ user whether they sign for the unit; for the ledger page the filter form's lists
 categories, leaders), its capped count, the 20 rows with lead unit, owner and light. The ratio shows what the pages cost over the bare reads. Targets: p95 < 150 ms and p50 ≤ 2× the hand SQL. A benchmark prints; it does not
 assert.
 
+`--unread N` gives each person N unread messages while they are measured (the generated ledger has
+none, and every page's header counts them; bench/unread_count.py times that count alone).
+
 Each person's block ends with the floor: the lightest signed-in page (/inbox/settings/), what any page
 of this stack (HTTP, gunicorn, session, user, roles, the header) costs before its own work."""
 
@@ -294,7 +297,26 @@ def ledger_count(html: str) -> tuple[int, bool]:
     return int(n), bool(over)
 
 
-def measure(db: str, repeat: int, warmup: int, workers: int) -> list[dict]:
+UNREAD_KEY = "bench-pages-"
+
+
+def add_unread(conn, p: Person, n: int) -> None:
+    """`n` unread messages for the person about items they may see (the generated ledger has none;
+    every page's header counts them). Removed again by `remove_unread`."""
+    if n:
+        conn.execute(
+            "INSERT INTO tasks_notification (kind, title, body, dedup_key, created_at, read_at, item_id, recipient_id) "
+            f"SELECT 'reminder', '催办', '', '{UNREAD_KEY}' || i.id, now(), NULL, i.id, {int(p.user_id)} "
+            f"FROM supervision_item i WHERE {p.scope()} ORDER BY i.id DESC LIMIT {int(n)}"
+        )
+        conn.execute("ANALYZE tasks_notification")
+
+
+def remove_unread(conn) -> None:
+    conn.execute(f"DELETE FROM tasks_notification WHERE dedup_key LIKE '{UNREAD_KEY}%'")
+
+
+def measure(db: str, repeat: int, warmup: int, workers: int, unread: int = 0) -> list[dict]:
     conn = psycopg.connect(pg_url(db), autocommit=True)
     items = conn.execute("SELECT count(*) FROM supervision_item").fetchone()[0]
     os.environ["DJANGO_SECURE_COOKIES"] = "false"  # plain HTTP on the loopback
@@ -304,6 +326,7 @@ def measure(db: str, repeat: int, warmup: int, workers: int) -> list[dict]:
     results = []
     try:
         for p in people(conn):
+            add_unread(conn, p, unread)
             session = sign_in(base, p.username)
             p.session_key = session.cookies["sessionid"]
             for name, path, hand in (("workbench /", "/", hand_workbench), ("ledger /items/", "/items/", hand_ledger_page)):
@@ -349,7 +372,9 @@ def measure(db: str, repeat: int, warmup: int, workers: int) -> list[dict]:
                 if n >= warmup:
                     floor.append(time.perf_counter() - started)
             results[-1]["floor_times"] = floor
+            remove_unread(conn)
     finally:
+        remove_unread(conn)
         stop(server)
         conn.close()
     return results
@@ -369,13 +394,16 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--unread", type=int, default=0, help="unread messages each person has while measured (removed afterwards)"
+    )
     args = parser.parse_args()
     print(
         f"gunicorn {args.workers} sync worker(s), config.settings.production; {args.repeat} timed calls after {args.warmup} "
-        f"warm-up calls; load average before: {os.getloadavg()[0]:.2f}",
+        f"warm-up calls; {args.unread} unread messages each; load average before: {os.getloadavg()[0]:.2f}",
         flush=True,
     )
-    results = measure(args.database, args.repeat, args.warmup, args.workers)
+    results = measure(args.database, args.repeat, args.warmup, args.workers, args.unread)
     print()
     print(f"{'items':>10}  {'page':<15} {'p50':>7} {'p95':>7} {'SQL p50':>8} {'SQL p95':>8} {'p50 ×':>6}  numbers  who")
     for r in results:
