@@ -108,9 +108,22 @@ def capped_count(conn, tables: str, where: str) -> tuple[int, bool]:
     return min(n, CAP), n > CAP
 
 
-def rows_and_count(conn, select: str, where: str, order: str, tables: str = "supervision_item i") -> tuple[int, bool]:
-    conn.execute(f"SELECT {select} FROM {tables} WHERE {where} ORDER BY {order} LIMIT {ROWS}").fetchall()
-    return capped_count(conn, tables, where)
+ITEMS = "supervision_item i"
+
+
+def rows_and_count(conn, select: str, where: str, order: str, tables: str = ITEMS) -> tuple[int, bool]:
+    """A to-do list's first rows and capped count. A list of items, as the page reads it, in one query
+    (selectors/counting.first_rows_and_capped_count): the matches numbered in the list's order, capped,
+    counted, the first few kept. A list whose records the page joins: its rows, then a capped count."""
+    if tables != ITEMS:
+        conn.execute(f"SELECT {select} FROM {tables} WHERE {where} ORDER BY {order} LIMIT {ROWS}").fetchall()
+        return capped_count(conn, tables, where)
+    rows = conn.execute(
+        f"SELECT * FROM (SELECT capped.*, count(*) OVER () AS n FROM (SELECT {select}, row_number() OVER (ORDER BY {order}) "
+        f"AS rn FROM {tables} WHERE {where} ORDER BY {order} LIMIT {CAP + 1}) capped) counted WHERE rn <= {ROWS} ORDER BY rn"
+    ).fetchall()
+    n = rows[0][-1] if rows else 0
+    return min(n, CAP), n > CAP
 
 
 def cycle_periods(today: datetime.date) -> dict[str, tuple[datetime.date, datetime.date]]:
@@ -227,7 +240,7 @@ def hand_workbench(conn, p: Person) -> dict[str, tuple[int, bool]]:
             f"{item_cols}, CASE i.reporting_cycle {period_end} END AS period_end",
             f"i.status IN {WORKING} AND {owed} AND {vis} AND EXISTS (SELECT 1 FROM supervision_itemassignment a "
             f"WHERE a.item_id = i.id AND a.unit_id = {unit} AND a.acknowledged_at IS NOT NULL) AND {NOT_LINKED}",
-            "period_end, i.deadline, i.id",
+            f"CASE i.reporting_cycle {period_end} END, i.deadline, i.id",
         )
         counts["explanations"] = rows_and_count(
             conn,

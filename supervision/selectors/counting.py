@@ -16,7 +16,8 @@ from functools import cached_property
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Window
+from django.db.models.functions import RowNumber
 
 # Lists count exactly up to this many entries; beyond, they say "more than COUNT_CAP".
 COUNT_CAP = 1000
@@ -36,6 +37,35 @@ def _count_up_to(qs: QuerySet, limit: int) -> int:
     with connections[qs.db].cursor() as cursor:
         cursor.execute(f"SELECT COUNT(*) FROM ({sql}) capped", params)
         return cursor.fetchone()[0]
+
+
+def first_rows_and_capped_count(qs: QuerySet, limit: int, cap: int | None = None) -> tuple[list, CappedCount]:
+    """The first `limit` rows of `qs` in its order, and its size up to the cap, in one query.
+
+    The rows query of a to-do list sorts every matching row to find the first few, and a separate
+    capped count read the same matches again: for a township handler's 工作台 the counts were about
+    half of the page's reads. Here the matches are read once, numbered in the list's order and
+    capped (`ROW_NUMBER() OVER (ORDER BY …) … LIMIT cap + 1`, or `limit` if more); the outer query counts what the cap
+    let through and keeps the first `limit` by their number. Without a cap (`COUNT(*) OVER ()` over
+    the whole list) the office's lists of hundreds of thousands would be read whole.
+
+    Rows come back as model instances with their annotations, but without joined records: a
+    queryset with select_related keeps the two queries (raw rows cannot carry joined records)."""
+    cap = COUNT_CAP if cap is None else cap
+    if qs.query.select_related or qs.query.is_sliced:
+        return list(qs[:limit]), capped_count(qs, cap)
+    numbered = qs.annotate(_row_number=Window(RowNumber(), order_by=list(qs.query.order_by) or ["pk"]))
+    try:
+        sql, params = numbered[: max(cap + 1, limit)].query.get_compiler(using=qs.db).as_sql()
+    except EmptyResultSet:
+        return [], CappedCount(0)
+    wrapped = (
+        f'SELECT * FROM (SELECT capped.*, COUNT(*) OVER () AS "_capped_count" FROM ({sql}) capped) counted '
+        f'WHERE "_row_number" <= %s ORDER BY "_row_number"'
+    )
+    rows = list(qs.model._default_manager.raw(wrapped, (*params, limit)).using(qs.db))
+    n = rows[0]._capped_count if rows else 0
+    return rows, CappedCount(min(n, cap), n > cap)
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from supervision.querysets import (
     REFERRAL_VIEWER_ROLES,
     explanations_visible_to,
 )
-from supervision.selectors.counting import CappedCount, capped_count
+from supervision.selectors.counting import CappedCount, first_rows_and_capped_count
 
 # 工作台: what a user owes now. Each list is one query for its rows and one for its count,
 # whatever the number of entries (asserted in tests/supervision/web/test_workbench.py).
@@ -46,11 +46,9 @@ WORKBENCH_ROWS = 8
 
 
 def first_rows_and_count(qs: QuerySet, limit: int) -> tuple[list, CappedCount]:
-    """The first `limit` rows, and the total up to the cap: two queries whatever the number. (One
-    query with COUNT(*) OVER () would have to read and sort every matching row before its LIMIT: at
-    a million items the office's lists took seconds; a LIMIT along an index and a capped count do
-    not.)"""
-    return list(qs[:limit]), capped_count(qs)
+    """The first `limit` rows, and the total up to the cap: one query whatever the number
+    (counting.first_rows_and_capped_count; two for a list that joins its records)."""
+    return first_rows_and_capped_count(qs, limit)
 
 
 def _cycle_start(cycle: str, today: datetime.date) -> tuple[datetime.date, datetime.date]:
