@@ -45,8 +45,8 @@ def first_rows_and_capped_count(qs: QuerySet, limit: int, cap: int | None = None
     The rows query of a to-do list sorts every matching row to find the first few, and a separate
     capped count read the same matches again: for a township handler's 工作台 the counts were about
     half of the page's reads. Here the matches are read once, numbered in the list's order and
-    capped (`ROW_NUMBER() OVER (ORDER BY …) … LIMIT cap + 1`, or `limit` if more); the outer query counts what the cap
-    let through and keeps the first `limit` by their number. Without a cap (`COUNT(*) OVER ()` over
+    capped (`ROW_NUMBER() OVER (ORDER BY …) … LIMIT cap + 1`, or `limit` if more); the outer query
+    counts what the cap let through and keeps the first `limit` by their number. Without a cap (`COUNT(*) OVER ()` over
     the whole list) the office's lists of hundreds of thousands would be read whole.
 
     Rows come back as model instances with their annotations, but without joined records: a
@@ -54,7 +54,8 @@ def first_rows_and_capped_count(qs: QuerySet, limit: int, cap: int | None = None
     cap = COUNT_CAP if cap is None else cap
     if qs.query.select_related or qs.query.is_sliced:
         return list(qs[:limit]), capped_count(qs, cap)
-    numbered = qs.annotate(_row_number=Window(RowNumber(), order_by=list(qs.query.order_by) or ["pk"]))
+    order = qs.query.order_by or (qs.model._meta.ordering if qs.query.default_ordering else ()) or ["pk"]
+    numbered = qs.annotate(_row_number=Window(RowNumber(), order_by=list(order)))
     try:
         sql, params = numbered[: max(cap + 1, limit)].query.get_compiler(using=qs.db).as_sql()
     except EmptyResultSet:

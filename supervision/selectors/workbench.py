@@ -1,6 +1,6 @@
-"""工作台: what a user owes now. Each list is one query for its rows and one for its count
-(capped: selectors/counting.py), whatever the number of entries (asserted in
-tests/supervision/web/test_workbench.py)."""
+"""工作台: what a user owes now. Each list of items is one query for its first rows and its count
+(capped: selectors/counting.py), a list that joins its records two, whatever the number of entries
+(asserted in tests/supervision/web/test_workbench.py)."""
 
 from __future__ import annotations
 
@@ -38,9 +38,6 @@ from supervision.querysets import (
     explanations_visible_to,
 )
 from supervision.selectors.counting import CappedCount, first_rows_and_capped_count
-
-# 工作台: what a user owes now. Each list is one query for its rows and one for its count,
-# whatever the number of entries (asserted in tests/supervision/web/test_workbench.py).
 
 WORKBENCH_ROWS = 8
 

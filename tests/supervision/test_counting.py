@@ -75,3 +75,15 @@ def test_an_empty_list_reads_nothing(world):
     with CaptureQueriesContext(connection) as queries:
         assert first_rows_and_capped_count(Item.objects.none(), 8) == ([], CappedCount(0))
     assert len(queries) == 0
+
+
+def test_without_an_order_the_models_own_order_is_kept(world):
+    """OverdueExplanation orders newest first by its Meta; numbered by key instead, the rows would
+    come oldest first."""
+    _items(world, 4)
+    for item in Item.objects.order_by("pk"):
+        OverdueExplanation.objects.create(item=item, unit=world.edu, deadline=item.deadline, due_by=item.deadline)
+    qs = OverdueExplanation.objects.all()
+    rows, count = first_rows_and_capped_count(qs, 3)
+    assert [r.pk for r in rows] == [e.pk for e in qs[:3]] and rows[0].pk > rows[-1].pk
+    assert count == CappedCount(4)
