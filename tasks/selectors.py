@@ -24,8 +24,13 @@ def inbox_list(*, user: User) -> QuerySet[Notification]:
     return _own_visible(user).select_related("item")
 
 
+def inbox_unread(*, user: User) -> QuerySet[Notification]:
+    """The user's unread messages, as the inbox shows them (the header counts them, 全部已读 marks them)."""
+    return _own_visible(user).filter(read_at__isnull=True)
+
+
 def inbox_unread_count(*, user: User) -> int:
-    return _own_visible(user).filter(read_at__isnull=True).count()
+    return inbox_unread(user=user).count()
 
 
 def delivery_list(*, user: User) -> QuerySet[Delivery]:

@@ -3,6 +3,7 @@ fixtures that take `world` (e.g. API clients logged in as `world.office`)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from types import SimpleNamespace
 
 import pytest
@@ -134,7 +135,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if isinstance(item, SchemathesisFunction) and "[" in item.name and "[" not in item.nodeid:
             item._id = NodeId.parse(f"{item.nodeid}[{item.name.partition('[')[2]}")
     # Any other pair of tests sharing an id would be lost the same way: refuse to run rather than pass.
-    seen: set[str] = set()
-    twins = sorted({item.nodeid for item in items if item.nodeid in seen or seen.add(item.nodeid)})
+    twins = sorted(nodeid for nodeid, n in Counter(item.nodeid for item in items).items() if n > 1)
     if twins:
         raise pytest.UsageError(f"tests share a node id, and pytest-xdist would run only one of each: {twins[:5]}")

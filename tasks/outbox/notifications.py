@@ -27,14 +27,13 @@ from django.utils.translation import gettext_lazy
 from accounts.models import User
 from supervision.errors import InvalidInput, NotVisible
 from supervision.outbox import Message
-from supervision.querysets import item_absent_or_visible
 from tasks.choices import Channel, DeliveryMode, DeliveryStatus
 from tasks.models import Delivery, Notification
 from tasks.outbox.base import Outbox
 from tasks.outbox.channels import OutgoingMessage, backend_for
 from tasks.outbox.chat import ChatReach
 from tasks.outbox.timing import Modes, is_pressing, release_time
-from tasks.selectors import delivery_list
+from tasks.selectors import delivery_list, inbox_unread
 
 # ---------------------------------------------------------------------------------------------
 # Rules
@@ -260,9 +259,7 @@ def notification_mark_read(*, user: User, notification: Notification) -> Notific
 def notification_mark_all_read(*, user: User) -> int:
     """Mark every unread message of the user read; returns how many changed. Messages about items
     the user may no longer see are left alone (and not counted), as the inbox hides them."""
-    return Notification.objects.filter(item_absent_or_visible(user), recipient=user, read_at__isnull=True).update(
-        read_at=timezone.now()
-    )
+    return inbox_unread(user=user).update(read_at=timezone.now())
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 a comment on an instruction, an audit event about an instruction or a notice) ask for the item with
 a correlated EXISTS, never `item_id IN (visible items)`: PostgreSQL cannot make such an IN a join, so
 it reads the whole visible set (every item, for office staff) for the rows it filters. At a million
-items the header's unread count of office staff with 300 unread messages took 5-12 s that way
+items the header's unread count of office staff with 300 unread messages took 11 s that way
 (bench/unread_count.py). What each list returns is asserted by the visibility tests; this asserts
 the shape, which no small test database would make slow."""
 
