@@ -108,16 +108,10 @@ def capped_count(conn, tables: str, where: str) -> tuple[int, bool]:
     return min(n, CAP), n > CAP
 
 
-ITEMS = "supervision_item i"
-
-
-def rows_and_count(conn, select: str, where: str, order: str, tables: str = ITEMS) -> tuple[int, bool]:
-    """A to-do list's first rows and capped count. A list of items, as the page reads it, in one query
+def rows_and_count(conn, select: str, where: str, order: str, tables: str = "supervision_item i") -> tuple[int, bool]:
+    """A to-do list's first rows and capped count in one query, as the page reads it
     (selectors/counting.first_rows_and_capped_count): the matches numbered in the list's order, capped,
-    counted, the first few kept. A list whose records the page joins: its rows, then a capped count."""
-    if tables != ITEMS:
-        conn.execute(f"SELECT {select} FROM {tables} WHERE {where} ORDER BY {order} LIMIT {ROWS}").fetchall()
-        return capped_count(conn, tables, where)
+    counted, the first few kept; with the records the page joins (`tables`)."""
     rows = conn.execute(
         f"SELECT * FROM (SELECT capped.*, count(*) OVER () AS n FROM (SELECT {select}, row_number() OVER (ORDER BY {order}) "
         f"AS rn FROM {tables} WHERE {where} ORDER BY {order} LIMIT {CAP + 1}) capped) counted WHERE rn <= {ROWS} ORDER BY rn"

@@ -46,27 +46,46 @@ def first_rows_and_capped_count(qs: QuerySet, limit: int, cap: int | None = None
     capped count read the same matches again: for a township handler's 工作台 the counts were about
     half of the page's reads. Here the matches are read once, numbered in the list's order and
     capped (`ROW_NUMBER() OVER (ORDER BY …) … LIMIT cap + 1`, or `limit` if more); the outer query
-    counts what the cap let through and keeps the first `limit` by their number. Without a cap (`COUNT(*) OVER ()` over
-    the whole list) the office's lists of hundreds of thousands would be read whole.
+    keeps the first `limit` by their number and the last one, whose number is the count. Without a
+    cap (a count over the whole list) the office's lists of hundreds of thousands would be read whole.
 
-    Rows come back as model instances with their annotations, but without joined records: a
-    queryset with select_related keeps the two queries (raw rows cannot carry joined records)."""
+    The rows are the queryset's own instances, with their annotations and the records it joins
+    (select_related): the wrapped statement keeps the inner one's columns in their order, so
+    Django reads it as it reads the queryset's."""
     cap = COUNT_CAP if cap is None else cap
-    if qs.query.select_related or qs.query.is_sliced:
+    if qs.query.is_sliced:
         return list(qs[:limit]), capped_count(qs, cap)
     order = qs.query.order_by or (qs.model._meta.ordering if qs.query.default_ordering else ()) or ["pk"]
-    numbered = qs.annotate(_row_number=Window(RowNumber(), order_by=list(order)))
-    try:
-        sql, params = numbered[: max(cap + 1, limit)].query.get_compiler(using=qs.db).as_sql()
-    except EmptyResultSet:
-        return [], CappedCount(0)
-    wrapped = (
-        f'SELECT * FROM (SELECT capped.*, COUNT(*) OVER () AS "_capped_count" FROM ({sql}) capped) counted '
-        f'WHERE "_row_number" <= %s ORDER BY "_row_number"'
-    )
-    rows = list(qs.model._default_manager.raw(wrapped, (*params, limit)).using(qs.db))
-    n = rows[0]._capped_count if rows else 0
-    return rows, CappedCount(min(n, cap), n > cap)
+    numbered = qs.annotate(_row_number=Window(RowNumber(), order_by=list(order)))[: max(cap + 1, limit)]
+    _wrap_in_count(numbered.query, limit)
+    rows = list(numbered)
+    n = rows[-1]._row_number if rows else 0
+    return [r for r in rows if r._row_number <= limit], CappedCount(min(n, cap), n > cap)
+
+
+def _wrap_in_count(query, limit: int) -> None:
+    """Have `query` compile to its own SQL wrapped so that it returns its first `limit` rows and the
+    last (whose `_row_number` is how many matched, up to the LIMIT). Django's compiler still builds
+    the model instances and their joined records from the columns, which stay where they were; the
+    window's column comes last, where nothing reads it."""
+    get_compiler = query.get_compiler
+
+    def wrapping_compiler(*args, **kwargs):
+        compiler = get_compiler(*args, **kwargs)
+        as_sql = compiler.as_sql
+
+        def wrapped_sql(*args, **kwargs):
+            sql, params = as_sql(*args, **kwargs)
+            return (
+                f'SELECT * FROM (SELECT capped.*, MAX("_row_number") OVER () AS "_last" FROM ({sql}) capped) counted '
+                f'WHERE "_row_number" <= %s OR "_row_number" = "_last" ORDER BY "_row_number"',
+                (*params, limit),
+            )
+
+        compiler.as_sql = wrapped_sql
+        return compiler
+
+    query.get_compiler = wrapping_compiler
 
 
 @dataclass(frozen=True)

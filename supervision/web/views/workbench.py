@@ -1,6 +1,6 @@
 """工作台: a signed-in user's home. What they owe now, by role, each entry linking to the item
 with what is owed and by when; leaders also their own instructions' items, overdue first, and
-the dashboard. Two queries per list (rows and count), whatever the number of entries; counts
+the dashboard. One query per list (its first rows and its count), whatever the number of entries; counts
 are exact up to selectors.COUNT_CAP and "more than" beyond (selectors/counting.py)."""
 
 from __future__ import annotations
