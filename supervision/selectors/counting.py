@@ -53,7 +53,9 @@ def first_rows_and_capped_count(qs: QuerySet, limit: int, cap: int | None = None
     (select_related): the wrapped statement keeps the inner one's columns in their order, so
     Django reads it as it reads the queryset's."""
     cap = COUNT_CAP if cap is None else cap
-    if qs.query.is_sliced:
+    # A slice would cap the matches before they are numbered; a row number makes every row distinct,
+    # so DISTINCT would no longer fold the duplicates a join makes: both keep two queries.
+    if qs.query.is_sliced or qs.query.distinct:
         return list(qs[:limit]), capped_count(qs, cap)
     order = qs.query.order_by or (qs.model._meta.ordering if qs.query.default_ordering else ()) or ["pk"]
     numbered = qs.annotate(_row_number=Window(RowNumber(), order_by=list(order)))[: max(cap + 1, limit)]

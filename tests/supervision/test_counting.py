@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from supervision.choices import ItemStatus
 from supervision.lights import light_rank
-from supervision.models import Item, OverdueExplanation
+from supervision.models import Item, ItemAssignment, OverdueExplanation
 from supervision.selectors.counting import CappedCount, capped_count, first_rows_and_capped_count
 from tests.factories import make_item
 
@@ -90,3 +90,16 @@ def test_without_an_order_the_models_own_order_is_kept(world):
     rows, count = first_rows_and_capped_count(qs, 3)
     assert [r.pk for r in rows] == [e.pk for e in qs[:3]] and rows[0].pk > rows[-1].pk
     assert count == CappedCount(4)
+
+
+def test_a_distinct_list_still_folds_its_duplicates(world):
+    """Joined to its two assignments, an item matches twice; DISTINCT folds it, and a row number on
+    each match must not stop that."""
+    _items(world, 2)
+    item = Item.objects.order_by("pk").first()
+    ItemAssignment.objects.create(item=item, unit=world.env, role="supporting")
+    qs = Item.objects.filter(assignments__unit__in=[world.edu, world.env]).distinct().order_by("pk")
+    assert qs.count() == 2
+    rows, count = first_rows_and_capped_count(qs, 8)
+    assert [r.pk for r in rows] == list(qs.values_list("pk", flat=True))
+    assert count == CappedCount(2)
