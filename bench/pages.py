@@ -2,7 +2,11 @@
 next to hand-written SQL in the same run (issue 13).
 
     .venv/bin/python bench/generate_ledger.py --database postgres://postgres@127.0.0.1:5432/duban_bench_1m --items 1000000
+    .venv/bin/python bench/generate_activity.py --database postgres://postgres@127.0.0.1:5432/duban_bench_1m
     .venv/bin/python bench/pages.py [--database duban_bench_1m] [--repeat 30]
+
+(generate_activity.py adds the reports, comments, messages and audit events a running ledger holds;
+without them the pages read empty tables.)
 
 It starts the app under gunicorn (config.settings.production, persistent DB connections, cookies
 allowed over plain HTTP on the loopback), signs two people in through the login form — a township
@@ -158,24 +162,41 @@ def hand_unread(conn, p: Person) -> None:
 
 
 def hand_comments(conn, p: Person) -> tuple[int, bool]:
-    """批示待阅: comments by others on an item or instruction the person may see, not yet marked read."""
-    instructions = f"w.classification <= {int(p.clearance)}"
-    if not p.office:
-        instructions += f" AND EXISTS (SELECT 1 FROM supervision_item iv WHERE {p.scope('iv')} AND iv.instruction_id = w.id)"
-    where = (
-        f"(EXISTS (SELECT 1 FROM supervision_item iv WHERE iv.id = c.item_id AND {p.scope('iv')}) OR EXISTS "
-        f"(SELECT 1 FROM supervision_instruction w WHERE w.id = c.instruction_id AND {instructions})) "
-        f"AND c.author_id <> {int(p.user_id)} AND NOT EXISTS "
-        f"(SELECT 1 FROM supervision_commentread r WHERE r.comment_id = c.id AND r.user_id = {int(p.user_id)})"
-    )
-    return rows_and_count(
-        conn,
-        "c.id, c.text, c.created_at, c.item_id, c.instruction_id, ci.code, ci.title, w.title, w.document_number, au.full_name",
-        where,
-        "c.created_at DESC, c.id DESC",
-        "supervision_leadercomment c LEFT JOIN supervision_item ci ON ci.id = c.item_id LEFT JOIN supervision_instruction w "
-        "ON w.id = c.instruction_id JOIN accounts_user au ON au.id = c.author_id",
-    )
+    """批示待阅: comments by others on an item or instruction the person may see, not yet marked read.
+
+    Office staff see nearly every comment: each is tested on its own row, newest first along the
+    index, until the cap. A unit gathers the comments of its own items and of their instructions (its
+    items read once). The rows shown are joined to their item, instruction and author after the
+    numbering, as the page reads them (supervision/querysets.comments_visible_to,
+    selectors/counting.first_rows_and_capped_count)."""
+    me, k = int(p.user_id), int(p.clearance)
+    unread = f"c.author_id <> {me} AND NOT EXISTS (SELECT 1 FROM supervision_commentread r WHERE r.comment_id = c.id AND r.user_id = {me})"
+    if p.office:
+        mine = ""
+        visible = (
+            f"((SELECT 1 FROM supervision_item iv WHERE iv.id = c.item_id AND iv.classification <= {k}) IS NOT NULL "
+            f"OR (SELECT 1 FROM supervision_instruction w WHERE w.id = c.instruction_id AND w.classification <= {k}) IS NOT NULL)"
+        )
+    else:
+        mine = f"WITH mine AS (SELECT i.id, i.instruction_id FROM supervision_item i WHERE {p.scope()}) "
+        visible = (
+            "c.id IN (SELECT c2.id FROM supervision_leadercomment c2 JOIN mine ON mine.id = c2.item_id UNION ALL "
+            "SELECT c3.id FROM supervision_leadercomment c3 WHERE c3.instruction_id IN (SELECT mine.instruction_id "
+            f"FROM mine JOIN supervision_instruction w ON w.id = mine.instruction_id AND w.classification <= {k}))"
+        )
+    rows = conn.execute(
+        f"""{mine}SELECT n.last, n.id, n.text, n.created_at, ci.code, ci.title, w.title, w.document_number, au.full_name
+        FROM (SELECT * FROM (SELECT capped.*, max(rn) OVER () AS last FROM (
+                SELECT c.id, c.text, c.created_at, c.item_id, c.instruction_id, c.author_id,
+                       row_number() OVER (ORDER BY c.created_at DESC, c.id DESC) AS rn
+                FROM supervision_leadercomment c WHERE {visible} AND {unread}
+                ORDER BY c.created_at DESC, c.id DESC LIMIT {CAP + 1}) capped) counted
+              WHERE rn <= {ROWS} OR rn = last) n
+        LEFT JOIN supervision_item ci ON ci.id = n.item_id LEFT JOIN supervision_instruction w ON w.id = n.instruction_id
+        JOIN accounts_user au ON au.id = n.author_id ORDER BY n.rn"""
+    ).fetchall()
+    n = rows[0][0] if rows else 0
+    return min(n, CAP), n > CAP
 
 
 def hand_workbench(conn, p: Person) -> dict[str, tuple[int, bool]]:

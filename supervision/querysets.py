@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 from django.apps import apps
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models.lookups import IsNull
 from django.utils import timezone
 
 from accounts.choices import Role
@@ -62,6 +63,15 @@ def among(visible: models.QuerySet, ref: str = "item") -> Exists:
     items the header's unread count of office staff with 300 unread messages took 11 s that way, and
     2.5 ms as an EXISTS, which looks each row's item up by its key (bench/unread_count.py)."""
     return Exists(visible.filter(pk=OuterRef(ref)))
+
+
+def among_row_by_row(visible: models.QuerySet, ref: str = "item") -> IsNull:
+    """As `among`, but tested row by row however many rows PostgreSQL expects to test: a correlated
+    scalar subquery, which it never turns into a hash of the whole visible set. An EXISTS it hashes
+    when it expects many rows, though a LIMIT stops the list after a thousand: the office's comments
+    to read hashed all 200,000 instructions (100 ms) to show eight (bench/README.md, "Pages",
+    2026-12-07 (4))."""
+    return IsNull(Subquery(visible.filter(pk=OuterRef(ref)).values("pk")[:1]), False)
 
 
 def item_absent_or_visible(user: User, ref: str = "item") -> Q:
@@ -353,7 +363,18 @@ def comments_visible_to(user: User, qs: models.QuerySet | None = None) -> models
     qs = LeaderComment.objects.all() if qs is None else qs
     if not _is_signed_in(user):
         return qs.none()
-    return qs.filter(Q(among(Item.objects.visible_to(user))) | Q(among(Instruction.objects.visible_to(user), "instruction")))
+    items, instructions = Item.objects.visible_to(user), Instruction.objects.visible_to(user)
+    if user.reads_whole_ledger:
+        # Nearly every comment, each checked on its own row: a list read newest first (along its
+        # index) stops after the rows it needs.
+        return qs.filter(Q(among_row_by_row(items)) | Q(among_row_by_row(instructions, "instruction")))
+    # A unit's few thousand items, and their instructions, lead to their comments (one IN over a
+    # UNION, which PostgreSQL joins from the small side). Testing every comment of the ledger
+    # instead took 400 ms for a township with 28,000 comments in the ledger (bench/README.md,
+    # "Pages", 2026-12-07 (4)).
+    on_items = LeaderComment.objects.filter(item__in=items).order_by().values("pk")
+    on_instructions = LeaderComment.objects.filter(instruction__in=instructions).order_by().values("pk")
+    return qs.filter(pk__in=on_items.union(on_instructions, all=True))
 
 
 def suspicions_visible_to(user: User, qs: models.QuerySet | None = None) -> models.QuerySet:

@@ -34,6 +34,8 @@ class LeaderComment(models.Model):
         verbose_name = _("领导批示")
         verbose_name_plural = _("领导批示")
         ordering = ["-created_at", "-id"]
+        # 批示待阅 reads the newest first and stops at the thousand it counts (read backwards).
+        indexes = [models.Index(fields=["created_at", "id"], name="comment_newest_first")]
         constraints = [
             # On exactly one thing: an item or an instruction.
             models.CheckConstraint(

@@ -40,7 +40,8 @@ def _count_up_to(qs: QuerySet, limit: int) -> int:
 
 
 def first_rows_and_capped_count(qs: QuerySet, limit: int, cap: int | None = None) -> tuple[list, CappedCount]:
-    """The first `limit` rows of `qs` in its order, and its size up to the cap, in one query.
+    """The first `limit` rows of `qs` in its order, and its size up to the cap: one query for a list
+    of its own rows, two for a list that joins its records.
 
     The rows query of a to-do list sorts every matching row to find the first few, and a separate
     capped count read the same matches again: for a township handler's 工作台 the counts were about
@@ -49,26 +50,54 @@ def first_rows_and_capped_count(qs: QuerySet, limit: int, cap: int | None = None
     keeps the first `limit` by their number and the last one, whose number is the count. Without a
     cap (a count over the whole list) the office's lists of hundreds of thousands would be read whole.
 
-    The rows are the queryset's own instances, with their annotations and the records it joins
-    (select_related): the wrapped statement keeps the inner one's columns in their order, so
-    Django reads it as it reads the queryset's."""
+    A list that joins its records (select_related) is numbered on its own rows' keys, and only the
+    first `limit` are then read with their records. Joined inside the numbering, every match was:
+    for a thousand leader comments PostgreSQL read the whole item table to join them (bench/README.md,
+    "Pages", 2026-12-07 (4))."""
     cap = COUNT_CAP if cap is None else cap
     # A slice would cap the matches before they are numbered; a row number makes every row distinct,
     # so DISTINCT would no longer fold the duplicates a join makes: both keep two queries.
     if qs.query.is_sliced or qs.query.distinct:
         return list(qs[:limit]), capped_count(qs, cap)
+    joins = bool(qs.query.select_related)
     order = qs.query.order_by or (qs.model._meta.ordering if qs.query.default_ordering else ()) or ["pk"]
-    numbered = qs.annotate(_row_number=Window(RowNumber(), order_by=list(order)))[: max(cap + 1, limit)]
+    numbered = qs.select_related(None).only("pk") if joins else qs
+    numbered = numbered.annotate(_row_number=Window(RowNumber(), order_by=list(order)))[: max(cap + 1, limit)]
     _wrap_in_count(numbered.query, limit)
     rows = list(numbered)
     n = rows[-1]._row_number if rows else 0
-    return [r for r in rows if r._row_number <= limit], CappedCount(min(n, cap), n > cap)
+    rows = [r for r in rows if r._row_number <= limit]
+    if joins and rows:
+        rows = _with_records(qs, rows)
+    return rows, CappedCount(min(n, cap), n > cap)
+
+
+def _with_records(qs: QuerySet, rows: list) -> list:
+    """`rows` (read through `qs`'s rules, with its annotations) read again by key with the records
+    `qs` joins. By key alone: the rules were applied, and applying them again cost as much as the
+    numbering (a unit's comments gather its visible items first)."""
+    related = qs.query.select_related
+    base = qs.model._base_manager.using(qs.db)
+    joined = base.select_related() if related is True else base.select_related(*_paths(related))
+    read = joined.in_bulk([r.pk for r in rows])
+    for row in rows:
+        for name in qs.query.annotations:
+            setattr(read[row.pk], name, getattr(row, name))
+    return [read[r.pk] for r in rows]
+
+
+def _paths(tree: dict, prefix: str = "") -> list[str]:
+    """select_related's tree ({"item": {"instruction": {}}, "unit": {}}) as lookups."""
+    paths = []
+    for name, below in tree.items():
+        paths += _paths(below, f"{prefix}{name}__") if below else [f"{prefix}{name}"]
+    return paths
 
 
 def _wrap_in_count(query, limit: int) -> None:
     """Have `query` compile to its own SQL wrapped so that it returns its first `limit` rows and the
     last (whose `_row_number` is how many matched, up to the LIMIT). Django's compiler still builds
-    the model instances and their joined records from the columns, which stay where they were; the
+    the model instances and their annotations from the columns, which stay where they were; the
     window's column comes last, where nothing reads it."""
     get_compiler = query.get_compiler
 

@@ -56,7 +56,27 @@ LISTINGS = {
 def test_or_ed_visibility_asks_for_the_item_by_its_key(world, who, listing):
     qs = LISTINGS[listing](getattr(world, who))
     assert or_ed_in_subqueries(qs.query.where) == []
-    assert "EXISTS" in str(qs.query)
+    sql = str(qs.query)
+    # By its key: a correlated EXISTS, or a scalar subquery that is never hashed (among_row_by_row:
+    # the comments of whole-ledger readers).
+    assert "EXISTS" in sql or "LIMIT 1) IS NOT NULL" in sql
+
+
+@pytest.mark.parametrize("who", ["office", "leader"])
+def test_whole_ledger_readers_comments_are_tested_row_by_row(world, who):
+    """Not EXISTS, which PostgreSQL may hash over the whole visible set (every instruction) though the
+    list stops after a thousand rows."""
+    sql = str(comments_visible_to(getattr(world, who)).query)
+    assert sql.count("LIMIT 1) IS NOT NULL") == 2 and "EXISTS" not in sql
+
+
+def test_a_units_comments_are_gathered_from_its_items(world):
+    """One IN over a UNION of the comments on the unit's items and on their instructions, never an
+    OR that tests every comment of the ledger."""
+    where = comments_visible_to(world.town_handler).query.where
+    assert where.connector != OR
+    [gathered] = [c for c in where.children if isinstance(c, In) and isinstance(c.rhs, Query)]
+    assert gathered.rhs.combinator == "union" and len(gathered.rhs.combined_queries) == 2
 
 
 def test_deliveries_ask_for_the_item_by_its_key(world):
