@@ -355,7 +355,12 @@ class Referral(models.Model):
                 condition=Q(outcome="") | Q(acknowledged_at__isnull=False), name="referral_outcome_after_acknowledgement"
             ),
         ]
-        indexes = [models.Index(fields=["department", "item"], name="referral_department_item")]
+        indexes = [
+            models.Index(fields=["department", "item"], name="referral_department_item"),
+            # The 移交线索 list, newest first, a page at a time: without it every referral was joined
+            # to its item before the sort (240 ms at 7,000 referrals in a 1M ledger; 2.6 ms with it).
+            models.Index(fields=["referred_at", "id"], name="referral_newest_first"),
+        ]
 
 
 def attachment_path(instance: Attachment, filename: str) -> str:
