@@ -80,10 +80,14 @@ def _with_records(qs: QuerySet, rows: list) -> list:
     base = qs.model._base_manager.using(qs.db)
     joined = base.select_related() if related is True else base.select_related(*_paths(related))
     read = joined.in_bulk([r.pk for r in rows])
+    shown = []
     for row in rows:
+        if row.pk not in read:  # deleted between the two reads
+            continue
         for name in qs.query.annotations:
             setattr(read[row.pk], name, getattr(row, name))
-    return [read[r.pk] for r in rows]
+        shown.append(read[row.pk])
+    return shown
 
 
 def _paths(tree: dict, prefix: str = "") -> list[str]:

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from supervision.choices import ItemStatus
 from supervision.lights import light_rank
 from supervision.models import Item, ItemAssignment, OverdueExplanation
-from supervision.selectors.counting import CappedCount, capped_count, first_rows_and_capped_count
+from supervision.selectors.counting import CappedCount, _with_records, capped_count, first_rows_and_capped_count
 from tests.factories import make_item
 
 pytestmark = pytest.mark.django_db
@@ -105,3 +105,15 @@ def test_a_distinct_list_still_folds_its_duplicates(world):
     rows, count = first_rows_and_capped_count(qs, 8)
     assert [r.pk for r in rows] == list(qs.values_list("pk", flat=True))
     assert count == CappedCount(2)
+
+
+def test_a_row_deleted_between_the_two_reads_is_left_out(world):
+    """A joined list's rows are numbered first and read with their records after; one deleted in
+    between is not shown (and is no error)."""
+    _items(world, 2)
+    for item in Item.objects.all():
+        OverdueExplanation.objects.create(item=item, unit=world.edu, deadline=item.deadline, due_by=item.deadline)
+    qs = OverdueExplanation.objects.select_related("item").order_by("pk")
+    numbered = list(qs.select_related(None))
+    OverdueExplanation.objects.filter(pk=numbered[0].pk).delete()
+    assert [r.pk for r in _with_records(qs, numbered)] == [numbered[1].pk]
