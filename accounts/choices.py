@@ -1,7 +1,25 @@
 """Enumerations shared across apps: roles and the classification ladder (密级)."""
 
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+
+class TranslatedLabels:
+    """A choice list's labels, translated once per language rather than once per row: the text of
+    `get_x_display()`, which hashes the field's choices on every call (a fifth of an API list page's
+    time at 20 rows; most of a <select> of 1,700 people). An unknown value reads as itself."""
+
+    def __init__(self, choices):
+        self.labels = dict(choices)
+        self.translated: dict[str | None, dict] = {}
+
+    def __getitem__(self, value) -> str:
+        language = get_language()
+        labels = self.translated.get(language)
+        if labels is None:
+            labels = self.translated[language] = {key: str(label) for key, label in self.labels.items()}
+        return labels[value] if value in labels else str(value)
 
 
 class Classification(models.IntegerChoices):

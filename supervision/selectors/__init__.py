@@ -6,6 +6,7 @@ from supervision.selectors.counting import (
     CappedCount,
     CappedPaginator,
     capped_count,
+    first_rows_and_capped_count,
 )
 from supervision.selectors.duplicates import (
     activity_get,
@@ -49,7 +50,6 @@ from supervision.selectors.signoff import (
 )
 from supervision.selectors.workbench import (
     WORKBENCH_ROWS,
-    first_rows_and_count,
     todo_explanations_owed,
     todo_items_to_sign,
     todo_leader_items,
@@ -80,7 +80,7 @@ __all__ = [
     "explanation_attachment_get",
     "explanation_get",
     "explanation_list",
-    "first_rows_and_count",
+    "first_rows_and_capped_count",
     "instruction_list",
     "item_get",
     "item_list",

@@ -80,14 +80,11 @@ def _with_records(qs: QuerySet, rows: list) -> list:
     base = qs.model._base_manager.using(qs.db)
     joined = base.select_related() if related is True else base.select_related(*_paths(related))
     read = joined.in_bulk([r.pk for r in rows])
-    shown = []
-    for row in rows:
-        if row.pk not in read:  # deleted between the two reads
-            continue
+    shown = [(row, read[row.pk]) for row in rows if row.pk in read]  # not one deleted in between
+    for row, full in shown:
         for name in qs.query.annotations:
-            setattr(read[row.pk], name, getattr(row, name))
-        shown.append(read[row.pk])
-    return shown
+            setattr(full, name, getattr(row, name))
+    return [full for _, full in shown]
 
 
 def _paths(tree: dict, prefix: str = "") -> list[str]:

@@ -37,15 +37,8 @@ from supervision.querysets import (
     REFERRAL_VIEWER_ROLES,
     explanations_visible_to,
 )
-from supervision.selectors.counting import CappedCount, first_rows_and_capped_count
 
 WORKBENCH_ROWS = 8
-
-
-def first_rows_and_count(qs: QuerySet, limit: int) -> tuple[list, CappedCount]:
-    """The first `limit` rows, and the total up to the cap: one query whatever the number
-    (counting.first_rows_and_capped_count)."""
-    return first_rows_and_capped_count(qs, limit)
 
 
 def _cycle_start(cycle: str, today: datetime.date) -> tuple[datetime.date, datetime.date]:
@@ -137,13 +130,7 @@ def todo_requests_to_decide(*, user: User) -> QuerySet[ItemRequest]:
 
 def todo_explanations_owed(*, user: User) -> QuerySet[OverdueExplanation]:
     """Overdue explanations the user's unit owes (unit users) or the office has to rule on."""
-    # Only what an entry shows: the office's list numbers up to a thousand rows, whole items each
-    # otherwise (counting.first_rows_and_capped_count).
-    qs = (
-        explanations_visible_to(user)
-        .select_related("item", "unit")
-        .only("item_id", "unit_id", "status", "due_by", "item__code", "item__title", "unit__name")
-    )
+    qs = explanations_visible_to(user).select_related("item", "unit")
     if user.is_office:
         ready = Q(status=ExplanationStatus.SUBMITTED) | Q(status=ExplanationStatus.AWAITING, due_by__lt=timezone.localdate())
         return qs.filter(ready).order_by("due_by", "pk")

@@ -4,14 +4,12 @@ a form someone else overtook is refused as stale (412), not applied to a state i
 
 from __future__ import annotations
 
-import functools
 import re
 
 from django import forms
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from accounts.choices import Classification
+from accounts.choices import Classification, TranslatedLabels
 from accounts.models import User
 from supervision import selectors
 from supervision.choices import APPROVABLE_CHOICES, NoticeKind, ReferralDepartment, ReturnVisitResult, Ruling
@@ -90,14 +88,11 @@ class PersonWithUnitChoiceField(forms.ModelChoiceField):
 
     def label_from_instance(self, obj):
         unit = obj.unit.name if obj.unit_id else ""
-        clearance = _clearance_labels(get_language())[obj.clearance]
+        clearance = CLEARANCE_LABELS[obj.clearance]
         return f"{obj}（{unit}，{clearance}）" if unit else f"{obj}（{clearance}）"
 
 
-@functools.cache
-def _clearance_labels(language: str) -> dict[int, str]:
-    # get_clearance_display() hashes the field's choices on every call: most of the list's time.
-    return {value: str(label) for value, label in Classification.choices}
+CLEARANCE_LABELS = TranslatedLabels(Classification.choices)
 
 
 class ExportApprovalGrantForm(ChineseForm):

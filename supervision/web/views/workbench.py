@@ -1,7 +1,8 @@
 """工作台: a signed-in user's home. What they owe now, by role, each entry linking to the item
 with what is owed and by when; leaders also their own instructions' items, overdue first, and
-the dashboard. One query per list (its first rows and its count), whatever the number of entries; counts
-are exact up to selectors.COUNT_CAP and "more than" beyond (selectors/counting.py)."""
+the dashboard. Each list reads its first rows and its count together, whatever the number of
+entries (one query; two for a list that joins its records); counts are exact up to
+selectors.COUNT_CAP and "more than" beyond (selectors/counting.py)."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ class Section:
 
 
 def _section(key, title, qs, to_entry, more_link="") -> Section:
-    rows, count = selectors.first_rows_and_count(qs, selectors.WORKBENCH_ROWS)
+    rows, count = selectors.first_rows_and_capped_count(qs, selectors.WORKBENCH_ROWS)
     return Section(key, title, count, [to_entry(r) for r in rows], more_link)
 
 
